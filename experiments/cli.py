@@ -1,0 +1,262 @@
+"""The ``mxsim`` command: scenarios, run, check, replay, bench, resolve.
+
+Exit codes: 0 every property holds, 1 a property is violated (or a
+``sometimes`` guard was never reached, or an ``eventually`` could not be
+decided), 2 bad input. Bad input is one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from experiments import jobs
+from models.registry import bundled, describe
+from sim.scenario import ScenarioError
+from sim.trace import Mismatch, TraceError
+from sim.verdict import PASSING
+
+__all__ = ["cli", "main"]
+
+
+class BadInput(Exception):
+    """One line for stderr, exit code 2."""
+
+
+def _emit_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, sort_keys=True, indent=2))
+
+
+def _verdict_lines(verdicts: dict[str, str]) -> list[str]:
+    width = max((len(n) for n in verdicts), default=0)
+    return [f"  {name:<{width}}  {v}" for name, v in verdicts.items()]
+
+
+sets_option = click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="SWITCH=VALUE",
+    help="Override a design switch (repeatable).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mxsim")
+def cli() -> None:
+    """Deterministic simulator and model checker for the Matrix C-S API v2 proposal."""
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def scenarios(as_json: bool) -> None:
+    """List the bundled scenarios, one line each."""
+    rows = [
+        {"name": name, "description": describe(path), "path": str(path)}
+        for name, path in bundled().items()
+    ]
+    if as_json:
+        _emit_json(rows)
+        return
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        click.echo(f"{r['name']:<{width}}  {r['description']}")
+
+
+@cli.command()
+@click.argument("scenario")
+@click.option("--seed", type=click.IntRange(min=0), help="Random seed (default: the scenario's).")
+@click.option("--until", type=click.FloatRange(min=0, min_open=True), help="Stop at T ms.")
+@sets_option
+@click.option("--trace", type=click.Path(dir_okay=False), help="Write the trace here.")
+@click.option("--diagram", type=click.Path(dir_okay=False), help="Draw it (.png or .svg).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def run(scenario, seed, until, sets, trace, diagram, as_json) -> None:
+    """Run SCENARIO (a bundled name or a TOML file) on the timed runtime."""
+    jobs.check_output(trace)
+    jobs.check_output(diagram, (".png", ".svg"))
+    loaded = jobs.load_scenario(scenario, sets)
+    report = jobs.run_job(loaded, seed=seed, until_ms=until, trace=trace, diagram=diagram)
+    if as_json:
+        _emit_json(report)
+    else:
+        state = "quiescent" if report["quiescent"] else "stopped (not quiescent)"
+        click.echo(
+            f"{report['scenario']} seed {report['seed']}: {report['steps']} steps, "
+            f"{state} at {report['time_ms']:.3f} ms"
+        )
+        c = report["counts"]
+        click.echo(
+            f"  messages: {c['sent']} sent, {c['delivered']} delivered, "
+            f"{c['dropped']} dropped, {c['duplicated']} duplicated; {c['timers']} timers fired"
+        )
+        for line in _verdict_lines(report["properties"]):
+            click.echo(line)
+        click.echo(f"trace_hash {report['trace_hash']}")
+        if not report["passed"]:
+            v = report["violation"]
+            if v:
+                click.echo(f"VIOLATED: {v['property']} at step {v['step']}")
+            how = trace or "run.jsonl"
+            again = (
+                ""
+                if trace
+                else (
+                    f"mxsim run {scenario} --seed {report['seed']} "
+                    + "".join(f"--set {s} " for s in sets)
+                    + f"--trace {how} && "
+                )
+            )
+            click.echo(f"replay: {again}mxsim replay {how}")
+    sys.exit(0 if report["passed"] else 1)
+
+
+@cli.command()
+@click.argument("scenario")
+@sets_option
+@click.option("--max-states", type=click.IntRange(min=1), help="Bound on distinct states.")
+@click.option("--max-depth", type=click.IntRange(min=1), help="Bound on path length.")
+@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), help="Time bound.")
+@click.option("--random", "random_mode", is_flag=True, help="Random walks instead of BFS.")
+@click.option("--walks", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--trace", type=click.Path(dir_okay=False), help="Counterexample trace file.")
+@click.option("--diagram", type=click.Path(dir_okay=False), help="Draw it (.png or .svg).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def check(
+    scenario,
+    sets,
+    max_states,
+    max_depth,
+    max_seconds,
+    random_mode,
+    walks,
+    seed,
+    workers,
+    trace,
+    diagram,
+    as_json,
+) -> None:
+    """Explore SCENARIO exhaustively (or by random walks) and judge its properties."""
+    jobs.check_output(trace)
+    jobs.check_output(diagram, (".png", ".svg"))
+    loaded = jobs.load_scenario(scenario, sets)
+    from sim.explore import progress_printer
+
+    progress = None if as_json else progress_printer()
+    report = jobs.check_job(
+        loaded,
+        max_states=max_states,
+        max_depth=max_depth,
+        max_seconds=max_seconds,
+        random_walks=walks if random_mode else None,
+        seed=seed,
+        workers=workers,
+        trace=trace,
+        diagram=diagram,
+        progress=progress,
+    )
+    if progress is not None:
+        click.echo("\r" + " " * 60 + "\r", nl=False, err=True)
+    if as_json:
+        _emit_json(report)
+    else:
+        how = "random walks" if report["mode"] == "random" else "breadth-first"
+        extent = "complete" if report["complete"] else f"bounded ({report['stopped']})"
+        click.echo(
+            f"{report['scenario']}: {how}, {report['states']:,} states, depth {report['depth']}, "
+            f"{extent}, {report['seconds']:.2f} s; timers fire: {report['timers']}; "
+            f"budgets {report['budgets']}"
+        )
+        for line in _verdict_lines(report["properties"]):
+            click.echo(line)
+        for v in report["violations"]:
+            click.echo(f"VIOLATED: {v['property']} (shortest trace: {v['trace_length']} steps)")
+        if report["trace"]:
+            click.echo(f"replay: mxsim replay {report['trace']}")
+        click.echo(f"verdict: {report['verdict']}")
+    sys.exit(0 if all(v in PASSING for v in report["properties"].values()) else 1)
+
+
+@cli.command()
+@click.argument("trace_file", metavar="TRACE")
+@click.option("--diagram", type=click.Path(dir_okay=False), help="Draw it (.png or .svg).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def replay(trace_file, diagram, as_json) -> None:
+    """Re-execute TRACE and check that every step reproduces."""
+    jobs.check_output(diagram, (".png", ".svg"))
+    try:
+        report = jobs.replay_job(trace_file, diagram=diagram)
+    except Mismatch as m:
+        if as_json:
+            _emit_json({"trace": trace_file, "reproduced": False, "step": m.step, "why": m.why})
+        else:
+            click.echo(f"{trace_file}: does not reproduce: step {m.step}: {m.why}")
+        sys.exit(1)
+    if as_json:
+        _emit_json({**report, "reproduced": True})
+    else:
+        click.echo(
+            f"{trace_file}: reproduced {report['steps']} steps of {report['scenario']}; "
+            f"trace_hash {report['trace_hash']}"
+        )
+        for line in _verdict_lines(report["verdicts"]):
+            click.echo(line)
+    sys.exit(0)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--deliveries", type=click.IntRange(min=1000), default=200_000, show_default=True)
+def bench(as_json: bool, deliveries: int) -> None:
+    """Measure deliveries/s against bare simpy, and checker states/s."""
+    from experiments import bench as bench_mod
+
+    report = bench_mod.run(deliveries)
+    if as_json:
+        _emit_json(report)
+    else:
+        for line in bench_mod.describe(report):
+            click.echo(line)
+
+
+def _register_optional() -> None:
+    try:
+        from experiments.cmd_resolve import resolve
+    except ImportError:  # pragma: no cover - the resolve command lands separately
+        return
+    cli.add_command(resolve)
+
+
+_register_optional()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one-line errors with exit code 2 for every kind of bad input."""
+    try:
+        code = cli.main(args=argv, prog_name="mxsim", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as e:
+        click.echo(e.ctx.get_help() if e.ctx else str(e))
+        sys.exit(2)
+    except click.UsageError as e:
+        where = f"mxsim {e.ctx.info_name}" if e.ctx and e.ctx.info_name != "mxsim" else "mxsim"
+        click.echo(f"{where}: {e.format_message()}", err=True)
+        sys.exit(2)
+    except click.ClickException as e:
+        click.echo(f"mxsim: {e.format_message()}", err=True)
+        sys.exit(2)
+    except (ScenarioError, TraceError, jobs.OutputError, BadInput) as e:
+        click.echo(str(e).replace("\n", " "), err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("mxsim: aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("mxsim: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code or 0)
+

@@ -1,0 +1,426 @@
+"""The timed runtime: the nodes of a :class:`~sim.world.System` on simpy.
+
+Links draw latencies from their distribution, so jitter reorders messages;
+they lose and duplicate messages with their probabilities; partitions open
+and heal, and nodes crash and restart, at the times the scenario gives.
+
+Every random draw comes from a stream of its own component: one
+``random.Random`` per directed link, seeded from the run's seed and the link's
+name (string seeds are hashed with SHA-512 by :mod:`random`, so they do not
+depend on ``PYTHONHASHSEED``). Adding a node or a link leaves the draws of the
+others unchanged.
+
+Times are integer microseconds. Same-time simpy events run in scheduling
+order, which is itself determined by the trace so far.
+
+Nodes run on their live state (no copying), which is what keeps this runtime
+fast; a handler must therefore treat messages it sent or received as
+read-only. ``mxsim replay`` catches a handler that does not.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import simpy
+from simpy.events import Timeout
+
+from sim.node import WORKLOAD
+from sim.scenario import Fault, Latency
+from sim.verdict import PathJudge
+from sim.world import System
+
+__all__ = ["TimedRun", "RunResult", "sampler"]
+
+
+def sampler(latency: Latency, rng: random.Random) -> Callable[[], int]:
+    """A function drawing one latency in microseconds from ``rng``.
+
+    >>> draw = sampler(Latency("uniform", 1000, 2000), random.Random("x"))
+    >>> all(1000 <= draw() <= 2000 for _ in range(100))
+    True
+    """
+    a, b = latency.a, latency.b
+    if latency.dist == "constant":
+        return lambda: a
+    if latency.dist == "uniform":
+        span = b - a
+        rand = rng.random
+        return lambda: a + int(rand() * (span + 1)) if span else a
+    if latency.dist == "exponential":
+        lam = 1.0 / a
+        expo = rng.expovariate
+        return lambda: int(expo(lam))
+    if latency.dist == "lognormal":
+        mu, sigma = math.log(a), b / 1e6
+        logn = rng.lognormvariate
+        return lambda: int(logn(mu, sigma))
+    raise ValueError(f"unknown latency distribution {latency.dist!r}")
+
+
+class _Link:
+    __slots__ = ("rng", "draw", "loss", "duplicate")
+
+    def __init__(self, system: System, src: str, dst: str, seed: int) -> None:
+        spec = system.scenario.link(src, dst)
+        self.rng = random.Random(f"mxsim/{seed}/link/{src}>{dst}")
+        self.draw = sampler(spec.latency, self.rng)
+        self.loss = spec.loss
+        self.duplicate = spec.duplicate
+
+
+@dataclass
+class RunResult:
+    verdicts: dict[str, str]
+    violation: dict[str, Any] | None
+    quiescent: bool
+    time: int  # µs at the end of the run
+    steps: list[tuple]  # raw step records, see TimedRun._record
+    counts: dict[str, int] = field(default_factory=dict)
+    metrics: dict[str, int] = field(default_factory=dict)
+
+
+class _View:
+    """:class:`sim.model.View` of the live run."""
+
+    __slots__ = ("rt", "nodes", "switches")
+
+    def __init__(self, rt: TimedRun) -> None:
+        self.rt = rt
+        self.nodes = rt.system.names
+        self.switches = rt.system.switches
+
+    def state(self, node: str) -> dict[str, Any]:
+        return self.rt.states[self.rt.system.index[node]]
+
+    def kind(self, node: str) -> str:
+        return self.rt.system.nodes[self.rt.system.index[node]].kind
+
+    def up(self, node: str) -> bool:
+        return self.rt.up[self.rt.system.index[node]]
+
+    def inflight(self) -> list[tuple[str, str, dict[str, Any]]]:
+        # Messages travel as the values of their simpy Timeouts; scan the heap
+        # in (time, insertion) order, which is deterministic.
+        out = []
+        for _t, _prio, _eid, ev in sorted(self.rt.env._queue, key=lambda e: e[:3]):
+            if ev.callbacks and ev.callbacks[0] == self.rt._arrive_cb:
+                src, dst, msg, _sent = ev._value
+                out.append((src, dst, msg))
+        return out
+
+
+class _Stop(Exception):
+    """Ends a run from inside simpy's loop: a violation, or the deadline."""
+
+
+class _Ctx:
+    """The :class:`sim.node.Context` of one node in a timed run.
+
+    One per node, reused for every step: after each step the runtime takes
+    the lists it filled and gives it fresh ones only if they were used, which
+    spares an allocation per delivery on the hot path.
+    """
+
+    __slots__ = ("node", "switches", "sends", "timer_ops", "metrics")
+
+    def __init__(self, node: str, switches: dict[str, Any]) -> None:
+        self.node = node
+        self.switches = switches
+        self.sends: list[list[Any]] = []
+        self.timer_ops: list[tuple[str, str, int]] = []
+        self.metrics: list[list[Any]] = []
+
+    def send(self, dst: str, msg: dict[str, Any]) -> None:
+        self.sends.append([dst, msg])
+
+    def set_timer(self, name: str, delay_ms: float) -> None:
+        self.timer_ops.append(("set", name, round(delay_ms * 1000)))
+
+    def cancel_timer(self, name: str) -> None:
+        self.timer_ops.append(("cancel", name, 0))
+
+    def metric(self, name: str, value: int = 1) -> None:
+        self.metrics.append([name, value])
+
+
+class TimedRun:
+    """One timed run of ``system`` with ``seed`` until quiescence or ``until`` µs."""
+
+    def __init__(self, system: System, seed: int, until: int, judge: bool = True) -> None:
+        self.system = system
+        self.seed = seed
+        self.until = until
+        self.env = simpy.Environment()
+        n = len(system.nodes)
+        self.states = [node.initial_state() for node in system.nodes]
+        self.up = [True] * n
+        self.ctxs = [_Ctx(name, system.switches) for name in system.names]
+        self.index = system.index
+        self.nodes = system.nodes
+        self.names = system.names
+        self.delivered = 0
+        self.sent = 0
+        self._arrive_cb = self._arrive  # one bound method, not one per message
+        self.notes: list[tuple] = []
+        self.timers: list[dict[str, int]] = [{} for _ in range(n)]
+        self.links: dict[tuple[str, str], _Link] = {}
+        self.blocked: dict[tuple[str, str], int] = {}
+        self.flying = 0  # messages scheduled and not yet arrived
+        self.armed = 0
+        self.pending = 0
+        self.token = 0
+        self.steps: list[tuple] = []
+        self.counts = {"sent": 0, "delivered": 0, "dropped": 0, "duplicated": 0, "timers": 0}
+        self.metrics: dict[str, int] = {}
+        self.judge = PathJudge(system.properties) if judge and system.properties else None
+        self.view = _View(self)
+        self.broken = False
+
+    # -- recording -------------------------------------------------------
+
+    def _record(self, act, node, src=None, msg=None, sent=None, extra=None, effects=None) -> int:
+        """Append one step; the tuple layout is read by :func:`sim.trace.timed_lines`."""
+        k = len(self.steps)
+        self.steps.append((k, self.env._now, act, node, src, msg, sent, extra, effects))
+        return k
+
+    def _judge(self, k: int) -> None:
+        if self.judge is not None and self.judge.observe(self.view, k):
+            self.broken = True
+            raise _Stop  # an ``always`` property broke: the trace ends here
+
+    # -- effects -----------------------------------------------------------
+
+    def _take(self, i: int, ctx: _Ctx) -> tuple | None:
+        """Carry out what the handler emitted; return it for the trace."""
+        sends, ops, metrics = ctx.sends, ctx.timer_ops, ctx.metrics
+        if not (sends or ops or metrics):
+            return None
+        k = len(self.steps)  # the step about to be recorded sends these
+        if sends:
+            ctx.sends = []
+            name = self.names[i]
+            send = self._send
+            for dst, msg in sends:
+                send(name, dst, msg, k)
+        if ops:
+            ctx.timer_ops = []
+            timers = self.timers[i]
+            for op, tname, delay in ops:
+                if op == "set":
+                    if tname not in timers:
+                        self.armed += 1
+                    self.token += 1
+                    timers[tname] = self.token
+                    ev = Timeout(self.env, delay, (i, tname, self.token))
+                    ev.callbacks.append(self._fire)
+                elif timers.pop(tname, None) is not None:
+                    self.armed -= 1
+        if metrics:
+            ctx.metrics = []
+            m = self.metrics
+            for mname, value in metrics:
+                m[mname] = m.get(mname, 0) + value
+        # A list left empty stays the context's own and must not be recorded.
+        return (sends or (), ops or (), metrics or ())
+
+    def _send(self, src: str, dst: str, msg: Any, sent: int) -> None:
+        self.sent += 1
+        link = self.links.get((src, dst))
+        if link is None:
+            link = self.links[(src, dst)] = _Link(self.system, src, dst, self.seed)
+        if self.blocked and self.blocked.get((src, dst)):
+            self.counts["dropped"] += 1
+            self._note("drop", dst, src, msg, sent, {"reason": "partition"})
+            return
+        if link.loss and link.rng.random() < link.loss:
+            self.counts["dropped"] += 1
+            self._note("drop", dst, src, msg, sent, {"reason": "loss"})
+            return
+        envelope = (src, dst, msg, sent)
+        if link.duplicate and link.rng.random() < link.duplicate:
+            self.counts["duplicated"] += 1
+            self._note("duplicate", dst, src, msg, sent, None)
+            self.flying += 1
+            Timeout(self.env, link.draw(), envelope).callbacks.append(self._arrive_cb)
+        self.flying += 1
+        Timeout(self.env, link.draw(), envelope).callbacks.append(self._arrive_cb)
+
+    def _note(self, act, dst, src, msg, sent, extra) -> None:
+        """A loss or duplicate decided while step ``sent`` is being carried out.
+
+        It is recorded right after that step (its index is not taken yet), so
+        the notes are kept aside and flushed by :meth:`_record_step`.
+        """
+        self.notes.append((act, dst, src, msg, sent, extra))
+
+    def _record_step(self, act, node, src, msg, sent, extra, effects) -> int:
+        k = self._record(act, node, src, msg, sent, extra, effects)
+        if self.notes:
+            for note in self.notes:
+                self._record(*note)
+            self.notes = []
+        return k
+
+    # -- events ------------------------------------------------------------
+
+    def _arrive(self, ev: Timeout) -> None:
+        # The hot path of every run: kept flat on purpose (see `mxsim bench`).
+        self.flying -= 1
+        src, dst, msg, sent = ev._value
+        i = self.index[dst]
+        if not self.up[i]:
+            self.counts["dropped"] += 1
+            self._record("drop", dst, src, msg, sent, {"reason": "down"})
+            return
+        self.delivered += 1
+        ctx = self.ctxs[i]
+        self.nodes[i].on_message(ctx, self.states[i], src, msg)
+        effects = self._take(i, ctx) if (ctx.sends or ctx.timer_ops or ctx.metrics) else None
+        steps = self.steps
+        k = len(steps)
+        steps.append((k, self.env._now, "deliver", dst, src, msg, sent, None, effects))
+        if self.notes:
+            for note in self.notes:
+                self._record(*note)
+            self.notes = []
+        if self.judge is not None:
+            self._judge(k)
+
+    def _fire(self, ev: Timeout) -> None:
+        i, name, token = ev._value
+        timers = self.timers[i]
+        if timers.get(name) != token:
+            return  # cancelled or re-armed since
+        del timers[name]
+        self.armed -= 1
+        self.counts["timers"] += 1
+        ctx = self.ctxs[i]
+        self.system.nodes[i].on_timer(ctx, self.states[i], name)
+        effects = self._take(i, ctx)
+        k = self._record_step("timer", ctx.node, None, None, None, {"timer": name}, effects)
+        self._judge(k)
+
+    def _input(self, k_input: int) -> None:
+        self.pending -= 1
+        inp = self.system.inputs[k_input]
+        i = self.system.index[inp.node]
+        if not self.up[i]:
+            extra = {"input": k_input, "reason": "down"}
+            self._record("input", inp.node, None, inp.data, None, extra)
+            return
+        ctx = self.ctxs[i]
+        self.system.nodes[i].on_message(ctx, self.states[i], WORKLOAD, inp.data)
+        effects = self._take(i, ctx)
+        k = self._record_step("input", inp.node, None, inp.data, None, {"input": k_input}, effects)
+        self._judge(k)
+
+    def _start(self, i: int, act: str) -> None:
+        ctx = self.ctxs[i]
+        self.system.nodes[i].on_start(ctx, self.states[i])
+        effects = self._take(i, ctx)
+        self._judge(self._record_step(act, ctx.node, None, None, None, None, effects))
+
+    def _fault(self, fault: Fault, begin: bool) -> None:
+        self.pending -= 1
+        if fault.kind == "crash":
+            i = self.system.index[fault.node]
+            if begin:
+                if not self.up[i]:
+                    return
+                self.up[i] = False
+                self.armed -= len(self.timers[i])
+                self.timers[i] = {}
+                self._judge(self._record("crash", fault.node))
+            else:
+                if self.up[i]:
+                    return
+                self.up[i] = True
+                node = self.system.nodes[i]
+                self.states[i] = node.restart_state(self.states[i])
+                self._start(i, "restart")
+            return
+        pairs = _partition_pairs(fault)
+        for pair in pairs:
+            self.blocked[pair] = self.blocked.get(pair, 0) + (1 if begin else -1)
+        groups = [list(g) for g in fault.groups]
+        extra = {"groups": groups, "oneway": fault.oneway}
+        self._record("partition" if begin else "heal", None, extra=extra)
+
+    # -- the run -----------------------------------------------------------
+
+    def run(self) -> RunResult:
+        # The trace keeps every step alive until the end, so the cyclic
+        # garbage collector would re-scan an ever longer list for nothing;
+        # it is paused for the run (measured: about 2x on `mxsim bench`).
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._run()
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _run(self) -> RunResult:
+        env = self.env
+        for fault in self.system.scenario.faults:
+            self._schedule(fault.at, lambda _e, f=fault: self._fault(f, True))
+            if fault.until is not None:
+                self._schedule(fault.until, lambda _e, f=fault: self._fault(f, False))
+        for k, inp in enumerate(self.system.inputs):
+            self._schedule(inp.at, lambda _e, k=k: self._input(k))
+        # The deadline is an event of its own, so the loop below is nothing
+        # but simpy's: a violation or the deadline raises out of it.
+        Timeout(env, self.until).callbacks.append(self._deadline)
+        quiescent = False
+        try:
+            for i in range(len(self.system.nodes)):
+                self._start(i, "start")
+                if self.broken:
+                    raise _Stop
+            env.run()
+        except _Stop:
+            pass
+        quiescent = self._quiet() and not self.broken
+        if self.judge is not None:
+            self.judge.finish(self.view, len(self.steps) - 1, quiescent)
+        verdicts = dict(self.judge.verdicts) if self.judge is not None else {}
+        return RunResult(
+            verdicts=verdicts,
+            violation=self.judge.first_violation if self.judge is not None else None,
+            quiescent=quiescent,
+            time=self.steps[-1][1] if self.steps else 0,
+            steps=self.steps,
+            counts={**self.counts, "sent": self.sent, "delivered": self.delivered},
+            metrics=dict(sorted(self.metrics.items())),
+        )
+
+    def _quiet(self) -> bool:
+        return not self.flying and not self.armed and not self.pending
+
+    def _deadline(self, _ev: Timeout) -> None:
+        raise _Stop
+
+    def _schedule(self, at: int, callback) -> None:
+        self.pending += 1
+        ev = self.env.timeout(at)
+        ev.callbacks.append(callback)
+
+
+def _partition_pairs(fault: Fault) -> list[tuple[str, str]]:
+    groups = fault.groups
+    pairs = []
+    for a, ga in enumerate(groups):
+        if fault.oneway and a != 0:
+            continue
+        for b, gb in enumerate(groups):
+            if a == b:
+                continue
+            pairs.extend((x, y) for x in ga for y in gb)
+    return pairs

@@ -1,0 +1,285 @@
+"""Traces: a run as the list of its choices, in canonical JSON lines.
+
+Format ``mxsim-trace/1``, one JSON object per line, keys sorted, no spaces:
+
+- a ``header``: format, mode (run or check), scenario name and source, the
+  scenario's parsed table (``raw``) and ``--set`` overrides, so a trace replays
+  without its file; the seed; the node names in column order;
+- one ``step`` per thing that happened: ``step`` (index), ``t`` (µs, or null
+  when the checker made it), ``act``, ``node``, and as the act needs ``src``,
+  ``msg``, ``sent`` (step that sent the message), ``timer``, ``input``,
+  ``reason``, ``effects`` (``send``, ``set``, ``cancel``, ``metric``);
+- an ``end``: steps, verdicts, the first violation, the final world's
+  fingerprint, and ``trace_hash``: SHA-256 of every byte before the end line.
+
+Nothing in a trace depends on the wall clock or on ``PYTHONHASHSEED``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections import defaultdict, deque
+from pathlib import Path
+from typing import Any
+
+from sim.verdict import PathJudge
+from sim.world import (
+    Action,
+    StepError,
+    System,
+    World,
+    action_of,
+    canonical,
+    digest_states,
+    effects_record,
+)
+
+__all__ = [
+    "FORMAT",
+    "TraceError",
+    "Mismatch",
+    "header",
+    "timed_lines",
+    "path_lines",
+    "finish",
+    "encode",
+    "write",
+    "read",
+    "replay",
+]
+
+FORMAT = "mxsim-trace/1"
+_COMPARED = ("act", "node", "src", "msg", "timer", "input", "reason", "effects")
+
+
+class TraceError(Exception):
+    """The trace file is unreadable or not a trace (bad input, exit code 2)."""
+
+
+class Mismatch(Exception):
+    """Replay diverged: ``step`` is the first step that differs."""
+
+    def __init__(self, step: int, why: str) -> None:
+        super().__init__(f"step {step}: {why}")
+        self.step = step
+        self.why = why
+
+
+def header(system: System, mode: str, raw: dict, overrides: dict, seed: int | None) -> dict:
+    sc = system.scenario
+    return {
+        "kind": "header",
+        "format": FORMAT,
+        "mode": mode,
+        "scenario": sc.name,
+        "source": sc.source,
+        "model": sc.model,
+        "raw": raw,
+        "overrides": dict(sorted(overrides.items())),
+        "seed": seed,
+        "nodes": list(system.names),
+        "switches": dict(sorted(system.switches.items())),
+    }
+
+
+def _step_line(rec: dict[str, Any], k: int, t: int | None, sent: int | None) -> dict[str, Any]:
+    line = {"kind": "step", "step": k, "t": t}
+    line.update(rec)
+    if rec.get("act") in ("deliver", "drop", "duplicate"):
+        line["sent"] = sent
+    return line
+
+
+def timed_lines(steps: list[tuple]) -> list[dict[str, Any]]:
+    """Step lines from the raw records of :class:`sim.timed.TimedRun`."""
+    out = []
+    for k, t, act, node, src, msg, sent, extra, effects in steps:
+        line: dict[str, Any] = {"kind": "step", "step": k, "t": t, "act": act, "node": node}
+        if src is not None:
+            line["src"] = src
+        if msg is not None:
+            line["msg"] = msg
+        if act in ("deliver", "drop", "duplicate"):
+            line["sent"] = sent
+        if extra:
+            line.update(extra)
+        if act in ("start", "restart", "input", "deliver", "timer") and "reason" not in line:
+            line["effects"] = effects_record(*effects) if effects else {}
+        out.append(line)
+    return out
+
+
+def path_lines(system: System, actions: list[Action]) -> tuple[list[dict], World, PathJudge]:
+    """Execute ``actions`` from the initial world and record every step.
+
+    Used for checker counterexamples. Since the checker's worlds do not say
+    which copy of a message is which, ``sent`` is matched first-in first-out.
+    """
+    world, starts = system.initial()
+    judge = PathJudge(system.properties)
+    lines: list[dict] = []
+    senders: dict[tuple, deque] = defaultdict(deque)
+
+    def note(rec: dict[str, Any]) -> None:
+        k = len(lines)
+        sent = None
+        if rec["act"] in ("deliver", "drop", "duplicate"):
+            key = (rec["node"], rec["src"], canonical(rec["msg"]))
+            queue = senders[key]
+            sent = queue[0] if queue else None
+            if rec["act"] == "duplicate":
+                queue.append(sent)
+            elif queue:
+                queue.popleft()
+        for dst, msg in rec.get("effects", {}).get("send", []):
+            senders[(dst, rec["node"], canonical(msg))].append(k)
+        lines.append(_step_line(rec, k, None, sent))
+
+    for rec in starts:
+        note(rec)
+    judge.observe(system.view(world), len(lines) - 1)
+    for action in actions:
+        world, rec = system.apply(world, action)
+        note(rec)
+        judge.observe(system.view(world), len(lines) - 1)
+    judge.finish(system.view(world), len(lines) - 1, system.quiescent(world))
+    return lines, world, judge
+
+
+def finish(lines: list[dict], head: dict, verdicts: dict, violation: Any, fingerprint: str):
+    """Encode a whole trace; returns (bytes, trace_hash)."""
+    body = encode([head, *lines])
+    digest = hashlib.sha256(body).hexdigest()
+    end = {
+        "kind": "end",
+        "steps": len(lines),
+        "verdicts": dict(sorted(verdicts.items())),
+        "violation": violation,
+        "state": fingerprint,
+        "trace_hash": digest,
+    }
+    return body + encode([end]), digest
+
+
+def encode(objs: list[dict]) -> bytes:
+    return "".join(canonical(o) + "\n" for o in objs).encode()
+
+
+def write(path: str | Path, data: bytes) -> None:
+    """Write atomically: a failure never leaves a half-written trace."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read(path: str | Path) -> list[dict[str, Any]]:
+    """Parse a trace file; TraceError naming the line if it is not one."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise TraceError(f"{path}: cannot read trace: {e.__class__.__name__}: {e}") from None
+    lines = []
+    for n, raw in enumerate(text.splitlines(), 1):
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise TraceError(f"{path}: line {n}: expected a JSON object, found {e.msg}") from None
+        if not isinstance(obj, dict):
+            raise TraceError(f"{path}: line {n}: expected a JSON object")
+        lines.append(obj)
+    if not lines or lines[0].get("kind") != "header" or lines[0].get("format") != FORMAT:
+        raise TraceError(f"{path}: line 1: expected a header of format {FORMAT}")
+    if lines[-1].get("kind") != "end":
+        raise TraceError(f"{path}: line {len(lines)}: expected the end line (truncated trace?)")
+    return lines
+
+
+def replay(system: System, lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """Re-execute a trace's steps on ``system``; raise :class:`Mismatch` at the first difference.
+
+    Every step must be enabled where it occurs and must emit exactly what
+    the trace says it emitted; timed traces must also keep time: non-decreasing
+    ``t``, deliveries after their sending, timers exactly their delay after
+    being set. At the end, verdicts, fingerprint and trace hash are compared.
+    """
+    head, steps, end = lines[0], lines[1:-1], lines[-1]
+    timed = head.get("mode") == "run"
+    world, starts = system.initial()
+    judge = PathJudge(system.properties)
+    n_start = len(starts)
+    times: list[int | None] = []
+    armed: dict[tuple[str, str], int] = {}
+    for k, line in enumerate(steps):
+        if line.get("kind") != "step" or line.get("step") != k:
+            raise Mismatch(k, f"expected step line number {k}, found {canonical(line)[:80]}")
+        t = line.get("t")
+        if timed:
+            if not isinstance(t, int) or (times and t < times[-1]):
+                raise Mismatch(k, f"time {t!r} goes backwards or is not an integer")
+        elif t is not None:
+            raise Mismatch(k, "a checker trace has no times")
+        times.append(t)
+        if k < n_start:
+            rec = starts[k]
+        else:
+            try:
+                action = action_of(line, system)
+            except StepError as e:
+                raise Mismatch(k, str(e)) from None
+            if action is None:
+                if line.get("act") == "start" or not timed:
+                    raise Mismatch(k, f"act {line.get('act')!r} cannot occur here")
+                continue  # partition / heal: notes of a timed run; losses are their own steps
+            try:
+                world, rec = system.apply(world, action)
+            except (StepError, KeyError, TypeError) as e:
+                raise Mismatch(k, f"not possible here: {e}") from None
+        for key in _COMPARED:
+            if canonical(rec.get(key)) != canonical(line.get(key)):
+                want = canonical(rec.get(key))[:120]
+                raise Mismatch(k, f"{key} differs: replay gives {want}")
+        if timed:
+            _check_times(k, line, rec, times, armed)
+        judge.observe(system.view(world), k)
+    judge.finish(system.view(world), len(steps) - 1, system.quiescent(world))
+    verdicts = dict(sorted(judge.verdicts.items()))
+    last = len(steps)
+    if canonical(verdicts) != canonical(end.get("verdicts")):
+        raise Mismatch(last, f"verdicts differ: replay gives {canonical(verdicts)}")
+    if digest_states(world.states, world.up) != end.get("state"):
+        raise Mismatch(last, "final node states differ")
+    digest = hashlib.sha256(encode(lines[:-1])).hexdigest()
+    if digest != end.get("trace_hash"):
+        raise Mismatch(last, "trace_hash does not match the trace's bytes (edited?)")
+    return {"steps": len(steps), "verdicts": verdicts, "trace_hash": digest}
+
+
+def _check_times(k: int, line: dict, rec: dict, times: list, armed: dict) -> None:
+    t = times[k]
+    act = rec.get("act")
+    sent = line.get("sent")
+    if act in ("deliver", "duplicate", "drop") and line.get("reason") != "down":
+        if not isinstance(sent, int) or not 0 <= sent < k or times[sent] > t:
+            raise Mismatch(k, f"sent {sent!r} is not an earlier step")
+    if act == "timer":
+        due = armed.pop((rec["node"], rec["timer"]), None)
+        if due != t:
+            raise Mismatch(k, f"timer {rec['timer']} fires at {t}, it was due at {due}")
+    if act == "crash":
+        for key in [key for key in armed if key[0] == rec["node"]]:
+            del armed[key]
+    effects = rec.get("effects", {})
+    for name in effects.get("cancel", []):
+        armed.pop((rec["node"], name), None)
+    for name, delay in effects.get("set", []):
+        armed[(rec["node"], name)] = t + delay

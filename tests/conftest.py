@@ -1,0 +1,1 @@
+"""Make the repository root importable when tests run from a checkout."""
