@@ -259,4 +259,3 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("mxsim: interrupted", err=True)
         sys.exit(130)
     sys.exit(code or 0)
-

@@ -5,12 +5,12 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from models import action_ids
+from models import action_ids, rooms
 from sim.model import Model
 
 __all__ = ["MODELS", "bundled", "describe"]
 
-MODELS: dict[str, Model] = {m.name: m for m in (action_ids.MODEL,)}
+MODELS: dict[str, Model] = {m.name: m for m in (action_ids.MODEL, rooms.MODEL)}
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 

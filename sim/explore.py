@@ -109,9 +109,14 @@ class Explorer:
             if any(fp == v for v in violated.values()):
                 continue  # a violating world is reported, not expanded
             succ = self.successors(world)
-            if not succ:
+            # Fix: judge ``eventually`` in every quiescent world, not only in
+            # worlds without successors. A crash budget left unspent keeps
+            # ("crash", n) enabled, so the run that never crashes used to end
+            # in no judged world and its violations went unreported.
+            if not succ or self._settled(world):
                 self._judge_final(world, fp, violated)
-                continue
+                if not succ or fp in violated.values():
+                    continue
             if depth >= self.max_depth:
                 stopped = stopped or "max_depth"
                 continue
@@ -167,6 +172,10 @@ class Explorer:
                 if p.predicate(view):
                     reached[p.name] = fp
 
+    def _settled(self, world: World) -> bool:
+        """A run may end here: quiescent with every node up (budgets are upper bounds)."""
+        return self.system.quiescent(world) and all(world.up)
+
     def _judge_final(self, world: World, fp: bytes, violated: dict) -> None:
         view = self.system.view(world)
         for p in self.eventually:
@@ -213,12 +222,16 @@ class Explorer:
             while True:
                 visited += 1
                 acts = system.enabled(world)
-                if not acts:
+                # Fix (as in bfs): a quiescent world ends a run even with crash budget left.
+                if not acts or self._settled(world):
                     view = system.view(world)
+                    broke = False
                     for p in self.eventually:
                         if not p.predicate(view):
                             _keep_shorter(best, p.name, path)
-                    break
+                            broke = True
+                    if not acts or broke:
+                        break
                 if len(path) >= self.max_depth:
                     break
                 action = acts[rng.randrange(len(acts))]

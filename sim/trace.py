@@ -52,6 +52,7 @@ __all__ = [
 ]
 
 FORMAT = "mxsim-trace/1"
+_NET = ("loss", "partition")  # drop reasons that are the timed network's choice
 _COMPARED = ("act", "node", "src", "msg", "timer", "input", "reason", "effects")
 
 
@@ -214,11 +215,17 @@ def replay(system: System, lines: list[dict[str, Any]]) -> dict[str, Any]:
     """
     head, steps, end = lines[0], lines[1:-1], lines[-1]
     timed = head.get("mode") == "run"
-    world, starts = system.initial()
+    # Fix: the world is built start by start. Timed traces record the
+    # network's notes on a start's sends (loss, duplication) before the next
+    # node starts, and an ``always`` violation may end a run mid-start; the
+    # steps were matched by position against all of ``initial()`` at once.
+    world = system.unstarted()
+    started = 0
     judge = PathJudge(system.properties)
-    n_start = len(starts)
     times: list[int | None] = []
     armed: dict[tuple[str, str], int] = {}
+    blocked: dict[tuple[str, str], int] = {}  # open partitions (timed traces)
+    faults_done: set[tuple[int, bool]] = set()
     for k, line in enumerate(steps):
         if line.get("kind") != "step" or line.get("step") != k:
             raise Mismatch(k, f"expected step line number {k}, found {canonical(line)[:80]}")
@@ -229,20 +236,36 @@ def replay(system: System, lines: list[dict[str, Any]]) -> dict[str, Any]:
         elif t is not None:
             raise Mismatch(k, "a checker trace has no times")
         times.append(t)
-        if k < n_start:
-            rec = starts[k]
+        act = line.get("act")
+        network = timed and (act == "duplicate" or (act == "drop" and line.get("reason") in _NET))
+        if act == "start" and started < len(system.nodes):
+            world, rec = system.start(world, started)
+            started += 1
+        elif started < len(system.nodes) and not network:
+            raise Mismatch(k, f"act {act!r} cannot occur before every node started")
         else:
             try:
                 action = action_of(line, system)
             except StepError as e:
                 raise Mismatch(k, str(e)) from None
             if action is None:
-                if line.get("act") == "start" or not timed:
-                    raise Mismatch(k, f"act {line.get('act')!r} cannot occur here")
-                continue  # partition / heal: notes of a timed run; losses are their own steps
+                if act == "start" or not timed:
+                    raise Mismatch(k, f"act {act!r} cannot occur here")
+                # partition / heal: notes of a timed run; losses are their own steps
+                _partition_step(k, system, line, blocked, faults_done)
+                continue
+            if timed and act == "drop" and not network and line.get("reason") != "down":
+                raise Mismatch(k, "a timed run drops for loss, partition or down, never budget")
+            if network:
+                _check_network(k, system, line, blocked)
             try:
-                world, rec = system.apply(world, action)
-            except (StepError, KeyError, TypeError) as e:
+                if network:
+                    # Fix: the timed network's own choices, not checker faults
+                    # (see System.network); apply() refused them for budget.
+                    world, rec = system.network(world, action, line.get("reason"))
+                else:
+                    world, rec = system.apply(world, action)
+            except (StepError, KeyError, TypeError, ValueError) as e:
                 raise Mismatch(k, f"not possible here: {e}") from None
         for key in _COMPARED:
             if canonical(rec.get(key)) != canonical(line.get(key)):
@@ -251,7 +274,18 @@ def replay(system: System, lines: list[dict[str, Any]]) -> dict[str, Any]:
         if timed:
             _check_times(k, line, rec, times, armed)
         judge.observe(system.view(world), k)
-    judge.finish(system.view(world), len(steps) - 1, system.quiescent(world))
+    quiescent = system.quiescent(world)
+    if timed:
+        # Fix: a timed run is quiescent only if no ``always`` property broke
+        # (that stops it early) and no fault was still scheduled: a fault
+        # event that took effect left a step, so one due after the last step
+        # had not happened yet (the run stopped at its deadline first).
+        # (Overlapping crash faults on one node can make such an event a
+        # silent no-op; that corner stays ambiguous without the deadline.)
+        last = times[-1] if times else 0
+        due = [t for f in system.scenario.faults for t in (f.at, f.until) if t is not None]
+        quiescent = quiescent and judge.first_violation is None and all(t <= last for t in due)
+    judge.finish(system.view(world), len(steps) - 1, quiescent)
     verdicts = dict(sorted(judge.verdicts.items()))
     last = len(steps)
     if canonical(verdicts) != canonical(end.get("verdicts")):
@@ -262,6 +296,46 @@ def replay(system: System, lines: list[dict[str, Any]]) -> dict[str, Any]:
     if digest != end.get("trace_hash"):
         raise Mismatch(last, "trace_hash does not match the trace's bytes (edited?)")
     return {"steps": len(steps), "verdicts": verdicts, "trace_hash": digest}
+
+
+def _partition_step(k: int, system: System, line: dict, blocked: dict, done: set) -> None:
+    """A partition or heal step must be one of the scenario's, at its time; track it.
+
+    Part of the fix that lets timed traces replay their network's choices:
+    a drop for "partition" is then checked against the partitions open.
+    """
+    from sim.timed import _partition_pairs  # sim.timed imports simpy; only timed traces need it
+
+    begin = line.get("act") == "partition"
+    t, groups, oneway = line.get("t"), line.get("groups"), line.get("oneway")
+    for n, f in enumerate(system.scenario.faults):
+        if f.kind != "partition" or (f.at if begin else f.until) != t or (n, begin) in done:
+            continue
+        if [list(g) for g in f.groups] == groups and f.oneway == oneway:
+            done.add((n, begin))
+            for pair in _partition_pairs(f):
+                blocked[pair] = blocked.get(pair, 0) + (1 if begin else -1)
+            return
+    raise Mismatch(k, f"no {line.get('act')} of these groups is due at {t!r} in the scenario")
+
+
+def _check_network(k: int, system: System, line: dict, blocked: dict) -> None:
+    """A timed network choice (loss, partition drop, duplicate) must be possible on its link."""
+    src, dst, reason = line.get("src"), line.get("node"), line.get("reason")
+    if not (isinstance(src, str) and isinstance(dst, str)):
+        raise Mismatch(k, "expected node names in src and node")
+    cut = blocked.get((src, dst), 0) > 0
+    link = system.scenario.link(src, dst)
+    if reason == "partition":
+        problem = None if cut else f"no partition cuts {src} -> {dst} here"
+    elif cut:
+        problem = f"a partition cuts {src} -> {dst}: its messages are dropped for it"
+    elif reason == "loss":
+        problem = None if link.loss else f"the link {src} -> {dst} loses nothing"
+    else:
+        problem = None if link.duplicate else f"the link {src} -> {dst} duplicates nothing"
+    if problem:
+        raise Mismatch(k, problem)
 
 
 def _check_times(k: int, line: dict, rec: dict, times: list, armed: dict) -> None:

@@ -189,8 +189,22 @@ class System:
 
     def initial(self) -> tuple[World, list[dict[str, Any]]]:
         """The world after every node's ``on_start``, in node order, and those steps."""
+        world = self.unstarted()
+        records = []
+        for i in range(len(self.nodes)):
+            world, rec = self.start(world, i)
+            records.append(rec)
+        return world, records
+
+    # Fix: ``unstarted`` and ``start`` split :meth:`initial` into its steps so
+    # that replay can follow a timed trace, where the network's notes about
+    # a start's sends (loss, duplication) come before the next node starts,
+    # and where an ``always`` violation can end the run before all started.
+
+    def unstarted(self) -> World:
+        """The world before any node's ``on_start``."""
         c = self.scenario.check
-        world = World(
+        return World(
             states=tuple(canonical(n.initial_state()) for n in self.nodes),
             up=(True,) * len(self.nodes),
             inflight=(),
@@ -198,11 +212,10 @@ class System:
             workload=0,
             budget=(c.drops, c.duplicates, c.crashes),
         )
-        records = []
-        for i in range(len(self.nodes)):
-            world, rec = self._run(world, i, "start", lambda n, ctx, st: n.on_start(ctx, st))
-            records.append(rec)
-        return world, records
+
+    def start(self, world: World, i: int) -> tuple[World, dict[str, Any]]:
+        """Run node ``i``'s ``on_start`` (the ``i``-th step of :meth:`initial`)."""
+        return self._run(world, i, "start", lambda n, ctx, st: n.on_start(ctx, st))
 
     # -- what may happen next --------------------------------------------
 
@@ -340,6 +353,32 @@ class System:
             world = replace(world, states=states, up=up)
             return self._run(world, i, "restart", lambda n, ctx, st: n.on_start(ctx, st))
         raise StepError(f"unknown action {kind!r}")
+
+    def network(self, world: World, action: Action, reason: str | None) -> tuple[World, dict]:
+        """Replay a loss (``drop`` for ``reason`` "loss" or "partition") or a
+        ``duplicate`` that the timed runtime's network decided.
+
+        Fix: these are the network's choices, made when the message was sent,
+        not the checker's faults: they take no budget and do not depend on
+        whether the destination is up. :meth:`apply` refused them (no budget
+        left), so timed traces with loss or duplication did not replay.
+        """
+        kind, dst, src, msg = action
+        if kind == "drop" and reason in ("loss", "partition"):
+            pos = _find(world.inflight, (dst, src, msg))
+            if pos < 0:
+                raise StepError(f"no message from {src} to {dst} in flight: {msg}")
+            inflight = world.inflight[:pos] + world.inflight[pos + 1 :]
+        elif kind == "duplicate" and reason is None:
+            if _find(world.inflight, (dst, src, msg)) < 0:
+                raise StepError(f"no message from {src} to {dst} in flight: {msg}")
+            inflight = _insert(world.inflight, (dst, src, msg))
+        else:
+            raise StepError(f"{kind} for reason {reason!r} is not the network's choice")
+        rec = {"act": kind, "node": dst, "src": src, "msg": json.loads(msg)}
+        if reason is not None:
+            rec["reason"] = reason
+        return replace(world, inflight=inflight), rec
 
     def _run(self, world: World, i: int, act: str, call) -> tuple[World, dict[str, Any]]:
         node = self.nodes[i]

@@ -1,0 +1,557 @@
+"""A homeserver: rooms as event graphs, federation, and the event stream to its devices.
+
+Proposal sections (``general_api.rst``): "Room Creation", "Joining a room",
+the room-changing "Action APIs" (inviting, rejecting an invite, leaving,
+kicking, banning, sending message and state events, deleting state), and
+"Event Stream API" with its state ordering notes (superseded state is
+omitted), message ordering notes (out-of-order events) and rejected events.
+
+Messages a device sends: ``{"type": "action", "aid": n, "op": ..., ...}``;
+the server answers ``{"type": "result", "aid": n, "ok": bool, ...}`` and
+streams ``{"type": "stream", "pos": n, "room": r, "event": ev}`` (plus
+``"after"`` for an out-of-order message, ``"local": true`` for events the
+server made up for this device alone).
+
+Between servers: ``fed.event`` (a new event for every server in the room),
+``fed.get`` / ``fed.events`` (fetch events a received one refers to and this
+server lacks), ``fed.make_join`` / ``fed.join_state`` / ``fed.join_denied``
+(a remote join through a resident server).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models import room as R
+from models.events import is_state, make_event
+from sim.node import ConfigError, Context, Node
+
+__all__ = ["Homeserver", "LOOKBACK"]
+
+#: How far back (in depth) a server looks for events it showed and should
+#: not have accepted, when a ban, kick or power change arrives.
+LOOKBACK = 64
+
+POWER_TYPES = ("m.room.power_levels", "m.room.join_rules")
+
+
+def _is_power_event(ev: dict[str, Any]) -> bool:
+    if ev["type"] in POWER_TYPES:
+        return True
+    if ev["type"] == "m.room.member":
+        membership = ev.get("content", {}).get("membership")
+        return membership in ("ban", "leave") and ev["state_key"] != ev["sender"]
+    return False
+
+
+class Homeserver(Node):
+    """A homeserver named after its domain (``@alice:hs1`` lives on node ``hs1``)."""
+
+    kind = "homeserver"
+    durable = ("rooms", "invites", "clock")
+
+    @classmethod
+    def check_config(cls, config: dict[str, Any], node_names: tuple[str, ...]) -> None:
+        for key in config:
+            if key != "genesis":
+                raise ConfigError(key, "one of: genesis", key)
+        genesis = config.get("genesis", [])
+        if not isinstance(genesis, list):
+            raise ConfigError("genesis", "a list of rooms", genesis)
+        for i, spec in enumerate(genesis):
+            if not isinstance(spec, dict):
+                raise ConfigError(f"genesis[{i}]", "a table", spec)
+            for key in spec:
+                if key not in ("room", "creator", "members", "preset"):
+                    raise ConfigError(
+                        f"genesis[{i}].{key}", "one of: room, creator, members, preset", key
+                    )
+            for key in ("room", "creator"):
+                if not isinstance(spec.get(key), str):
+                    raise ConfigError(f"genesis[{i}].{key}", "a string", spec.get(key))
+            members = spec.get("members", [])
+            if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+                raise ConfigError(f"genesis[{i}].members", "a list of user IDs", members)
+
+    def on_start(self, ctx: Context, state: dict) -> None:
+        """Build the configured genesis rooms: the same events on every server listing them.
+
+        A scenario that is about what happens *in* a room starts with the room
+        already made and joined, so exploration spends no states on setting it up.
+        """
+        if state["rooms"]:
+            return  # a restart: the rooms are durable
+        for spec in self.config.get("genesis", []):
+            room_id, creator = spec["room"], spec["creator"]
+            store = state["rooms"][room_id] = R.new_store()
+            public = spec.get("preset", "public") == "public"
+            steps = _initial_state(creator, public) + [
+                ("m.room.member", {"membership": "join"}, m, m) for m in spec.get("members", [])
+            ]
+            for n, (etype, content, key, *sender) in enumerate(steps, 1):
+                ev = make_event(
+                    room_id=room_id,
+                    type=etype,
+                    sender=sender[0] if sender else creator,
+                    content=content,
+                    state_key=key,
+                    prev_events=list(store["extremities"]),
+                    depth=n,
+                    event_id=f"$genesis.{n}.{room_id}",
+                )
+                ev["auth_events"] = R.auth_events_for(store, ev)
+                reason, _ = R.accept(store, ev, self.switches["state_resolution"])
+                assert reason is None, (etype, key, reason)
+
+    def initial_state(self) -> dict[str, Any]:
+        return {
+            "rooms": {},  # room_id -> room store (models.room)
+            "invites": {},  # invite event_id -> event, for rooms this server is not in
+            "devices": {},  # device node -> {"user", "ooo", "sent": {room: {key: eid}},
+            #                  "depth": {room: int}, "shown": {room: [eid]}}
+            "pending": {},  # event_id -> event waiting for missing prev/auth events
+            "pending_joins": {},  # room_id -> [device, aid, user]
+            "clock": 0,
+            "counters": {
+                "out_of_order": 0,
+                "clobbers": 0,
+                "late_rejections": 0,
+                "fetches": 0,
+                "superseded": 0,
+            },
+        }
+
+    # -- entry points ------------------------------------------------------
+
+    def on_message(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        self._handle(ctx, state, src, msg)
+        self._flush(ctx, state)
+
+    def _handle(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        kind = msg.get("type")
+        if kind == "register":
+            state["devices"][src] = {
+                "user": msg["user"],
+                "ooo": bool(msg.get("out_of_order")),
+                "sent": {},
+                "depth": {},
+                "shown": {},
+                "pos": 0,
+            }
+            # A minimal initial sync: the rooms the user is in, as they are now.
+            for room_id in sorted(state["rooms"]):
+                store = state["rooms"][room_id]
+                if R.membership(store, msg["user"]) == "join":
+                    self._snapshot(state, store, src, room_id)
+        elif kind == "action":
+            self._action(ctx, state, src, msg)
+        elif kind == "fed.event":
+            self._receive(ctx, state, src, msg["event"])
+        elif kind == "fed.get":
+            self._serve_get(ctx, state, src, msg)
+        elif kind == "fed.events":
+            for ev in sorted(msg["events"], key=lambda e: (e["depth"], e["event_id"])):
+                self._receive(ctx, state, src, ev, fetched=True)
+        elif kind == "fed.make_join":
+            self._serve_join(ctx, state, src, msg)
+        elif kind == "fed.join_state":
+            self._joined_remotely(ctx, state, src, msg)
+        elif kind == "fed.join_denied":
+            pending = state["pending_joins"].pop(msg["room"], None)
+            if pending:
+                ctx.send(pending[0], _result(pending[1], False, error=msg.get("error", "denied")))
+
+    # -- actions from devices -----------------------------------------------
+
+    def _action(self, ctx: Context, state: dict, device: str, msg: dict) -> None:
+        op, aid = msg["op"], msg.get("aid")
+        dev = state["devices"].get(device)
+        if dev is None:
+            ctx.send(device, _result(aid, False, error="unknown device"))
+            return
+        user = dev["user"]
+        room_id = msg.get("room")
+        if op == "create_room":
+            self._create_room(ctx, state, device, msg, user)
+            return
+        if op == "join":
+            self._join(ctx, state, device, msg, user)
+            return
+        if op == "reject_invite":
+            invite = state["invites"].get(msg["invite"])
+            room_id = invite["room_id"] if invite else None
+            store = state["rooms"].get(room_id) if room_id else None
+            if store is None:
+                ctx.send(device, _result(aid, False, error="unknown invite"))
+                return
+            # Proposal, "Rejecting an invite": the member event is DELETEd.
+            ev = self._new_event(state, store, room_id, "m.room.member", user, None, user)
+            self._local(ctx, state, device, aid, store, ev)
+            return
+        store = state["rooms"].get(room_id)
+        if store is None:
+            ctx.send(device, _result(aid, False, error="not in room"))
+            return
+        if op == "send":
+            ev = self._new_event(
+                state, store, room_id, "m.room.message", user, {"body": msg["body"]}
+            )
+        elif op in ("send_state", "delete_state"):
+            content = msg.get("content", {}) if op == "send_state" else None
+            ev = self._new_event(
+                state, store, room_id, msg["event_type"], user, content, msg.get("state_key", "")
+            )
+        elif op in ("invite", "kick", "ban", "unban", "leave"):
+            target = user if op == "leave" else msg["user"]
+            membership = {"kick": "leave", "unban": "leave"}.get(op, op)
+            ev = self._new_event(
+                state, store, room_id, "m.room.member", user, {"membership": membership}, target
+            )
+        else:
+            ctx.send(device, _result(aid, False, error=f"unknown op {op}"))
+            return
+        self._local(ctx, state, device, aid, store, ev)
+
+    def _new_event(self, state, store, room_id, etype, sender, content, state_key=None) -> dict:
+        state["clock"] += 1
+        ev = make_event(
+            room_id=room_id,
+            type=etype,
+            sender=sender,
+            content=content,
+            state_key=state_key,
+            prev_events=list(store["extremities"]),
+            depth=1 + max((store["events"][p]["depth"] for p in store["extremities"]), default=0),
+            origin_server_ts=state["clock"],
+            event_id=f"${self.name}.{state['clock']}",
+        )
+        ev["auth_events"] = R.auth_events_for(store, ev)
+        return ev
+
+    def _local(self, ctx, state, device, aid, store, ev) -> None:
+        """Accept a locally made event, answer the device, federate it."""
+        reason, changed = R.accept(store, ev, self.switches["state_resolution"])
+        if reason is not None or ev["event_id"] in store["soft_failed"]:
+            ctx.send(device, _result(aid, False, error=reason or "not allowed now"))
+            return
+        ctx.send(device, _result(aid, True, event_id=ev["event_id"], room=ev["room_id"]))
+        invitee = ev["state_key"].split(":", 1)[1] if ev["type"] == "m.room.member" else ""
+        self._federate(ctx, store, ev, (invitee,) if invitee else ())
+        self._after_accept(ctx, state, store, ev, changed)
+
+    def _federate(self, ctx: Context, store: dict, ev: dict, extra: tuple[str, ...] = ()) -> None:
+        targets = set(R.servers_in_room(store)) | set(extra)
+        for server in sorted(targets - {self.name}):
+            ctx.send(server, {"type": "fed.event", "event": ev})
+
+    def _create_room(self, ctx, state, device, msg, user) -> None:
+        room_id = msg["room"]
+        aid = msg.get("aid")
+        if room_id in state["rooms"]:
+            ctx.send(device, _result(aid, False, error="room exists"))
+            return
+        store = state["rooms"][room_id] = R.new_store()
+        public = msg.get("preset", "public") == "public"
+        initial = _initial_state(user, public, msg.get("power", {}))
+        initial += [
+            (s["type"], s.get("content", {}), s.get("state_key", "")) for s in msg.get("state", [])
+        ]
+        initial += [("m.room.member", {"membership": "invite"}, u) for u in msg.get("invite", [])]
+        for etype, content, key in initial:
+            ev = self._new_event(state, store, room_id, etype, user, content, key)
+            reason, changed = R.accept(store, ev, self.switches["state_resolution"])
+            if reason is not None:
+                ctx.send(device, _result(aid, False, error=f"{etype}: {reason}"))
+                return
+            invitee_server = key.split(":", 1)[1] if etype == "m.room.member" and ":" in key else ""
+            self._federate(ctx, store, ev, (invitee_server,) if invitee_server else ())
+            self._after_accept(ctx, state, store, ev, changed)
+        ctx.send(device, _result(aid, True, room=room_id))
+
+    # -- joining ---------------------------------------------------------------
+
+    def _join(self, ctx, state, device, msg, user) -> None:
+        aid = msg.get("aid")
+        room_id = msg.get("room")
+        via = list(msg.get("via", []))
+        if "invite" in msg:
+            invite = state["invites"].get(msg["invite"])
+            if invite is None:
+                ctx.send(device, _result(aid, False, error="unknown invite"))
+                return
+            room_id = invite["room_id"]
+            via = [invite["sender"].split(":", 1)[1]]
+        store = state["rooms"].get(room_id)
+        if store is not None and store["current"]:
+            ev = self._new_event(
+                state, store, room_id, "m.room.member", user, {"membership": "join"}, user
+            )
+            self._local(ctx, state, device, aid, store, ev)
+            return
+        resident = next((s for s in via if s != self.name), None)
+        if resident is None:
+            ctx.send(device, _result(aid, False, error="no server to join through"))
+            return
+        state["pending_joins"][room_id] = [device, aid, user]
+        ctx.send(resident, {"type": "fed.make_join", "room": room_id, "user": user})
+
+    def _serve_join(self, ctx, state, src, msg) -> None:
+        store = state["rooms"].get(msg["room"])
+        if store is None:
+            ctx.send(src, {"type": "fed.join_denied", "room": msg["room"], "error": "unknown room"})
+            return
+        probe = {
+            "type": "m.room.member",
+            "state_key": msg["user"],
+            "sender": msg["user"],
+            "content": {"membership": "join"},
+            "room_id": msg["room"],
+        }
+        if not R.passes_current(store, probe):
+            ctx.send(src, {"type": "fed.join_denied", "room": msg["room"], "error": "forbidden"})
+            return
+        events = sorted(store["events"].values(), key=lambda e: (e["depth"], e["event_id"]))
+        ctx.send(src, {"type": "fed.join_state", "room": msg["room"], "events": events})
+
+    def _joined_remotely(self, ctx, state, src, msg) -> None:
+        room_id = msg["room"]
+        pending = state["pending_joins"].pop(room_id, None)
+        store = state["rooms"].setdefault(room_id, R.new_store())
+        for ev in msg["events"]:
+            if ev["event_id"] not in store["events"] and not R.missing_prevs(store, ev):
+                R.accept(store, ev, self.switches["state_resolution"])
+        if pending is None:
+            return
+        device, aid, user = pending
+        ev = self._new_event(
+            state, store, room_id, "m.room.member", user, {"membership": "join"}, user
+        )
+        self._local(ctx, state, device, aid, store, ev)
+
+    # -- federation --------------------------------------------------------
+
+    def _receive(self, ctx, state, src, ev, fetched: bool = False) -> None:
+        room_id, eid = ev["room_id"], ev["event_id"]
+        store = state["rooms"].get(room_id)
+        if store is None:
+            if (
+                ev["type"] == "m.room.member"
+                and ev.get("content", {}).get("membership") == "invite"
+            ):
+                state["invites"][eid] = ev
+                self._tell_invite(ctx, state, ev)
+            return
+        if eid in store["events"] or eid in state["pending"]:
+            return
+        missing = R.missing_prevs(store, ev)
+        if missing:
+            # Proposal, "Message Events Ordering Notes": events arrive out of
+            # order; fetch what this one refers to before accepting it.
+            state["counters"]["out_of_order"] += 1
+            state["pending"][eid] = ev
+            wanted = [m for m in missing if m not in state["pending"]]
+            if wanted:
+                state["counters"]["fetches"] += 1
+                ctx.send(src, {"type": "fed.get", "room": room_id, "ids": wanted})
+            return
+        self._ingest(ctx, state, store, ev)
+        self._drain_pending(ctx, state, store)
+
+    def _drain_pending(self, ctx, state, store) -> None:
+        progress = True
+        while progress:
+            progress = False
+            for eid in sorted(state["pending"]):
+                ev = state["pending"][eid]
+                if ev["room_id"] in state["rooms"] and not R.missing_prevs(store, ev):
+                    del state["pending"][eid]
+                    self._ingest(ctx, state, store, ev)
+                    progress = True
+
+    def _ingest(self, ctx, state, store, ev) -> None:
+        reason, changed = R.accept(store, ev, self.switches["state_resolution"])
+        if reason is None:
+            self._after_accept(ctx, state, store, ev, changed)
+
+    def _serve_get(self, ctx, state, src, msg) -> None:
+        store = state["rooms"].get(msg["room"])
+        if store is None:
+            return
+        events = [store["events"][i] for i in msg["ids"] if i in store["events"]]
+        ctx.send(src, {"type": "fed.events", "events": events})
+
+    # -- the event stream to devices ------------------------------------------
+
+    def _after_accept(self, ctx, state, store, ev, changed: list[str]) -> None:
+        """Tell devices what changed, and re-examine what they were shown."""
+        if ev["event_id"] in store["soft_failed"]:
+            return
+        if is_state(ev) and store["current"].get(R.key_of(ev)) != ev["event_id"]:
+            state["counters"]["superseded"] += 1
+        if _is_power_event(ev):
+            self._late_rejections(ctx, state, store, ev)
+        for device in sorted(state["devices"]):
+            self._stream_to(ctx, state, store, device, ev, changed)
+        if ev["type"] == "m.room.member" and ev.get("content", {}).get("membership") == "invite":
+            target_server = ev["state_key"].split(":", 1)[1]
+            if target_server == self.name:
+                state["invites"][ev["event_id"]] = ev
+                self._tell_invite(ctx, state, ev)
+
+    def _tell_invite(self, ctx, state, ev) -> None:
+        for device in sorted(state["devices"]):
+            if state["devices"][device]["user"] == ev["state_key"]:
+                pos = self._next_pos(state, device)
+                ctx.send(device, {"type": "invite", "pos": pos, "event": ev})
+
+    def _stream_to(self, ctx, state, store, device, ev, changed) -> None:
+        dev = state["devices"][device]
+        room_id = ev["room_id"]
+        if R.membership(store, dev["user"]) != "join":
+            return
+        sent = dev["sent"].setdefault(room_id, {})
+        if room_id not in dev["shown"]:
+            self._snapshot(state, store, device, room_id, skip=ev["event_id"])
+        if is_state(ev) or changed:
+            if self.switches["omit_superseded_state"]:
+                # Proposal, "State Events Ordering Notes": never send a state
+                # event superseded already; send what the current state now
+                # holds wherever it changed and differs from what this device
+                # was sent (a merge can change keys other than the event's).
+                current = store["current"]
+                for key in changed:
+                    eid = current.get(key)
+                    if eid is not None and sent.get(key) != eid:
+                        self._send_state(ctx, state, store, device, dev, room_id, key, eid)
+                if is_state(ev):
+                    return
+            elif is_state(ev):
+                self._send_state(
+                    ctx, state, store, device, dev, room_id, R.key_of(ev), ev["event_id"]
+                )
+            return
+        depth = dev["depth"].get(room_id, 0)
+        if ev["depth"] > depth:
+            dev["depth"][room_id] = ev["depth"]
+            self._push(ctx, state, device, room_id, ev)
+            dev["shown"][room_id].append(ev["event_id"])
+        elif dev["ooo"]:
+            # Proposal: the out-of-order event "will indicate which event it comes after".
+            after = sorted(ev["prev_events"])[0] if ev["prev_events"] else None
+            self._push(ctx, state, device, room_id, ev, after=after)
+            dev["shown"][room_id].append(ev["event_id"])
+
+    def _snapshot(self, state, store, device, room_id, skip=None) -> None:
+        """Proposal, "Mapping messages to the event stream": a server-generated
+        event gives a device that is new to the room its place in the stream,
+        followed by the room's current state (all but ``skip``, which follows)."""
+        dev = state["devices"][device]
+        self._push(None, state, device, room_id, {"type": "m.server.joined", "room_id": room_id})
+        dev["shown"][room_id] = []
+        for key, eid in sorted(store["current"].items()):
+            if eid != skip:
+                self._send_state(None, state, store, device, dev, room_id, key, eid)
+
+    def _send_state(self, ctx, state, store, device, dev, room_id, key, eid) -> None:
+        sent = dev["sent"].setdefault(room_id, {})
+        current = store["current"].get(key)
+        if sent.get(key) == current and current is not None and eid != current:
+            # The device holds the current value and would be handed an older one.
+            state["counters"]["clobbers"] += 1
+        sent[key] = eid
+        ev = store["events"][eid]
+        dev["depth"][room_id] = max(dev["depth"].get(room_id, 0), ev["depth"])
+        self._push(ctx, state, device, room_id, ev)
+
+    def _push(self, ctx, state, device, room_id, ev, after=None, local=False) -> None:
+        """Queue an event for the device; :meth:`_flush` sends the step's batch."""
+        entry = {"room": room_id, "event": ev}
+        if after is not None:
+            entry["after"] = after
+        if local:
+            entry["local"] = True
+        state.setdefault("outbox", {}).setdefault(device, []).append(entry)
+
+    def _flush(self, ctx, state) -> None:
+        """Proposal, "Event Stream API": "0-N events the client hasn't seen" and a new position.
+
+        One stream response per device per step, so a step's events reach a
+        device together (the outbox is empty again between steps).
+        """
+        outbox = state.pop("outbox", {})
+        for device in sorted(outbox):
+            pos = self._next_pos(state, device)
+            ctx.send(device, {"type": "stream", "pos": pos, "events": outbox[device]})
+
+    def _next_pos(self, state, device) -> int:
+        """The device's next stream position (each device reads its own stream)."""
+        dev = state["devices"][device]
+        dev["pos"] += 1
+        return dev["pos"]
+
+    def _late_rejections(self, ctx, state, store, ev) -> None:
+        """Proposal, "Rejected events": events shown that the room now refuses.
+
+        A ban, kick or power change that arrives late can make events the
+        devices were shown, concurrent with it, unacceptable. The server
+        sends each device that saw one a local ``m.room.redaction``; it is not
+        federated.
+        """
+        shown: set[str] = set()
+        for device in sorted(state["devices"]):
+            shown.update(state["devices"][device]["shown"].get(ev["room_id"], []))
+        if not shown:
+            return
+        low = ev["depth"] - LOOKBACK
+        candidates = sorted(
+            e for e in shown if store["events"][e]["depth"] >= low and e not in store["soft_failed"]
+        )
+        if not candidates:
+            return
+        older = R.ancestors(
+            store, ev["event_id"], min(store["events"][e]["depth"] for e in candidates)
+        )
+        for eid in candidates:
+            victim = store["events"][eid]
+            if eid in older or is_state(victim) or R.passes_current(store, victim):
+                continue
+            state["counters"]["late_rejections"] += 1
+            if not self.switches["rejected_events"]:
+                continue  # the devices keep showing it
+            store["soft_failed"][eid] = "rejected after it was shown"
+            for device in sorted(state["devices"]):
+                dev = state["devices"][device]
+                if eid in dev["shown"].get(ev["room_id"], []):
+                    redaction = {
+                        "type": "m.room.redaction",
+                        "redacts": eid,
+                        "sender": self.name,
+                        "room_id": ev["room_id"],
+                        "event_id": f"~{self.name}.redacts.{eid}",
+                    }
+                    self._push(ctx, state, device, ev["room_id"], redaction, local=True)
+
+
+def _initial_state(creator: str, public: bool, power: dict | None = None) -> list[tuple]:
+    """Proposal, "Room Creation": the events every new room starts with."""
+    levels = {
+        "users": {creator: 100, **(power or {})},
+        "users_default": 0,
+        "events_default": 0,
+        "state_default": 50,
+        "events": {"m.room.topic": 0, "m.room.name": 50},
+        "ban": 50,
+        "kick": 50,
+        "invite": 0,
+        "redact": 50,
+    }
+    return [
+        ("m.room.create", {"creator": creator}, ""),
+        ("m.room.member", {"membership": "join"}, creator),
+        ("m.room.power_levels", levels, ""),
+        ("m.room.join_rules", {"join_rule": "public" if public else "invite"}, ""),
+    ]
+
+
+def _result(aid: Any, ok: bool, **extra: Any) -> dict[str, Any]:
+    return {"type": "result", "aid": aid, "ok": ok, **extra}

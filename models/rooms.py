@@ -1,0 +1,194 @@
+"""The homeserver model: servers federating rooms, devices reading the event stream.
+
+Switches are named after the proposal's sections; their defaults are the
+proposal's choices (state resolution, which the proposal leaves open,
+defaults to the v2 algorithm homeservers run today).
+"""
+
+from __future__ import annotations
+
+from models import room as R
+from models.device import Device
+from models.homeserver import Homeserver
+from sim.model import Model, Switch, View, always, eventually, sometimes
+
+__all__ = ["MODEL"]
+
+SWITCHES = (
+    Switch(
+        "state_resolution",
+        "v2",
+        'Event Stream API: "the state of the room will always be eventually consistent" '
+        "(by which rule is left open: the era's depth order, or today's v2).",
+        choices=("v2", "depth"),
+    ),
+    Switch(
+        "omit_superseded_state",
+        True,
+        'Event Stream API, State Events Ordering Notes: "the home server reserves the right '
+        'to omit sending state events which are known to be superceded already".',
+    ),
+    Switch(
+        "rejected_events",
+        True,
+        'Event Stream API, Rejected events: "the home server will send a m.room.redaction '
+        'for the event in question".',
+    ),
+)
+
+
+def _servers(view: View) -> list[str]:
+    return [n for n in view.nodes if view.kind(n) == "homeserver"]
+
+
+def _devices(view: View) -> list[str]:
+    return [n for n in view.nodes if view.kind(n) == "device"]
+
+
+def _rooms(view: View) -> list[str]:
+    return sorted({r for s in _servers(view) for r in view.state(s)["rooms"]})
+
+
+def _resident(view: View, server: str, room: str) -> dict | None:
+    """The server's store for ``room`` if one of its users is joined to it."""
+    store = view.state(server)["rooms"].get(room)
+    if store is None:
+        return None
+    users = {view.state(server)["devices"][d]["user"] for d in view.state(server)["devices"]}
+    if any(R.membership(store, u) == "join" for u in users):
+        return store
+    return None
+
+
+@eventually("state_consistency")
+def state_consistency(view: View) -> bool:
+    """At quiescence the servers in a room agree on its state; each device sees its server's."""
+    for room in _rooms(view):
+        states = []
+        for s in _servers(view):
+            store = _resident(view, s, room)
+            if store is not None:
+                states.append(store["current"])
+        if any(st != states[0] for st in states[1:]):
+            return False
+    for d in _devices(view):
+        dev = view.state(d)
+        server = view.state(_server_of(view, d))
+        for room, store in server["rooms"].items():
+            user = server["devices"].get(d, {}).get("user")
+            if user is None or R.membership(store, user) != "join":
+                continue
+            if dev["view"].get(room, {}) != store["current"]:
+                return False
+    return True
+
+
+def _server_of(view: View, device: str) -> str:
+    # A device's server is the domain of its user, which the config guarantees.
+    for s in _servers(view):
+        if device in view.state(s)["devices"]:
+            return s
+    return _servers(view)[0]
+
+
+@always("no_clobbering")
+def no_clobbering(view: View) -> bool:
+    """No device is sent a state event that is superseded by one it was sent before."""
+    return all(view.state(s)["counters"]["clobbers"] == 0 for s in _servers(view))
+
+
+@always("stream_positions_increase")
+def stream_positions_increase(view: View) -> bool:
+    """Each device sees strictly increasing stream positions."""
+    return all(view.state(d)["positions_increase"] for d in _devices(view))
+
+
+@eventually("timelines_agree")
+def timelines_agree(view: View) -> bool:
+    """Joined devices that take out-of-order events display the same messages."""
+    shown: dict[str, set] = {}
+    for d in _devices(view):
+        dev = view.state(d)
+        server = view.state(_server_of(view, d))
+        info = server["devices"].get(d)
+        if info is None or not info["ooo"]:
+            continue
+        for room, store in server["rooms"].items():
+            if R.membership(store, info["user"]) != "join":
+                continue
+            visible = set(dev["timeline"].get(room, [])) - set(dev["redacted"])
+            if shown.setdefault(room, visible) != visible:
+                return False
+    return True
+
+
+@eventually("bans_stick")
+def bans_stick(view: View) -> bool:
+    """A ban some server accepted, never lifted, holds in every server's state."""
+    for room in _rooms(view):
+        banned, lifted = set(), set()
+        for s in _servers(view):
+            store = view.state(s)["rooms"].get(room)
+            if store is None:
+                continue
+            for eid, ev in store["events"].items():
+                if ev["type"] != "m.room.member" or eid in store["rejected"]:
+                    continue
+                membership = ev.get("content", {}).get("membership")
+                if membership == "ban":
+                    banned.add(ev["state_key"])
+                elif ev["sender"] != ev["state_key"] and membership == "leave":
+                    lifted.add(ev["state_key"])
+        for s in _servers(view):
+            store = view.state(s)["rooms"].get(room)
+            if store is None or not store["current"]:
+                continue
+            for user in sorted(banned - lifted):
+                if R.membership(store, user) != "ban":
+                    return False
+    return True
+
+
+@sometimes("state_conflict")
+def state_conflict(view: View) -> bool:
+    """Some server resolved conflicting state sets."""
+    return any(
+        store["conflicts"] > 0 for s in _servers(view) for store in view.state(s)["rooms"].values()
+    )
+
+
+@sometimes("out_of_order_arrival")
+def out_of_order_arrival(view: View) -> bool:
+    """An event reached a server before an event it refers to."""
+    return any(view.state(s)["counters"]["out_of_order"] > 0 for s in _servers(view))
+
+
+@sometimes("superseded_arrival")
+def superseded_arrival(view: View) -> bool:
+    """A state event reached a server after one that supersedes it."""
+    return any(view.state(s)["counters"]["superseded"] > 0 for s in _servers(view))
+
+
+@sometimes("late_rejection")
+def late_rejection(view: View) -> bool:
+    """A server learned it should not have accepted an event it had shown."""
+    return any(view.state(s)["counters"]["late_rejections"] > 0 for s in _servers(view))
+
+
+MODEL = Model(
+    name="rooms",
+    doc="Homeservers federating rooms as event graphs; devices reading the event stream.",
+    kinds={"homeserver": Homeserver, "device": Device},
+    switches=SWITCHES,
+    properties=(
+        state_consistency,
+        no_clobbering,
+        stream_positions_increase,
+        timelines_agree,
+        bans_stick,
+        state_conflict,
+        out_of_order_arrival,
+        superseded_arrival,
+        late_rejection,
+    ),
+)
