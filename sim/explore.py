@@ -90,20 +90,19 @@ class Explorer:
         system = self.system
         start = time.monotonic()
         init, _ = system.initial()
-        f0 = init.fingerprint()
+        f0 = system.fingerprint(init)
         parent: dict[bytes, tuple[bytes, Action] | None] = {f0: None}
         depth_of = {f0: 0}
         violated: dict[str, bytes] = {}
         reached: dict[str, bytes] = {}
         self._judge(init, f0, violated, reached)
-        queue: deque[World] = deque([init])
+        queue: deque[tuple[World, bytes]] = deque([(init, f0)])
         max_depth_seen = 0
         stopped = None
         last_report = start
         states = 1
         while queue:
-            world = queue.popleft()
-            fp = world.fingerprint()
+            world, fp = queue.popleft()
             depth = depth_of[fp]
             max_depth_seen = max(max_depth_seen, depth)
             if any(fp == v for v in violated.values()):
@@ -121,14 +120,14 @@ class Explorer:
                 stopped = stopped or "max_depth"
                 continue
             for action, nxt in succ:
-                f = nxt.fingerprint()
+                f = system.fingerprint(nxt)
                 if f in parent:
                     continue
                 parent[f] = (fp, action)
                 depth_of[f] = depth + 1
                 states += 1
                 self._judge(nxt, f, violated, reached)
-                queue.append(nxt)
+                queue.append((nxt, f))
             if self._all_decided(violated, reached):
                 stopped = stopped or "all decided"
                 break

@@ -149,7 +149,7 @@ class WorldView:
     def state(self, node: str) -> dict[str, Any]:
         s = self._cache.get(node)
         if s is None:
-            s = self._cache[node] = json.loads(self.world.states[self.system.index[node]])
+            s = self._cache[node] = self.system.decoded(self.world.states[self.system.index[node]])
         return s
 
     def kind(self, node: str) -> str:
@@ -184,6 +184,9 @@ class System:
             assert prop is not None, name  # the scenario loader checked the names
             props.append(prop)
         self.properties: tuple[Property, ...] = tuple(props)
+        self._decoded: dict[str, Any] = {}
+        self._transitions: dict[tuple, tuple] = {}
+        self._digests: dict[str, bytes] = {}
 
     # -- the start -------------------------------------------------------
 
@@ -215,7 +218,7 @@ class System:
 
     def start(self, world: World, i: int) -> tuple[World, dict[str, Any]]:
         """Run node ``i``'s ``on_start`` (the ``i``-th step of :meth:`initial`)."""
-        return self._run(world, i, "start", lambda n, ctx, st: n.on_start(ctx, st))
+        return self._run(world, i, "start", lambda n, ctx, st: n.on_start(ctx, st), ("start",))
 
     # -- what may happen next --------------------------------------------
 
@@ -278,7 +281,7 @@ class System:
             world = replace(world, workload=k + 1)
             data = inp.data
             world, rec = self._run(
-                world, i, "input", lambda n, ctx, st: n.on_message(ctx, st, WORKLOAD, data)
+                world, i, "input", lambda n, ctx, st: n.on_message(ctx, st, WORKLOAD, data), (k,)
             )
             rec["input"] = k
             rec["msg"] = data
@@ -292,7 +295,7 @@ class System:
             rest = world.inflight[:pos] + world.inflight[pos + 1 :]
             i = self.index[dst]
             drops, dups, crashes = world.budget
-            base = {"act": kind, "node": dst, "src": src, "msg": json.loads(msg)}
+            base = {"act": kind, "node": dst, "src": src, "msg": self.decoded(msg)}
             if kind == "drop":
                 if not world.up[i]:
                     base["reason"] = "down"
@@ -315,7 +318,11 @@ class System:
             world = replace(world, inflight=rest)
             payload = base["msg"]
             world, rec = self._run(
-                world, i, "deliver", lambda n, ctx, st: n.on_message(ctx, st, src, payload)
+                world,
+                i,
+                "deliver",
+                lambda n, ctx, st: n.on_message(ctx, st, src, payload),
+                (src, msg),
             )
             rec["src"] = src
             rec["msg"] = base["msg"]
@@ -327,7 +334,11 @@ class System:
                 raise StepError(f"timer {name} is not armed at {node}")
             world = replace(world, timers=world.timers[:pos] + world.timers[pos + 1 :])
             world, rec = self._run(
-                world, self.index[node], "timer", lambda n, ctx, st: n.on_timer(ctx, st, name)
+                world,
+                self.index[node],
+                "timer",
+                lambda n, ctx, st: n.on_timer(ctx, st, name),
+                (name,),
             )
             rec["timer"] = name
             return world, rec
@@ -351,7 +362,9 @@ class System:
             states = world.states[:i] + (canonical(fresh),) + world.states[i + 1 :]
             up = world.up[:i] + (True,) + world.up[i + 1 :]
             world = replace(world, states=states, up=up)
-            return self._run(world, i, "restart", lambda n, ctx, st: n.on_start(ctx, st))
+            return self._run(
+                world, i, "restart", lambda n, ctx, st: n.on_start(ctx, st), ("restart",)
+            )
         raise StepError(f"unknown action {kind!r}")
 
     def network(self, world: World, action: Action, reason: str | None) -> tuple[World, dict]:
@@ -375,28 +388,75 @@ class System:
             inflight = _insert(world.inflight, (dst, src, msg))
         else:
             raise StepError(f"{kind} for reason {reason!r} is not the network's choice")
-        rec = {"act": kind, "node": dst, "src": src, "msg": json.loads(msg)}
+        rec = {"act": kind, "node": dst, "src": src, "msg": self.decoded(msg)}
         if reason is not None:
             rec["reason"] = reason
         return replace(world, inflight=inflight), rec
 
-    def _run(self, world: World, i: int, act: str, call) -> tuple[World, dict[str, Any]]:
+    def _run(
+        self, world: World, i: int, act: str, call, key: tuple | None = None
+    ) -> tuple[World, dict[str, Any]]:
+        """Run one handler of node ``i`` on its state in ``world``.
+
+        Handlers are pure functions of (state, input), so a transition met
+        again (the same node state and input in another world, which breadth-
+        first search meets all the time) is taken from a memo keyed by
+        ``key`` instead of being run and re-encoded.
+        """
         node = self.nodes[i]
-        state = json.loads(world.states[i])
-        ctx = Effects(node.name, self.switches)
-        call(node, ctx, state)
-        states = world.states[:i] + (canonical(state),) + world.states[i + 1 :]
+        memo_key = None if key is None else (i, act, world.states[i], key)
+        hit = self._transitions.get(memo_key) if memo_key is not None else None
+        if hit is None:
+            state = json.loads(world.states[i])
+            ctx = Effects(node.name, self.switches)
+            call(node, ctx, state)
+            sends = tuple((dst, canonical(msg)) for dst, msg in ctx.sends)
+            hit = (canonical(state), sends, ctx, ctx.record())
+            if memo_key is not None:
+                self._transitions[memo_key] = hit
+        new_state, sends, ctx, record = hit
+        states = world.states[:i] + (new_state,) + world.states[i + 1 :]
         inflight = world.inflight
-        for dst, msg in ctx.sends:
-            inflight = _insert(inflight, (dst, node.name, canonical(msg)))
+        for dst, msg in sends:
+            inflight = _insert(inflight, (dst, node.name, msg))
         timers = world.timers
         if ctx.timer_ops:
             timers = _timers_after(timers, node.name, ctx)
         world = replace(world, states=states, inflight=inflight, timers=timers)
-        return world, {"act": act, "node": node.name, "effects": ctx.record()}
+        return world, {"act": act, "node": node.name, "effects": record}
 
     def view(self, world: World) -> WorldView:
         return WorldView(self, world)
+
+    # -- caches of the exhaustive runtime ----------------------------------------
+    #
+    # Worlds share the strings of the node states they did not change, so a
+    # state is decoded and digested once, however many worlds hold it.
+
+    def decoded(self, text: str) -> Any:
+        """The value of a canonical JSON string, shared: treat it as read-only."""
+        value = self._decoded.get(text)
+        if value is None:
+            value = self._decoded[text] = json.loads(text)
+        return value
+
+    def fingerprint(self, world: World) -> bytes:
+        """Same role as :meth:`World.fingerprint`, using per-string digests."""
+        digests = self._digests
+        h = hashlib.blake2b(digest_size=16)
+        for text in world.states:
+            d = digests.get(text)
+            if d is None:
+                d = digests[text] = hashlib.blake2b(text.encode(), digest_size=16).digest()
+            h.update(d)
+        for dst, src, msg in world.inflight:
+            d = digests.get(msg)
+            if d is None:
+                d = digests[msg] = hashlib.blake2b(msg.encode(), digest_size=16).digest()
+            h.update(f"{dst}\x00{src}\x00".encode())
+            h.update(d)
+        h.update(repr((world.up, world.timers, world.workload, world.budget)).encode())
+        return h.digest()
 
     def iter_actions(self, lines: list[dict[str, Any]]) -> Iterator[Action]:
         """Turn trace step lines back into actions (the inverse of a record)."""
