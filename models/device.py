@@ -100,7 +100,10 @@ class Device(Node):
         if src == WORKLOAD:
             aid = state["next_aid"]
             state["next_aid"] = aid + 1
-            ctx.send(self.config["server"], {**msg, "type": "action", "aid": aid})
+            # "whoami" identifies the user, as an access token would.
+            action = {**msg, "type": "action", "aid": aid, "whoami": self.config["user"]}
+            action["out_of_order"] = self.config.get("out_of_order", False)
+            ctx.send(self.config["server"], action)
             return
         kind = msg.get("type")
         if kind == "result":

@@ -24,13 +24,12 @@ from typing import Any
 
 from models import room as R
 from models.events import is_state, make_event
-from sim.node import ConfigError, Context, Node
+from sim.node import WORKLOAD, ConfigError, Context, Node
 
-__all__ = ["Homeserver", "LOOKBACK"]
+__all__ = ["Homeserver"]
 
-#: How far back (in depth) a server looks for events it showed and should
-#: not have accepted, when a ban, kick or power change arrives.
-LOOKBACK = 64
+#: Messages a device gets with a room it is new to.
+INITIAL_LIMIT = 10
 
 POWER_TYPES = ("m.room.power_levels", "m.room.join_rules")
 
@@ -73,6 +72,22 @@ class Homeserver(Node):
             if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
                 raise ConfigError(f"genesis[{i}].members", "a list of user IDs", members)
 
+    @classmethod
+    def check_input(cls, data: dict[str, Any]) -> None:
+        from models.device import Device
+
+        if data.get("op") != "as_user":
+            raise ConfigError("op", '"as_user" (devices take the other ops)', data.get("op"))
+        if not isinstance(data.get("user"), str):
+            raise ConfigError("user", "a user ID of this server", data.get("user"))
+        action = data.get("action")
+        if not isinstance(action, dict):
+            raise ConfigError("action", "a table: an action as a device would send it", action)
+        try:
+            Device.check_input(action)
+        except ConfigError as e:
+            raise ConfigError(f"action.{e.field}", e.expected, e.found) from None
+
     def on_start(self, ctx: Context, state: dict) -> None:
         """Build the configured genesis rooms: the same events on every server listing them.
 
@@ -109,7 +124,7 @@ class Homeserver(Node):
             "invites": {},  # invite event_id -> event, for rooms this server is not in
             "devices": {},  # device node -> {"user", "ooo", "sent": {room: {key: eid}},
             #                  "depth": {room: int}, "shown": {room: [eid]}}
-            "pending": {},  # event_id -> event waiting for missing prev/auth events
+            "pending": {},  # event_id -> [event, direct] waiting for missing prev/auth events
             "pending_joins": {},  # room_id -> [device, aid, user]
             "clock": 0,
             "counters": {
@@ -128,21 +143,13 @@ class Homeserver(Node):
         self._flush(ctx, state)
 
     def _handle(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        if src == WORKLOAD:
+            # A scenario acting for a user who has no device here (op "as_user").
+            self._action(ctx, state, None, {**msg["action"], "whoami": msg["user"]})
+            return
         kind = msg.get("type")
         if kind == "register":
-            state["devices"][src] = {
-                "user": msg["user"],
-                "ooo": bool(msg.get("out_of_order")),
-                "sent": {},
-                "depth": {},
-                "shown": {},
-                "pos": 0,
-            }
-            # A minimal initial sync: the rooms the user is in, as they are now.
-            for room_id in sorted(state["rooms"]):
-                store = state["rooms"][room_id]
-                if R.membership(store, msg["user"]) == "join":
-                    self._snapshot(state, store, src, room_id)
+            self._register(state, src, msg)
         elif kind == "action":
             self._action(ctx, state, src, msg)
         elif kind == "fed.event":
@@ -163,13 +170,35 @@ class Homeserver(Node):
 
     # -- actions from devices -----------------------------------------------
 
-    def _action(self, ctx: Context, state: dict, device: str, msg: dict) -> None:
-        op, aid = msg["op"], msg.get("aid")
-        dev = state["devices"].get(device)
-        if dev is None:
-            ctx.send(device, _result(aid, False, error="unknown device"))
+    def _register(self, state: dict, device: str, msg: dict) -> None:
+        """A device makes itself known (its first request names its user, as an access token would)."""
+        if device in state["devices"]:
             return
-        user = dev["user"]
+        state["devices"][device] = {
+            "user": msg.get("whoami", msg.get("user")),
+            "ooo": bool(msg.get("out_of_order")),
+            "sent": {},
+            "depth": {},
+            "shown": {},
+            "pos": 0,
+        }
+        # A minimal initial sync: the rooms the user is in, as they are now.
+        for room_id in sorted(state["rooms"]):
+            store = state["rooms"][room_id]
+            if R.membership(store, state["devices"][device]["user"]) == "join":
+                self._snapshot(state, store, device, room_id)
+
+    def _answer(self, ctx: Context, device: str | None, msg: dict) -> None:
+        if device is not None:  # None: the scenario acted for a user directly
+            ctx.send(device, msg)
+
+    def _action(self, ctx: Context, state: dict, device: str | None, msg: dict) -> None:
+        op, aid = msg["op"], msg.get("aid")
+        if device is None:
+            user = msg["whoami"]
+        else:
+            self._register(state, device, {"user": msg["whoami"], **msg})
+            user = state["devices"][device]["user"]
         room_id = msg.get("room")
         if op == "create_room":
             self._create_room(ctx, state, device, msg, user)
@@ -182,7 +211,7 @@ class Homeserver(Node):
             room_id = invite["room_id"] if invite else None
             store = state["rooms"].get(room_id) if room_id else None
             if store is None:
-                ctx.send(device, _result(aid, False, error="unknown invite"))
+                self._answer(ctx, device, _result(aid, False, error="unknown invite"))
                 return
             # Proposal, "Rejecting an invite": the member event is DELETEd.
             ev = self._new_event(state, store, room_id, "m.room.member", user, None, user)
@@ -190,7 +219,7 @@ class Homeserver(Node):
             return
         store = state["rooms"].get(room_id)
         if store is None:
-            ctx.send(device, _result(aid, False, error="not in room"))
+            self._answer(ctx, device, _result(aid, False, error="not in room"))
             return
         if op == "send":
             ev = self._new_event(
@@ -208,7 +237,7 @@ class Homeserver(Node):
                 state, store, room_id, "m.room.member", user, {"membership": membership}, target
             )
         else:
-            ctx.send(device, _result(aid, False, error=f"unknown op {op}"))
+            self._answer(ctx, device, _result(aid, False, error=f"unknown op {op}"))
             return
         self._local(ctx, state, device, aid, store, ev)
 
@@ -232,9 +261,9 @@ class Homeserver(Node):
         """Accept a locally made event, answer the device, federate it."""
         reason, changed = R.accept(store, ev, self.switches["state_resolution"])
         if reason is not None or ev["event_id"] in store["soft_failed"]:
-            ctx.send(device, _result(aid, False, error=reason or "not allowed now"))
+            self._answer(ctx, device, _result(aid, False, error=reason or "not allowed now"))
             return
-        ctx.send(device, _result(aid, True, event_id=ev["event_id"], room=ev["room_id"]))
+        self._answer(ctx, device, _result(aid, True, event_id=ev["event_id"], room=ev["room_id"]))
         invitee = ev["state_key"].split(":", 1)[1] if ev["type"] == "m.room.member" else ""
         self._federate(ctx, store, ev, (invitee,) if invitee else ())
         self._after_accept(ctx, state, store, ev, changed)
@@ -248,7 +277,7 @@ class Homeserver(Node):
         room_id = msg["room"]
         aid = msg.get("aid")
         if room_id in state["rooms"]:
-            ctx.send(device, _result(aid, False, error="room exists"))
+            self._answer(ctx, device, _result(aid, False, error="room exists"))
             return
         store = state["rooms"][room_id] = R.new_store()
         public = msg.get("preset", "public") == "public"
@@ -261,12 +290,12 @@ class Homeserver(Node):
             ev = self._new_event(state, store, room_id, etype, user, content, key)
             reason, changed = R.accept(store, ev, self.switches["state_resolution"])
             if reason is not None:
-                ctx.send(device, _result(aid, False, error=f"{etype}: {reason}"))
+                self._answer(ctx, device, _result(aid, False, error=f"{etype}: {reason}"))
                 return
             invitee_server = key.split(":", 1)[1] if etype == "m.room.member" and ":" in key else ""
             self._federate(ctx, store, ev, (invitee_server,) if invitee_server else ())
             self._after_accept(ctx, state, store, ev, changed)
-        ctx.send(device, _result(aid, True, room=room_id))
+        self._answer(ctx, device, _result(aid, True, room=room_id))
 
     # -- joining ---------------------------------------------------------------
 
@@ -277,7 +306,7 @@ class Homeserver(Node):
         if "invite" in msg:
             invite = state["invites"].get(msg["invite"])
             if invite is None:
-                ctx.send(device, _result(aid, False, error="unknown invite"))
+                self._answer(ctx, device, _result(aid, False, error="unknown invite"))
                 return
             room_id = invite["room_id"]
             via = [invite["sender"].split(":", 1)[1]]
@@ -290,7 +319,7 @@ class Homeserver(Node):
             return
         resident = next((s for s in via if s != self.name), None)
         if resident is None:
-            ctx.send(device, _result(aid, False, error="no server to join through"))
+            self._answer(ctx, device, _result(aid, False, error="no server to join through"))
             return
         state["pending_joins"][room_id] = [device, aid, user]
         ctx.send(resident, {"type": "fed.make_join", "room": room_id, "user": user})
@@ -348,28 +377,31 @@ class Homeserver(Node):
             # Proposal, "Message Events Ordering Notes": events arrive out of
             # order; fetch what this one refers to before accepting it.
             state["counters"]["out_of_order"] += 1
-            state["pending"][eid] = ev
+            state["pending"][eid] = [ev, not fetched]
             wanted = [m for m in missing if m not in state["pending"]]
             if wanted:
                 state["counters"]["fetches"] += 1
                 ctx.send(src, {"type": "fed.get", "room": room_id, "ids": wanted})
             return
-        self._ingest(ctx, state, store, ev)
-        self._drain_pending(ctx, state, store)
+        self._ingest(ctx, state, store, ev, direct=not fetched)
+        self._drain_pending(ctx, state)
 
-    def _drain_pending(self, ctx, state, store) -> None:
+    def _drain_pending(self, ctx, state) -> None:
         progress = True
         while progress:
             progress = False
             for eid in sorted(state["pending"]):
-                ev = state["pending"][eid]
-                if ev["room_id"] in state["rooms"] and not R.missing_prevs(store, ev):
+                ev, direct = state["pending"][eid]
+                store = state["rooms"].get(ev["room_id"])
+                if store is not None and not R.missing_prevs(store, ev):
                     del state["pending"][eid]
-                    self._ingest(ctx, state, store, ev)
+                    self._ingest(ctx, state, store, ev, direct)
                     progress = True
 
-    def _ingest(self, ctx, state, store, ev) -> None:
-        reason, changed = R.accept(store, ev, self.switches["state_resolution"])
+    def _ingest(self, ctx, state, store, ev, direct: bool) -> None:
+        # Only events pushed to this server are held against the room as it is
+        # now (soft failure); events it fetched to fill a gap are history.
+        reason, changed = R.accept(store, ev, self.switches["state_resolution"], soft_fail=direct)
         if reason is None:
             self._after_accept(ctx, state, store, ev, changed)
 
@@ -402,7 +434,7 @@ class Homeserver(Node):
         for device in sorted(state["devices"]):
             if state["devices"][device]["user"] == ev["state_key"]:
                 pos = self._next_pos(state, device)
-                ctx.send(device, {"type": "invite", "pos": pos, "event": ev})
+                self._answer(ctx, device, {"type": "invite", "pos": pos, "event": ev})
 
     def _stream_to(self, ctx, state, store, device, ev, changed) -> None:
         dev = state["devices"][device]
@@ -451,6 +483,13 @@ class Homeserver(Node):
         for key, eid in sorted(store["current"].items()):
             if eid != skip:
                 self._send_state(None, state, store, device, dev, room_id, key, eid)
+        # Proposal, "Global /initialSync API": "max of limit= message events".
+        for eid in R.recent_messages(store, INITIAL_LIMIT):
+            if eid != skip:
+                ev = store["events"][eid]
+                self._push(None, state, device, room_id, ev)
+                dev["shown"][room_id].append(eid)
+                dev["depth"][room_id] = max(dev["depth"].get(room_id, 0), ev["depth"])
 
     def _send_state(self, ctx, state, store, device, dev, room_id, key, eid) -> None:
         sent = dev["sent"].setdefault(room_id, {})
@@ -481,7 +520,7 @@ class Homeserver(Node):
         outbox = state.pop("outbox", {})
         for device in sorted(outbox):
             pos = self._next_pos(state, device)
-            ctx.send(device, {"type": "stream", "pos": pos, "events": outbox[device]})
+            self._answer(ctx, device, {"type": "stream", "pos": pos, "events": outbox[device]})
 
     def _next_pos(self, state, device) -> int:
         """The device's next stream position (each device reads its own stream)."""
@@ -492,20 +531,12 @@ class Homeserver(Node):
     def _late_rejections(self, ctx, state, store, ev) -> None:
         """Proposal, "Rejected events": events shown that the room now refuses.
 
-        A ban, kick or power change that arrives late can make events the
-        devices were shown, concurrent with it, unacceptable. The server
-        sends each device that saw one a local ``m.room.redaction``; it is not
+        A ban, kick or power change that arrives late can make recent events
+        concurrent with it unacceptable. The server hides them and sends each
+        device that was shown one a local ``m.room.redaction``; it is not
         federated.
         """
-        shown: set[str] = set()
-        for device in sorted(state["devices"]):
-            shown.update(state["devices"][device]["shown"].get(ev["room_id"], []))
-        if not shown:
-            return
-        low = ev["depth"] - LOOKBACK
-        candidates = sorted(
-            e for e in shown if store["events"][e]["depth"] >= low and e not in store["soft_failed"]
-        )
+        candidates = [e for e in store["recent"] if e not in store["soft_failed"]]
         if not candidates:
             return
         older = R.ancestors(

@@ -39,6 +39,7 @@ __all__ = [
     "accept",
     "passes_current",
     "ancestors",
+    "recent_messages",
     "auth_events_for",
     "auth_state",
     "members",
@@ -47,6 +48,10 @@ __all__ = [
 ]
 
 SEP = "\x1f"
+
+#: How many recent message events a room keeps at hand: for a device's
+#: initial sync, and to re-examine when a ban or power change arrives late.
+RECENT = 64
 
 Event = dict[str, Any]
 State = dict[str, str]
@@ -62,6 +67,7 @@ def new_store() -> dict[str, Any]:
         "current": {},
         "conflicts": 0,
         "auth_depths": {},  # memo of state resolution v2, kept across resolutions
+        "recent": [],  # the last RECENT message events accepted (not soft-failed)
     }
 
 
@@ -123,7 +129,9 @@ def _conflicted(states: list[State]) -> bool:
     return any(len({s.get(k) for s in states}) > 1 for k in keys)
 
 
-def accept(store: dict[str, Any], ev: Event, algorithm: str) -> tuple[str | None, list[str]]:
+def accept(
+    store: dict[str, Any], ev: Event, algorithm: str, soft_fail: bool = True
+) -> tuple[str | None, list[str]]:
     """Add ``ev`` (whose prev and auth events the store holds) to the room.
 
     Returns (None if accepted, else why it was rejected; the state keys
@@ -166,18 +174,22 @@ def accept(store: dict[str, Any], ev: Event, algorithm: str) -> tuple[str | None
         after = before
     store["after"][eid] = after
     old = store["current"]
-    if old and not _passes(ev, old, events):
+    if soft_fail and old and not _passes(ev, old, events):
         # Allowed where it sits in the graph, refused by the room as it is now
         # (e.g. a message from a user banned meanwhile): kept for descendants,
         # but it moves no extremity and is never shown to clients.
         store["soft_failed"][eid] = "fails against the current state"
         return None, []
+    if not is_state(ev):
+        recent = store["recent"]
+        recent.append(eid)
+        if len(recent) > RECENT:
+            del recent[0]
     prev_set = set(prevs)
     ext = [x for x in store["extremities"] if x not in prev_set]
     ext.append(eid)
     ext.sort()
     store["extremities"] = ext
-    old = store["current"]
     if len(ext) == 1:
         new = after
     else:
@@ -253,3 +265,17 @@ def ancestors(store: Mapping[str, Any], eid: str, min_depth: int) -> set[str]:
                 seen.add(p)
                 stack.append(p)
     return seen
+
+
+def recent_messages(store: Mapping[str, Any], limit: int) -> list[str]:
+    """The last ``limit`` visible message events, oldest first (by depth, then ID).
+
+    Reads the room's short ``recent`` list only, never the whole history.
+    """
+    events, hidden = store["events"], store["soft_failed"]
+    chosen = sorted(
+        (events[eid]["depth"], eid)
+        for eid in store["recent"]
+        if eid not in hidden and events[eid]["type"] != "m.room.redaction"
+    )[-limit:]
+    return [eid for _, eid in chosen]
