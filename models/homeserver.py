@@ -171,7 +171,7 @@ class Homeserver(Node):
     # -- actions from devices -----------------------------------------------
 
     def _register(self, state: dict, device: str, msg: dict) -> None:
-        """A device makes itself known (its first request names its user, as an access token would)."""
+        """A device makes itself known: its requests name its user, as an access token would."""
         if device in state["devices"]:
             return
         state["devices"][device] = {
