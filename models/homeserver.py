@@ -28,6 +28,9 @@ from sim.node import WORKLOAD, ConfigError, Context, Node
 
 __all__ = ["Homeserver"]
 
+#: How often a server sends unacknowledged events again (ms).
+RETRY_MS = 500
+
 #: Messages a device gets with a room it is new to.
 INITIAL_LIMIT = 10
 
@@ -47,7 +50,7 @@ class Homeserver(Node):
     """A homeserver named after its domain (``@alice:hs1`` lives on node ``hs1``)."""
 
     kind = "homeserver"
-    durable = ("rooms", "invites", "clock")
+    durable = ("rooms", "invites", "clock", "outbound")
 
     @classmethod
     def check_config(cls, config: dict[str, Any], node_names: tuple[str, ...]) -> None:
@@ -126,6 +129,7 @@ class Homeserver(Node):
             #                  "depth": {room: int}, "shown": {room: [eid]}}
             "pending": {},  # event_id -> [event, direct] waiting for missing prev/auth events
             "pending_joins": {},  # room_id -> [device, aid, user]
+            "outbound": {},  # server -> {event_id: event} sent and not yet acknowledged
             "clock": 0,
             "counters": {
                 "out_of_order": 0,
@@ -154,6 +158,13 @@ class Homeserver(Node):
             self._action(ctx, state, src, msg)
         elif kind == "fed.event":
             self._receive(ctx, state, src, msg["event"])
+            ctx.send(src, {"type": "fed.ack", "event_id": msg["event"]["event_id"]})
+        elif kind == "fed.ack":
+            pending = state["outbound"].get(src, {})
+            pending.pop(msg["event_id"], None)
+            if not pending:
+                state["outbound"].pop(src, None)
+                ctx.cancel_timer(f"fed.retry:{src}")
         elif kind == "fed.get":
             self._serve_get(ctx, state, src, msg)
         elif kind == "fed.events":
@@ -265,13 +276,32 @@ class Homeserver(Node):
             return
         self._answer(ctx, device, _result(aid, True, event_id=ev["event_id"], room=ev["room_id"]))
         invitee = ev["state_key"].split(":", 1)[1] if ev["type"] == "m.room.member" else ""
-        self._federate(ctx, store, ev, (invitee,) if invitee else ())
+        self._federate(ctx, state, store, ev, (invitee,) if invitee else ())
         self._after_accept(ctx, state, store, ev, changed)
 
-    def _federate(self, ctx: Context, store: dict, ev: dict, extra: tuple[str, ...] = ()) -> None:
+    def _federate(
+        self, ctx: Context, state: dict, store: dict, ev: dict, extra: tuple[str, ...] = ()
+    ) -> None:
+        """Send a new event to every other server in the room, until each acknowledges it.
+
+        Like a homeserver's federation queue, unacknowledged events are sent
+        again every ``RETRY_MS``, so a partition delays events but loses none.
+        """
         targets = set(R.servers_in_room(store)) | set(extra)
+        outbound = state["outbound"]
         for server in sorted(targets - {self.name}):
+            outbound.setdefault(server, {})[ev["event_id"]] = ev
             ctx.send(server, {"type": "fed.event", "event": ev})
+            ctx.set_timer(f"fed.retry:{server}", RETRY_MS)
+
+    def on_timer(self, ctx: Context, state: dict, name: str) -> None:
+        server = name.split(":", 1)[1]
+        pending = state["outbound"].get(server)
+        if not pending:
+            return
+        for eid in sorted(pending, key=lambda e: (pending[e]["depth"], e)):
+            ctx.send(server, {"type": "fed.event", "event": pending[eid]})
+        ctx.set_timer(name, RETRY_MS)
 
     def _create_room(self, ctx, state, device, msg, user) -> None:
         room_id = msg["room"]
@@ -293,7 +323,7 @@ class Homeserver(Node):
                 self._answer(ctx, device, _result(aid, False, error=f"{etype}: {reason}"))
                 return
             invitee_server = key.split(":", 1)[1] if etype == "m.room.member" and ":" in key else ""
-            self._federate(ctx, store, ev, (invitee_server,) if invitee_server else ())
+            self._federate(ctx, state, store, ev, (invitee_server,) if invitee_server else ())
             self._after_accept(ctx, state, store, ev, changed)
         self._answer(ctx, device, _result(aid, True, room=room_id))
 
