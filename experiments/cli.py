@@ -212,15 +212,28 @@ def replay(trace_file, diagram, as_json) -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--deliveries", type=click.IntRange(min=1000), default=200_000, show_default=True)
-def bench(as_json: bool, deliveries: int) -> None:
-    """Measure deliveries/s against bare simpy, and checker states/s."""
+@click.option(
+    "--only",
+    type=click.Choice(["engine", "rooms"]),
+    help="Run one part: the engine against bare simpy, or the homeserver model.",
+)
+def bench(as_json: bool, deliveries: int, only: str | None) -> None:
+    """Measure deliveries/s against bare simpy, checker states/s, and the rooms model."""
     from experiments import bench as bench_mod
+    from experiments import bench_rooms
 
-    report = bench_mod.run(deliveries)
+    report: dict = {}
+    lines: list[str] = []
+    if only in (None, "engine"):
+        report["engine"] = bench_mod.run(deliveries)
+        lines += bench_mod.describe(report["engine"])
+    if only in (None, "rooms"):
+        report["rooms"] = bench_rooms.run()
+        lines += bench_rooms.describe(report["rooms"])
     if as_json:
         _emit_json(report)
     else:
-        for line in bench_mod.describe(report):
+        for line in lines:
             click.echo(line)
 
 
