@@ -45,6 +45,7 @@ class Report:
     counterexamples: list[Counterexample] = field(default_factory=list)
     witnesses: dict[str, list[Action]] = field(default_factory=dict)
     walks: int = 0
+    quiescent_ends: int = 0  # random walks that ended in a quiescent world
 
     @property
     def verdict(self) -> str:
@@ -79,6 +80,7 @@ class Explorer:
         self.always = [p for p in props if p.kind == "always"]
         self.eventually = [p for p in props if p.kind == "eventually"]
         self.sometimes = [p for p in props if p.kind == "sometimes"]
+        self.quiescent_judged = 0
 
     def successors(self, world: World) -> list[tuple[Action, World]]:
         apply = self.system.apply
@@ -176,6 +178,7 @@ class Explorer:
         return self.system.quiescent(world) and all(world.up)
 
     def _judge_final(self, world: World, fp: bytes, violated: dict) -> None:
+        self.quiescent_judged += 1
         view = self.system.view(world)
         for p in self.eventually:
             if p.name not in violated and not p.predicate(view):
@@ -195,8 +198,14 @@ class Explorer:
         for p in self.system.properties:
             if p.kind == "sometimes":
                 out[p.name] = "reached" if p.name in reached else "vacuous"
+            elif p.name in violated:
+                out[p.name] = "violated"
+            elif p.kind == "eventually" and not self.quiescent_judged:
+                # No quiescent world was ever reached within the bounds: the
+                # property was never put to the test, which is not a pass.
+                out[p.name] = "undecided"
             else:
-                out[p.name] = "violated" if p.name in violated else "holds"
+                out[p.name] = "holds"
         return out
 
     # -- random walks ----------------------------------------------------------
@@ -214,6 +223,7 @@ class Explorer:
         reached: dict[str, list[Action]] = {}
         visited = 0
         max_depth = 0
+        quiescent_ends = 0
         for i in range(first, first + walks):
             rng = random.Random(f"mxsim/{seed}/walk/{i}")
             world, path = init, []
@@ -223,6 +233,7 @@ class Explorer:
                 acts = system.enabled(world)
                 # Fix (as in bfs): a quiescent world ends a run even with crash budget left.
                 if not acts or self._settled(world):
+                    quiescent_ends += 1
                     view = system.view(world)
                     broke = False
                     for p in self.eventually:
@@ -241,12 +252,7 @@ class Explorer:
             max_depth = max(max_depth, len(path))
             if time.monotonic() - start > self.max_seconds:
                 break
-        verdicts = {}
-        for p in system.properties:
-            if p.kind == "sometimes":
-                verdicts[p.name] = "reached" if p.name in reached else "vacuous"
-            else:
-                verdicts[p.name] = "violated" if p.name in best else "holds"
+        verdicts = _walk_verdicts(system.properties, best, reached, quiescent_ends)
         report = Report(
             verdicts=verdicts,
             states=visited,  # worlds visited, repeats included: independent of the split
@@ -255,6 +261,7 @@ class Explorer:
             stopped="random walks",
             seconds=time.monotonic() - start,
             walks=walks,
+            quiescent_ends=quiescent_ends,
         )
         report.counterexamples = [Counterexample(n, a) for n, a in sorted(best.items())]
         report.witnesses = dict(sorted(reached.items()))
@@ -271,6 +278,20 @@ class Explorer:
             if p.predicate(view):
                 _keep_shorter(reached, p.name, path)
         return broke
+
+
+def _walk_verdicts(properties, best: dict, reached: dict, quiescent_ends: int) -> dict[str, str]:
+    verdicts = {}
+    for p in properties:
+        if p.kind == "sometimes":
+            verdicts[p.name] = "reached" if p.name in reached else "vacuous"
+        elif p.name in best:
+            verdicts[p.name] = "violated"
+        elif p.kind == "eventually" and not quiescent_ends:
+            verdicts[p.name] = "undecided"  # no walk ever got to test it
+        else:
+            verdicts[p.name] = "holds"
+    return verdicts
 
 
 def _keep_shorter(table: dict[str, list], name: str, path: list) -> None:
@@ -293,8 +314,12 @@ def merge_walks(reports: list[Report]) -> Report:
     for name, v in first.verdicts.items():
         if v in ("reached", "vacuous"):
             verdicts[name] = "reached" if name in reached else "vacuous"
+        elif name in best:
+            verdicts[name] = "violated"
+        elif all(r.verdicts[name] == "undecided" for r in reports):
+            verdicts[name] = "undecided"  # no walk in any range ended quiescent
         else:
-            verdicts[name] = "violated" if name in best else "holds"
+            verdicts[name] = "holds"
     return Report(
         verdicts=verdicts,
         states=sum(r.states for r in reports),
@@ -305,6 +330,7 @@ def merge_walks(reports: list[Report]) -> Report:
         counterexamples=[Counterexample(n, a) for n, a in sorted(best.items())],
         witnesses=dict(sorted(reached.items())),
         walks=sum(r.walks for r in reports),
+        quiescent_ends=sum(r.quiescent_ends for r in reports),
     )
 
 
