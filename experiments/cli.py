@@ -237,6 +237,48 @@ def bench(as_json: bool, deliveries: int, only: str | None) -> None:
             click.echo(line)
 
 
+@cli.command()
+@click.argument("scenario")
+@click.option("--vary", multiple=True, metavar="SWITCH=V1,V2", help="Switch values to compare.")
+@sets_option
+@click.option("--seeds", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="Output directory.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def sweep(scenario, vary, sets, seeds, workers, out, as_json) -> None:
+    """Run SCENARIO over seeds and switch values; tabulate and plot the verdicts."""
+    from pathlib import Path
+
+    from experiments import sweep as sweep_mod
+
+    target = Path(out)
+    if target.exists() and not target.is_dir():
+        raise BadInput(f"{out}: expected a directory, found a file")
+    if not target.parent.is_dir():
+        raise BadInput(f"{out}: expected an existing parent directory {target.parent}")
+    results = sweep_mod.sweep(scenario, sweep_mod.parse_vary(vary), seeds, sets, workers)
+    paths = sweep_mod.write_outputs(results, target, f"{scenario}: {seeds} seeds per variant")
+    variants, props, passed = sweep_mod.summarize(results)
+    if as_json:
+        _emit_json(
+            {
+                "scenario": scenario,
+                "seeds": seeds,
+                "passed": {v: {p: passed.get((v, p), 0) for p in props} for v in variants},
+                "files": [str(p) for p in paths],
+            }
+        )
+        return
+    width = max(len(p) for p in props)
+    click.echo(f"{scenario}: runs that pass, of {seeds} seeds")
+    click.echo(" " * (width + 2) + "  ".join(f"{v[:24]:>24}" for v in variants))
+    for p in props:
+        cells = "  ".join(f"{passed.get((v, p), 0):>24}" for v in variants)
+        click.echo(f"{p:<{width}}  {cells}")
+    for path in paths:
+        click.echo(f"wrote {path}")
+
+
 def _register_optional() -> None:
     try:
         from experiments.cmd_resolve import resolve
