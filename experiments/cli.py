@@ -2,13 +2,18 @@
 
 Exit codes: 0 every property holds, 1 a property is violated (or a
 ``sometimes`` guard was never reached, or an ``eventually`` could not be
-decided), 2 bad input. Bad input is one line on stderr, never a traceback.
+decided), 2 bad input, 3 an internal error (a bug in a model or the engine;
+``MXSIM_DEBUG=1`` shows its traceback). Bad input is one line on stderr,
+never a traceback.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import traceback
+from pathlib import Path
 from typing import Any
 
 import click
@@ -313,4 +318,14 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("mxsim: interrupted", err=True)
         sys.exit(130)
+    except Exception as e:  # a bug in a model or the engine, not bad input
+        if os.environ.get("MXSIM_DEBUG"):
+            raise
+        where = traceback.extract_tb(e.__traceback__)[-1]
+        click.echo(
+            f"mxsim: internal error: {type(e).__name__}: {e} "
+            f"(at {Path(where.filename).name}:{where.lineno}; MXSIM_DEBUG=1 shows the traceback)",
+            err=True,
+        )
+        sys.exit(3)
     sys.exit(code or 0)
