@@ -15,7 +15,12 @@ server made up for this device alone).
 Between servers: ``fed.event`` (a new event for every server in the room),
 ``fed.get`` / ``fed.events`` (fetch events a received one refers to and this
 server lacks), ``fed.make_join`` / ``fed.join_state`` / ``fed.join_denied``
-(a remote join through a resident server).
+(a remote join through a resident server, by room ID or alias; the joining
+server gets the current state, its auth chain and only the last
+``JOIN_HISTORY`` events), ``fed.backfill`` / ``fed.history`` (older events,
+for "Scrolling back" over federation), ``fed.reject`` / ``fed.rejected`` (a
+user rejects the invite of a room its server is not in, through the inviter's
+server).
 """
 
 from __future__ import annotations
@@ -33,6 +38,14 @@ RETRY_MS = 500
 
 #: Messages a device gets with a room it is new to.
 INITIAL_LIMIT = 10
+
+#: Events (of any kind) a resident server sends a joining server besides the
+#: current state and its auth chain; older history comes by backfill.
+JOIN_HISTORY = 4
+
+#: Events one page of history may walk (a scrollback answers with fewer
+#: events and a token for more rather than walk a long run of state events).
+WALK_BUDGET = 256
 
 POWER_TYPES = ("m.room.power_levels", "m.room.join_rules")
 
@@ -64,9 +77,11 @@ class Homeserver(Node):
             if not isinstance(spec, dict):
                 raise ConfigError(f"genesis[{i}]", "a table", spec)
             for key in spec:
-                if key not in ("room", "creator", "members", "preset"):
+                if key not in ("room", "creator", "members", "preset", "messages"):
                     raise ConfigError(
-                        f"genesis[{i}].{key}", "one of: room, creator, members, preset", key
+                        f"genesis[{i}].{key}",
+                        "one of: room, creator, members, preset, messages",
+                        key,
                     )
             for key in ("room", "creator"):
                 if not isinstance(spec.get(key), str):
@@ -74,6 +89,9 @@ class Homeserver(Node):
             members = spec.get("members", [])
             if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
                 raise ConfigError(f"genesis[{i}].members", "a list of user IDs", members)
+            bodies = spec.get("messages", [])
+            if not isinstance(bodies, list) or not all(isinstance(b, str) for b in bodies):
+                raise ConfigError(f"genesis[{i}].messages", "a list of message bodies", bodies)
 
     @classmethod
     def check_input(cls, data: dict[str, Any]) -> None:
@@ -106,6 +124,8 @@ class Homeserver(Node):
             steps = _initial_state(creator, public) + [
                 ("m.room.member", {"membership": "join"}, m, m) for m in spec.get("members", [])
             ]
+            # History that predates the scenario, sent by the creator.
+            steps += [("m.room.message", {"body": b}, None) for b in spec.get("messages", [])]
             for n, (etype, content, key, *sender) in enumerate(steps, 1):
                 ev = make_event(
                     room_id=room_id,
@@ -128,7 +148,8 @@ class Homeserver(Node):
             "devices": {},  # device node -> {"user", "ooo", "sent": {room: {key: eid}},
             #                  "depth": {room: int}, "shown": {room: [eid]}}
             "pending": {},  # event_id -> [event, direct] waiting for missing prev/auth events
-            "pending_joins": {},  # room_id -> [device, aid, user]
+            "pending_joins": {},  # room ID or alias -> [device, aid, user, join filter]
+            "backfills": {},  # "device/aid" -> the scrollback request awaiting history
             "outbound": {},  # server -> {event_id: event} sent and not yet acknowledged
             "clock": 0,
             "counters": {
@@ -137,6 +158,8 @@ class Homeserver(Node):
                 "late_rejections": 0,
                 "fetches": 0,
                 "superseded": 0,
+                "backfills": 0,
+                "ooo_shown": 0,
             },
         }
 
@@ -175,9 +198,23 @@ class Homeserver(Node):
         elif kind == "fed.join_state":
             self._joined_remotely(ctx, state, src, msg)
         elif kind == "fed.join_denied":
-            pending = state["pending_joins"].pop(msg["room"], None)
+            pending = state["pending_joins"].pop(msg["key"], None)
             if pending:
-                ctx.send(pending[0], _result(pending[1], False, error=msg.get("error", "denied")))
+                self._answer(ctx, pending[0], _result(pending[1], False, error=msg["error"]))
+        elif kind == "fed.backfill":
+            store = state["rooms"].get(msg["room"])
+            if store is not None:
+                history = R.history_payload(store, msg["frontier"], msg["limit"])
+                ctx.send(src, {"type": "fed.history", "req": msg["req"], **history})
+        elif kind == "fed.history":
+            self._backfilled(ctx, state, msg)
+        elif kind == "fed.reject":
+            self._serve_reject(ctx, state, src, msg)
+        elif kind == "fed.rejected":
+            device, aid = msg["req"]
+            if msg["ok"]:
+                state["invites"].pop(msg["invite"], None)
+            self._answer(ctx, device, _result(aid, msg["ok"], error=msg.get("error")))
 
     # -- actions from devices -----------------------------------------------
 
@@ -219,14 +256,29 @@ class Homeserver(Node):
             return
         if op == "reject_invite":
             invite = state["invites"].get(msg["invite"])
-            room_id = invite["room_id"] if invite else None
-            store = state["rooms"].get(room_id) if room_id else None
-            if store is None:
+            if invite is None or invite["state_key"] != user:
                 self._answer(ctx, device, _result(aid, False, error="unknown invite"))
                 return
+            room_id = invite["room_id"]
+            store = state["rooms"].get(room_id)
+            if store is None or not store["current"]:
+                # Not in the room: the inviter's server makes the deletion.
+                resident = invite["sender"].split(":", 1)[1]
+                ctx.send(
+                    resident,
+                    {"type": "fed.reject", "invite": invite, "user": user, "req": [device, aid]},
+                )
+                return
+            state["invites"].pop(msg["invite"], None)
             # Proposal, "Rejecting an invite": the member event is DELETEd.
             ev = self._new_event(state, store, room_id, "m.room.member", user, None, user)
             self._local(ctx, state, device, aid, store, ev)
+            return
+        if op == "scrollback":
+            self._scrollback(ctx, state, device, msg, user)
+            return
+        if op == "context":
+            self._context(ctx, state, device, msg, user)
             return
         store = state["rooms"].get(room_id)
         if store is None:
@@ -268,13 +320,32 @@ class Homeserver(Node):
         ev["auth_events"] = R.auth_events_for(store, ev)
         return ev
 
-    def _local(self, ctx, state, device, aid, store, ev) -> None:
-        """Accept a locally made event, answer the device, federate it."""
+    def _local(self, ctx, state, device, aid, store, ev, join_filter=None) -> None:
+        """Accept a locally made event, answer the device, federate it.
+
+        A join with a filter that does not ask for the stream answers with the
+        room's state and recent messages (proposal, "Joining a room": "the join
+        response should return events *instead of* to the event stream"); the
+        response takes a position in the device's stream, so the device
+        applies it in order with the stream.
+        """
         reason, changed = R.accept(store, ev, self.switches["state_resolution"])
         if reason is not None or ev["event_id"] in store["soft_failed"]:
             self._answer(ctx, device, _result(aid, False, error=reason or "not allowed now"))
             return
-        self._answer(ctx, device, _result(aid, True, event_id=ev["event_id"], room=ev["room_id"]))
+        extra = {}
+        if join_filter is not None and not join_filter.get("stream") and device is not None:
+            dev = state["devices"][device]
+            for room_of in list(dev["shown"]):
+                if room_of == ev["room_id"]:
+                    del dev["shown"][room_of]  # a re-join starts afresh
+            dev["sent"].pop(ev["room_id"], None)
+            entries: list = []
+            self._snapshot(state, store, device, ev["room_id"], into=entries, flt=join_filter)
+            extra = {"events": entries, "pos": self._next_pos(state, device)}
+        self._answer(
+            ctx, device, _result(aid, True, event_id=ev["event_id"], room=ev["room_id"], **extra)
+        )
         invitee = ev["state_key"].split(":", 1)[1] if ev["type"] == "m.room.member" else ""
         self._federate(ctx, state, store, ev, (invitee,) if invitee else ())
         self._after_accept(ctx, state, store, ev, changed)
@@ -333,6 +404,14 @@ class Homeserver(Node):
         aid = msg.get("aid")
         room_id = msg.get("room")
         via = list(msg.get("via", []))
+        join_filter = msg.get("filter")
+        alias = msg.get("alias")
+        if alias is not None:
+            # Proposal, "Joining a room": by "room alias"; the alias's server
+            # resolves it if this one does not know it.
+            room_id = _resolve_alias(state, alias)
+            if room_id is None:
+                via = [alias.split(":", 1)[1]]
         if "invite" in msg:
             invite = state["invites"].get(msg["invite"])
             if invite is None:
@@ -340,52 +419,186 @@ class Homeserver(Node):
                 return
             room_id = invite["room_id"]
             via = [invite["sender"].split(":", 1)[1]]
-        store = state["rooms"].get(room_id)
+        store = state["rooms"].get(room_id) if room_id else None
         if store is not None and store["current"]:
+            self._invited_no_more(state, room_id, user)
             ev = self._new_event(
                 state, store, room_id, "m.room.member", user, {"membership": "join"}, user
             )
-            self._local(ctx, state, device, aid, store, ev)
+            self._local(ctx, state, device, aid, store, ev, join_filter)
             return
         resident = next((s for s in via if s != self.name), None)
         if resident is None:
             self._answer(ctx, device, _result(aid, False, error="no server to join through"))
             return
-        state["pending_joins"][room_id] = [device, aid, user]
-        ctx.send(resident, {"type": "fed.make_join", "room": room_id, "user": user})
+        key = room_id or alias
+        state["pending_joins"][key] = [device, aid, user, join_filter]
+        ctx.send(
+            resident,
+            {"type": "fed.make_join", "room": room_id, "alias": alias, "key": key, "user": user},
+        )
+
+    def _invited_no_more(self, state, room_id, user) -> None:
+        for eid in sorted(state["invites"]):
+            inv = state["invites"][eid]
+            if inv["room_id"] == room_id and inv["state_key"] == user:
+                del state["invites"][eid]
 
     def _serve_join(self, ctx, state, src, msg) -> None:
-        store = state["rooms"].get(msg["room"])
-        if store is None:
-            ctx.send(src, {"type": "fed.join_denied", "room": msg["room"], "error": "unknown room"})
+        room_id = msg["room"]
+        if room_id is None:
+            room_id = _resolve_alias(state, msg["alias"])
+        store = state["rooms"].get(room_id) if room_id else None
+        if store is None or not store["current"]:
+            ctx.send(src, {"type": "fed.join_denied", "key": msg["key"], "error": "unknown room"})
             return
         probe = {
             "type": "m.room.member",
             "state_key": msg["user"],
             "sender": msg["user"],
             "content": {"membership": "join"},
-            "room_id": msg["room"],
+            "room_id": room_id,
         }
         if not R.passes_current(store, probe):
-            ctx.send(src, {"type": "fed.join_denied", "room": msg["room"], "error": "forbidden"})
+            ctx.send(src, {"type": "fed.join_denied", "key": msg["key"], "error": "forbidden"})
             return
-        events = sorted(store["events"].values(), key=lambda e: (e["depth"], e["event_id"]))
-        ctx.send(src, {"type": "fed.join_state", "room": msg["room"], "events": events})
+        payload = R.join_payload(store, JOIN_HISTORY)
+        ctx.send(src, {"type": "fed.join_state", "room": room_id, "key": msg["key"], **payload})
 
     def _joined_remotely(self, ctx, state, src, msg) -> None:
         room_id = msg["room"]
-        pending = state["pending_joins"].pop(room_id, None)
+        pending = state["pending_joins"].pop(msg["key"], None)
         store = state["rooms"].setdefault(room_id, R.new_store())
-        for ev in msg["events"]:
-            if ev["event_id"] not in store["events"] and not R.missing_prevs(store, ev):
-                R.accept(store, ev, self.switches["state_resolution"])
+        if store["current"]:
+            R.insert_history(store, msg)
+        else:
+            R.adopt(store, msg)
         if pending is None:
             return
-        device, aid, user = pending
+        device, aid, user, join_filter = pending
+        self._invited_no_more(state, room_id, user)
         ev = self._new_event(
             state, store, room_id, "m.room.member", user, {"membership": "join"}, user
         )
-        self._local(ctx, state, device, aid, store, ev)
+        self._local(ctx, state, device, aid, store, ev, join_filter)
+
+    def _serve_reject(self, ctx, state, src, msg) -> None:
+        """Make the deletion of a remote user's invite (proposal, "Rejecting an invite")."""
+        invite, user = msg["invite"], msg["user"]
+        store = state["rooms"].get(invite["room_id"])
+        ok, error = False, "unknown room"
+        if store is not None and R.membership(store, user) == "invite":
+            ev = self._new_event(state, store, invite["room_id"], "m.room.member", user, None, user)
+            reason, changed = R.accept(store, ev, self.switches["state_resolution"])
+            ok, error = reason is None, reason
+            if ok:
+                self._federate(ctx, state, store, ev, (src,))
+                self._after_accept(ctx, state, store, ev, changed)
+        reply = {"type": "fed.rejected", "invite": invite["event_id"], "req": msg["req"]}
+        ctx.send(src, {**reply, "ok": ok, "error": error})
+
+    # -- history: scrolling back, contextual windows ------------------------------
+
+    def _scrollback(self, ctx, state, device, msg, user, backfilled: bool = False) -> None:
+        """Proposal, "Scrolling back": events older than the device's earliest.
+
+        Where the local history ends and the request allows it, ask a server
+        in the room for older events ("backfill over federation"), then answer.
+        """
+        aid, room_id = msg.get("aid"), msg["room"]
+        store = state["rooms"].get(room_id)
+        if store is None or R.membership(store, user) != "join":
+            self._answer(ctx, device, _result(aid, False, error="not in room"))
+            return
+        frontier = msg.get("from") or [
+            [store["events"][e]["depth"], e] for e in store["extremities"]
+        ]
+        limit = msg.get("limit", INITIAL_LIMIT)
+        wanted = _type_filter(msg.get("types"))
+        ids, token, gap = R.walk_back(store, frontier, limit, wanted, budget=WALK_BUDGET)
+        if gap and len(ids) < limit and msg.get("backfill") and not backfilled:
+            others = [s for s in R.servers_in_room(store) if s != self.name]
+            if others:
+                req = f"{device}/{aid}"
+                state["backfills"][req] = {**msg, "user": user, "device": device}
+                state["counters"]["backfills"] += 1
+                # Ask for enough events to fill the request, state events included.
+                ctx.send(
+                    others[0],
+                    {
+                        "type": "fed.backfill",
+                        "room": room_id,
+                        "frontier": token,
+                        "limit": 2 * limit,
+                        "req": req,
+                    },
+                )
+                return
+        chunk = []
+        for eid in ids:
+            ev = store["events"][eid]
+            if is_state(ev):
+                old = R.prev_content(store, eid)
+                ev = {**ev, "prev_content": old} if old is not None else ev
+            chunk.append(ev)
+        more_local = bool(token) and not gap
+        self._answer(
+            ctx,
+            device,
+            _result(
+                aid,
+                True,
+                room=room_id,
+                chunk=chunk,
+                token=token,
+                more_local=more_local,
+                more_remote=gap,
+            ),
+        )
+
+    def _backfilled(self, ctx, state, msg) -> None:
+        request = state["backfills"].pop(msg["req"], None)
+        if request is None:
+            return
+        store = state["rooms"][request["room"]]
+        R.insert_history(store, msg)
+        self._scrollback(ctx, state, request["device"], request, request["user"], backfilled=True)
+
+    def _context(self, ctx, state, device, msg, user) -> None:
+        """Proposal, "Contextual windowing": messages around an event, pagination
+        tokens, and the room state at the end of the chunk."""
+        aid, eid = msg.get("aid"), msg["event_id"]
+        room_id = next(
+            (r for r in sorted(state["rooms"]) if eid in state["rooms"][r]["after"]), None
+        )
+        store = state["rooms"].get(room_id) if room_id else None
+        if store is None or R.membership(store, user) != "join" or not R.visible(store, eid):
+            self._answer(ctx, device, _result(aid, False, error="unknown event"))
+            return
+        wanted = _type_filter(msg.get("types"))
+        ev = store["events"][eid]
+        start = [
+            [store["events"][p]["depth"] if R.placed(store, p) else ev["depth"] - 1, p]
+            for p in ev["prev_events"]
+        ]
+        before, start_token, _ = R.walk_back(store, start, msg.get("before", 5), wanted)
+        after = R.newer(store, eid, msg.get("after", 5), wanted)
+        chunk = list(reversed(before)) + [eid] + after
+        last = chunk[-1]
+        self._answer(
+            ctx,
+            device,
+            _result(
+                aid,
+                True,
+                room=room_id,
+                event_id=eid,
+                chunk=[store["events"][e] for e in chunk],
+                start=start_token,
+                end=last,
+                state=[store["events"][x] for _, x in sorted(store["after"][last].items())],
+            ),
+        )
 
     # -- federation --------------------------------------------------------
 
@@ -400,7 +613,7 @@ class Homeserver(Node):
                 state["invites"][eid] = ev
                 self._tell_invite(ctx, state, ev)
             return
-        if eid in store["events"] or eid in state["pending"]:
+        if R.placed(store, eid) or eid in state["pending"]:
             return
         missing = R.missing_prevs(store, ev)
         if missing:
@@ -439,7 +652,7 @@ class Homeserver(Node):
         store = state["rooms"].get(msg["room"])
         if store is None:
             return
-        events = [store["events"][i] for i in msg["ids"] if i in store["events"]]
+        events = [store["events"][i] for i in msg["ids"] if R.placed(store, i)]
         ctx.send(src, {"type": "fed.events", "events": events})
 
     # -- the event stream to devices ------------------------------------------
@@ -500,28 +713,42 @@ class Homeserver(Node):
         elif dev["ooo"]:
             # Proposal: the out-of-order event "will indicate which event it comes after".
             after = sorted(ev["prev_events"])[0] if ev["prev_events"] else None
+            state["counters"]["ooo_shown"] += 1
             self._push(ctx, state, device, room_id, ev, after=after)
             dev["shown"][room_id].append(ev["event_id"])
 
-    def _snapshot(self, state, store, device, room_id, skip=None) -> None:
+    def _snapshot(self, state, store, device, room_id, skip=None, into=None, flt=None) -> None:
         """Proposal, "Mapping messages to the event stream": a server-generated
-        event gives a device that is new to the room its place in the stream,
-        followed by the room's current state (all but ``skip``, which follows)."""
+        event gives a device that is new to the room its place in the stream
+        and the token to scroll back from, followed by the room's current
+        state (all but ``skip``, which follows) and its recent messages.
+
+        ``into``: collect the entries there (a join response) instead of
+        queueing them for the stream; ``flt``: the join's filter (``types``
+        of state events, ``limit`` of messages).
+        """
         dev = state["devices"][device]
-        self._push(None, state, device, room_id, {"type": "m.server.joined", "room_id": room_id})
         dev["shown"][room_id] = []
-        for key, eid in sorted(store["current"].items()):
-            if eid != skip:
-                self._send_state(None, state, store, device, dev, room_id, key, eid)
+        flt = flt or {}
+        frontier = [[store["events"][e]["depth"], e] for e in store["extremities"]]
         # Proposal, "Global /initialSync API": "max of limit= message events".
-        for eid in R.recent_messages(store, INITIAL_LIMIT):
+        recent, token, _ = R.walk_back(
+            store, frontier, flt.get("limit", INITIAL_LIMIT), _type_filter(None), budget=WALK_BUDGET
+        )
+        marker = {"type": "m.server.joined", "room_id": room_id, "token": token}
+        self._push(None, state, device, room_id, marker, into=into)
+        types = flt.get("types")
+        for key, eid in sorted(store["current"].items()):
+            if eid != skip and (types is None or R.split_key(key)[0] in types):
+                self._send_state(None, state, store, device, dev, room_id, key, eid, into)
+        for eid in reversed(recent):
             if eid != skip:
                 ev = store["events"][eid]
-                self._push(None, state, device, room_id, ev)
+                self._push(None, state, device, room_id, ev, into=into)
                 dev["shown"][room_id].append(eid)
                 dev["depth"][room_id] = max(dev["depth"].get(room_id, 0), ev["depth"])
 
-    def _send_state(self, ctx, state, store, device, dev, room_id, key, eid) -> None:
+    def _send_state(self, ctx, state, store, device, dev, room_id, key, eid, into=None) -> None:
         sent = dev["sent"].setdefault(room_id, {})
         current = store["current"].get(key)
         if sent.get(key) == current and current is not None and eid != current:
@@ -530,15 +757,18 @@ class Homeserver(Node):
         sent[key] = eid
         ev = store["events"][eid]
         dev["depth"][room_id] = max(dev["depth"].get(room_id, 0), ev["depth"])
-        self._push(ctx, state, device, room_id, ev)
+        self._push(ctx, state, device, room_id, ev, into=into)
 
-    def _push(self, ctx, state, device, room_id, ev, after=None, local=False) -> None:
+    def _push(self, ctx, state, device, room_id, ev, after=None, local=False, into=None) -> None:
         """Queue an event for the device; :meth:`_flush` sends the step's batch."""
         entry = {"room": room_id, "event": ev}
         if after is not None:
             entry["after"] = after
         if local:
             entry["local"] = True
+        if into is not None:
+            into.append(entry)
+            return
         state.setdefault("outbox", {}).setdefault(device, []).append(entry)
 
     def _flush(self, ctx, state) -> None:
@@ -612,6 +842,21 @@ def _initial_state(creator: str, public: bool, power: dict | None = None) -> lis
         ("m.room.power_levels", levels, ""),
         ("m.room.join_rules", {"join_rule": "public" if public else "invite"}, ""),
     ]
+
+
+def _type_filter(types: list[str] | None):
+    """A filter's event types (proposal, "Filter API"); by default, messages."""
+    if types is None:
+        return lambda ev: not is_state(ev)
+    return lambda ev: ev["type"] in types
+
+
+def _resolve_alias(state: dict, alias: str) -> str | None:
+    """The room an alias names, by the ``m.room.aliases`` state of rooms held here."""
+    for room_id in sorted(state["rooms"]):
+        if alias in R.aliases(state["rooms"][room_id]):
+            return room_id
+    return None
 
 
 def _result(aid: Any, ok: bool, **extra: Any) -> dict[str, Any]:

@@ -149,6 +149,82 @@ def bans_stick(view: View) -> bool:
     return True
 
 
+def _graph(view: View, room: str) -> dict:
+    """Every placed event of ``room`` any server holds (for judging, not for nodes)."""
+    events: dict = {}
+    for s in _servers(view):
+        store = view.state(s)["rooms"].get(room)
+        if store is not None:
+            for eid in store["after"]:
+                events.setdefault(eid, store["events"][eid])
+    return events
+
+
+def _ancestors(events: dict, eid: str, memo: dict) -> frozenset:
+    if eid not in memo:
+        out: set = set()
+        for p in events[eid].get("prev_events", ()):
+            if p in events:
+                out.add(p)
+                out |= _ancestors(events, p, memo)
+        memo[eid] = frozenset(out)
+    return memo[eid]
+
+
+@eventually("scrollback")
+def scrollback(view: View) -> bool:
+    """A device that persists scrollback holds each message at most once, never a
+    parent after its child; once it has scrolled back to the room's start, it
+    holds every message its server shows, exactly once."""
+    for d in _devices(view):
+        dev = view.state(d)
+        server = view.state(_server_of(view, d))
+        info = server["devices"].get(d)
+        if info is None or "timeline" not in dev or "earliest" not in dev:
+            continue
+        for room, timeline in sorted(dev["timeline"].items()):
+            store = server["rooms"].get(room)
+            if store is None or R.membership(store, info["user"]) != "join":
+                continue
+            if not _persists(view, d):
+                continue
+            if len(set(timeline)) != len(timeline):
+                return False
+            events, memo = _graph(view, room), {}
+            pos = {eid: i for i, eid in enumerate(timeline)}
+            for i, eid in enumerate(timeline):
+                older = _ancestors(events, eid, memo) if eid in events else ()
+                if any(pos.get(a, -1) > i for a in older):
+                    return False  # a parent shown after its child
+            if dev["more"].get(room) == [False, False] and room in dev["earliest"]:
+                shown = {e for e in store["after"] if R.visible(store, e)}
+                shown = {e for e in shown if "state_key" not in store["events"][e]}
+                if set(timeline) - set(dev["redacted"]) != shown - set(dev["redacted"]):
+                    return False
+    return True
+
+
+def _persists(view: View, device: str) -> bool:
+    return bool(view.state(device).get("persisting"))
+
+
+@sometimes("backfill")
+def backfill(view: View) -> bool:
+    """A server fetched history over federation and a device scrolled back to the start."""
+    if not any(view.state(s)["counters"]["backfills"] > 0 for s in _servers(view)):
+        return False
+    return any(
+        _persists(view, d) and [False, False] in view.state(d)["more"].values()
+        for d in _devices(view)
+    )
+
+
+@sometimes("out_of_order_shown")
+def out_of_order_shown(view: View) -> bool:
+    """A device was sent a message older than one it was shown, with the event it comes after."""
+    return any(view.state(s)["counters"].get("ooo_shown", 0) > 0 for s in _servers(view))
+
+
 @sometimes("state_conflict")
 def state_conflict(view: View) -> bool:
     """Some server resolved conflicting state sets."""
@@ -190,5 +266,8 @@ MODEL = Model(
         out_of_order_arrival,
         superseded_arrival,
         late_rejection,
+        scrollback,
+        backfill,
+        out_of_order_shown,
     ),
 )

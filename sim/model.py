@@ -27,6 +27,9 @@ class View(Protocol):
     def kind(self, node: str) -> str:
         """The node's kind."""
 
+    def config(self, node: str) -> dict[str, Any]:
+        """The node's configuration from the scenario (read-only)."""
+
     def up(self, node: str) -> bool:
         """False while the node is crashed."""
 

@@ -102,6 +102,9 @@ class _View:
     def kind(self, node: str) -> str:
         return self.rt.system.nodes[self.rt.system.index[node]].kind
 
+    def config(self, node: str) -> dict[str, Any]:
+        return self.rt.system.nodes[self.rt.system.index[node]].config
+
     def up(self, node: str) -> bool:
         return self.rt.up[self.rt.system.index[node]]
 

@@ -155,6 +155,9 @@ class WorldView:
     def kind(self, node: str) -> str:
         return self.system.nodes[self.system.index[node]].kind
 
+    def config(self, node: str) -> dict[str, Any]:
+        return self.system.nodes[self.system.index[node]].config
+
     def up(self, node: str) -> bool:
         return self.world.up[self.system.index[node]]
 

@@ -1,0 +1,445 @@
+"""A client device: requests with sessions and action IDs, local echo, the event stream.
+
+Proposal sections: "Sessions" (send the session ID in all requests; on a new
+session ID "re-establish its typing status and presence status"), "Action
+IDs" (from 0 per session), "Action APIs" and its local-echo diagram (echo
+shown when the request is sent, "Sent" on the response, placed when it
+appears in the event stream, in either order), "Filter API" (request a new
+token when one expired), "Global /initialSync API" and "Event Stream API"
+(apply stream responses in position order), "Capabilities" (provide the
+capability set when a session starts, upload it when its hash is refused,
+look up hashes of others).
+
+Workload inputs: ``{"op": "send", "room", "body"}``, ``{"op": "join",
+"room"}``, ``{"op": "typing", "room", "typing": bool}``, ``{"op":
+"presence", "presence"}``, ``{"op": "offline"}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.clientapi import filters as F
+from models.clientapi.capabilities import capability_hash
+from models.clientapi.server import ACTIONS
+from models.clientapi.session import number
+from sim.node import WORKLOAD, ConfigError, Context, Node
+
+__all__ = ["Device", "INPUTS"]
+
+#: Workload ops and their fields (name -> type).
+INPUTS: dict[str, dict[str, type]] = {
+    "send": {"room": str, "body": str},
+    "join": {"room": str},
+    "typing": {"room": str, "typing": bool},
+    "presence": {"presence": str},
+    "offline": {},
+}
+
+CONFIG = ("server", "user", "filter", "caps", "retransmit_ms", "max_tries", "sync")
+
+
+class Device(Node):
+    """Config: ``server``, ``user``, ``filter`` (a filter definition, default
+    all), ``caps`` (capability names), ``retransmit_ms`` (100, doubling),
+    ``max_tries`` (3), ``sync`` (true: open the event stream at start)."""
+
+    kind = "device"
+
+    @classmethod
+    def check_config(cls, config: dict[str, Any], node_names: tuple[str, ...]) -> None:
+        for key in config:
+            if key not in CONFIG:
+                raise ConfigError(key, "one of: " + ", ".join(CONFIG), key)
+        if config.get("server") not in node_names:
+            raise ConfigError("server", "the name of a homeserver node", config.get("server"))
+        user = config.get("user")
+        if not isinstance(user, str) or not user.startswith("@"):
+            raise ConfigError("user", "a user ID @name:server", user)
+        F.check(config.get("filter", {}))
+        caps = config.get("caps", [])
+        if not isinstance(caps, list) or not all(isinstance(c, str) for c in caps):
+            raise ConfigError("caps", "a list of capability names", caps)
+        ms = config.get("retransmit_ms", 100)
+        if isinstance(ms, bool) or not isinstance(ms, int | float) or ms <= 0:
+            raise ConfigError("retransmit_ms", "a positive number of milliseconds", ms)
+        tries = config.get("max_tries", 3)
+        if isinstance(tries, bool) or not isinstance(tries, int) or tries < 1:
+            raise ConfigError("max_tries", "an integer >= 1", tries)
+        if not isinstance(config.get("sync", True), bool):
+            raise ConfigError("sync", "a boolean", config.get("sync"))
+
+    @classmethod
+    def check_input(cls, data: dict[str, Any]) -> None:
+        op = data.get("op")
+        if op not in INPUTS:
+            raise ConfigError("op", "one of: " + ", ".join(INPUTS), op)
+        for key, want in INPUTS[op].items():
+            if not isinstance(data.get(key), want):
+                raise ConfigError(key, f"a {want.__name__}", data.get(key))
+        for key in data:
+            if key != "op" and key not in INPUTS[op]:
+                raise ConfigError(key, "a field of op " + op, key)
+
+    def initial_state(self) -> dict[str, Any]:
+        return {
+            "session": None,
+            "next_aid": 0,
+            "next_rid": 0,
+            "next_txn": 0,
+            "inflight": {},  # rid -> request fields + "tries", "session", "aid", "queued"
+            "echoes": {},  # txn -> {"room", "body", "status", "sent_id", "placed_id"}
+            "timeline": {},  # room -> [event_id or "~txn" (a local echo)]
+            "wants": {"presence": None, "typing": []},
+            "token": None,
+            "start": None,  # the position of the initial sync
+            "last_pos": None,
+            "buffer": {},  # prev position -> stream batch that arrived ahead of its turn
+            "got": [],  # orders of the stream entries applied
+            "rooms": [],  # rooms the device knows
+            "presence": {},  # user -> [presence, caps hash]
+            "known_caps": {},  # hash -> capability set
+            "typing": {},  # room -> users typing
+            "seen": {"resp_after_stream": 0, "stream_after_resp": 0, "unknown_room": 0},
+            "seen_more": {
+                "foreign_action_id": 0,
+                "renewed": 0,
+                "retransmit_unanswered": 0,
+                "joined_elsewhere": 0,
+                "catch_up": 0,
+            },
+            "behind": 0,  # the furthest stream position a response named
+        }
+
+    def _caps_hash(self) -> str | None:
+        caps = self.config.get("caps")
+        return capability_hash(caps) if caps else None
+
+    # -- entry points ---------------------------------------------------------------
+
+    def on_start(self, ctx: Context, state: dict) -> None:
+        if not self.config.get("sync", True):
+            return
+        if "filter" in self.config:
+            self._request(ctx, state, "filter", filter=self.config["filter"])
+        else:
+            # "Omitting the token on APIs results in ALL THE THINGS coming down."
+            self._request(ctx, state, "sync", filter=None, since=None)
+
+    def on_message(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        if src == WORKLOAD:
+            self._input(ctx, state, msg)
+        elif msg["type"] == "resp":
+            self._response(ctx, state, msg)
+        elif msg["type"] == "stream":
+            self._batch(ctx, state, msg)
+
+    def on_timer(self, ctx: Context, state: dict, name: str) -> None:
+        if name == "catchup":
+            self._catch_up(ctx, state)
+            return
+        rid = name.split(":", 1)[1]
+        entry = state["inflight"].get(rid)
+        if entry is None:
+            return
+        if entry["tries"] >= self.config.get("max_tries", 3):
+            del state["inflight"][rid]
+            if entry["op"] in ACTIONS:
+                state["echoes"][str(entry["txn"])]["status"] = "failed"
+            return
+        entry["tries"] += 1
+        state["seen_more"]["retransmit_unanswered"] += 1
+        ctx.metric("retransmissions")
+        self._transmit(ctx, state, rid)
+
+    def _input(self, ctx: Context, state: dict, msg: dict) -> None:
+        op = msg["op"]
+        fields = {k: v for k, v in msg.items() if k != "op"}
+        if op in ACTIONS:
+            txn = state["next_txn"]
+            state["next_txn"] += 1
+            fields["txn"] = txn
+            if op == "send":
+                # "1: Can display local echo at this point."
+                state["echoes"][str(txn)] = {
+                    "room": msg["room"],
+                    "body": msg["body"],
+                    "status": "pending",
+                    "sent_id": None,
+                    "placed_id": None,
+                }
+                state["timeline"].setdefault(msg["room"], []).append(f"~{txn}")
+        elif op == "typing":
+            rooms = [r for r in state["wants"]["typing"] if r != msg["room"]]
+            state["wants"]["typing"] = sorted(rooms + [msg["room"]] if msg["typing"] else rooms)
+        elif op == "presence":
+            state["wants"]["presence"] = msg["presence"]
+        elif op == "offline":
+            state["wants"] = {"presence": None, "typing": []}
+        self._request(ctx, state, op, **fields)
+
+    # -- requests ---------------------------------------------------------------------
+
+    def _request(self, ctx: Context, state: dict, op: str, **fields: Any) -> None:
+        rid = str(state["next_rid"])
+        state["next_rid"] += 1
+        entry = {"op": op, **fields, "tries": 1, "session": None, "aid": None}
+        waiting = state["session"] is None and any(
+            not e.get("queued") for e in state["inflight"].values()
+        )
+        state["inflight"][rid] = entry
+        if waiting:
+            # No session ID yet: wait for the response that brings it.
+            entry["queued"] = True
+            return
+        self._transmit(ctx, state, rid)
+
+    def _transmit(self, ctx: Context, state: dict, rid: str) -> None:
+        entry = state["inflight"][rid]
+        entry.pop("queued", None)
+        if entry["aid"] is None or entry["session"] != state["session"]:
+            entry["session"] = state["session"]
+            if entry["op"] in ACTIONS:
+                # "The first action ID for a session should be 0 [...] incremented by 1."
+                entry["aid"] = state["next_aid"]
+                state["next_aid"] += 1
+        req = {k: v for k, v in entry.items() if k not in ("tries", "aid")}
+        req.update(type="req", rid=int(rid), user=self.config["user"])
+        if entry["op"] in ACTIONS:
+            req["aid"] = entry["aid"]
+        else:
+            req.pop("txn", None)
+        ctx.send(self.config["server"], req)
+        backoff = self.config.get("retransmit_ms", 100) * 2 ** (entry["tries"] - 1)
+        ctx.set_timer(f"retry:{rid}", backoff)
+
+    def _adopt(self, ctx: Context, state: dict, session: str | None) -> None:
+        state["session"] = session
+        state["next_aid"] = 0
+        for rid in sorted((r for r, e in state["inflight"].items() if e.get("queued")), key=int):
+            self._transmit(ctx, state, rid)
+
+    def _reestablish(self, ctx: Context, state: dict, skip: str) -> None:
+        """Proposal, "Sessions": "If the client receives a new session ID mid-session,
+        it must re-establish its typing status and presence status"; a new session
+        also needs the capability set ("Capabilities": "When a session is started")
+        and, here, the event stream opened again from the last position."""
+        state["seen_more"]["renewed"] += 1
+        wants = state["wants"]
+        if wants["presence"] is not None and skip != "presence":
+            self._request(ctx, state, "presence", presence=wants["presence"])
+        for room in wants["typing"]:
+            self._request(ctx, state, "typing", room=room, typing=True)
+        if self._caps_hash() is not None and skip != "caps":
+            self._request(ctx, state, "caps", hash=self._caps_hash())
+        if state["last_pos"] is not None and skip != "sync":
+            self._request(ctx, state, "sync", filter=state["token"], since=state["last_pos"])
+
+    def _response(self, ctx: Context, state: dict, msg: dict) -> None:
+        rid = str(msg["rid"])
+        entry = state["inflight"].pop(rid, None)
+        if entry is None:
+            return  # an answer to a request already answered
+        ctx.cancel_timer(f"retry:{rid}")
+        sid = msg["session"]
+        if not msg["ok"] and msg.get("error") == "stale session":
+            renewed = number(sid) > number(state["session"])
+            if renewed:
+                self._adopt(ctx, state, sid)
+                self._reestablish(ctx, state, entry["op"])
+            if entry["op"] in ("typing", "caps") and renewed:
+                return  # re-established already
+            entry["tries"] = 1
+            state["inflight"][rid] = entry
+            self._transmit(ctx, state, rid)
+            return
+        if msg.get("ended"):
+            self._adopt(ctx, state, None)
+        elif number(sid) > number(state["session"]):
+            first = state["session"] is None
+            self._adopt(ctx, state, sid)
+            if first and self._caps_hash() is not None:
+                self._request(ctx, state, "caps", hash=self._caps_hash())
+        getattr(self, f"_on_{entry['op']}")(ctx, state, entry, msg)
+
+    # -- responses, by op ---------------------------------------------------------------
+
+    def _on_filter(self, ctx, state, entry, msg) -> None:
+        state["token"] = msg["token"]
+        self._request(ctx, state, "sync", filter=msg["token"], since=state["last_pos"])
+
+    def _on_sync(self, ctx, state, entry, msg) -> None:
+        if not msg["ok"]:
+            if msg.get("error") == "unknown filter token":
+                # "The token may expire, in which case you would need to request another one."
+                state["token"] = None
+                self._request(ctx, state, "filter", filter=self.config["filter"])
+            return
+        if "rooms" in msg:
+            if state["last_pos"] is not None:
+                return  # a full sync answered twice
+            for room, info in sorted(msg["rooms"].items()):
+                self._know(state, room)
+                for e in info["events"]:
+                    self._entry(ctx, state, e)
+            for e in msg["presence"]:
+                self._entry(ctx, state, e)
+            state["start"] = state["last_pos"] = msg["pos"]
+            self._drain(ctx, state)
+        else:
+            self._batch(ctx, state, msg)
+
+    def _on_caps(self, ctx, state, entry, msg) -> None:
+        if not msg["ok"] and msg.get("error") == "unknown capability hash":
+            # "The client will then have to upload the full capability set."
+            self._request(ctx, state, "caps_upload", caps=sorted(self.config.get("caps", [])))
+
+    def _on_caps_upload(self, ctx, state, entry, msg) -> None:
+        state["known_caps"][msg["hash"]] = sorted(set(self.config.get("caps", [])))
+
+    def _on_caps_lookup(self, ctx, state, entry, msg) -> None:
+        if msg["ok"]:
+            state["known_caps"][msg["hash"]] = msg["caps"]
+
+    def _on_send(self, ctx, state, entry, msg) -> None:
+        echo = state["echoes"][str(entry["txn"])]
+        if not msg["ok"]:
+            if echo["placed_id"] is None:
+                echo["status"] = "failed"
+            return
+        # "2a: The request has been successfully processed and can be displayed as Sent."
+        if echo["placed_id"] is not None:
+            state["seen"]["resp_after_stream"] += 1
+        else:
+            state["seen"]["stream_after_resp"] += 1
+        echo["status"] = "sent"
+        echo["sent_id"] = msg["event_id"]
+        echo["pos"] = msg["pos"]
+        self._behind(ctx, state, msg["pos"])
+        timeline = state["timeline"][echo["room"]]
+        if echo["placed_id"] is None and msg["event_id"] in timeline:
+            # The event came without an action ID (an initial sync's messages):
+            # the response's event ID says it is this echo.
+            echo["placed_id"] = msg["event_id"]
+            timeline.remove(f"~{entry['txn']}")
+
+    def _on_join(self, ctx, state, entry, msg) -> None:
+        if msg["ok"]:
+            if "events" not in msg:
+                self._behind(ctx, state, msg["pos"])
+            self._know(state, msg["room"])
+            for e in msg.get("events", []):
+                self._entry(ctx, state, e)
+
+    def _on_presence(self, ctx, state, entry, msg) -> None:
+        pass
+
+    _on_typing = _on_offline = _on_presence
+
+    # -- the event stream -------------------------------------------------------------------
+
+    def _batch(self, ctx: Context, state: dict, msg: dict) -> None:
+        """A stream response: applied when it continues from the last position, else kept."""
+        last = state["last_pos"]
+        if last is not None and msg["pos"] <= last:
+            return  # everything in it was applied already
+        if last is None or msg["prev"] > last:
+            held = state["buffer"].get(str(msg["prev"]))
+            if held is None or held["pos"] < msg["pos"]:
+                state["buffer"][str(msg["prev"])] = msg
+            return
+        for e in msg["events"]:
+            if e.get("snapshot") or e["order"] > last:
+                self._entry(ctx, state, e)
+        state["last_pos"] = msg["pos"]
+        self._drain(ctx, state)
+
+    def _drain(self, ctx: Context, state: dict) -> None:
+        while True:
+            last = state["last_pos"]
+            for prev in sorted(state["buffer"], key=int):
+                if int(prev) <= last:
+                    msg = state["buffer"].pop(prev)
+                    if msg["pos"] > last:
+                        self._batch(ctx, state, msg)
+                        break
+            else:
+                return
+
+    def _behind(self, ctx: Context, state: dict, pos: int) -> None:
+        """A response said where in the stream an action happened; if the stream has
+        not got there, look again later (as a long poll's timeout would)."""
+        if state["last_pos"] is not None and pos > state["last_pos"]:
+            state["behind"] = max(state["behind"], pos)
+            ctx.set_timer("catchup", 2 * self.config.get("retransmit_ms", 100))
+
+    def _catch_up(self, ctx: Context, state: dict) -> None:
+        if state["last_pos"] is None or state["behind"] <= state["last_pos"]:
+            return
+        if any(e["op"] == "sync" for e in state["inflight"].values()):
+            return
+        state["seen_more"]["catch_up"] += 1
+        self._request(ctx, state, "sync", filter=state["token"], since=state["last_pos"])
+
+    def _know(self, state: dict, room: str) -> None:
+        if room not in state["rooms"]:
+            state["rooms"] = sorted(state["rooms"] + [room])
+
+    def _entry(self, ctx: Context, state: dict, e: dict) -> None:
+        etype = e["type"]
+        if not e.get("snapshot"):
+            state["got"].append(e["order"])
+        if etype == "m.presence":
+            state["presence"][e["user"]] = [e["presence"], e["caps"]]
+            h = e["caps"]
+            if h is not None and h not in state["known_caps"]:
+                pending = any(
+                    x["op"] == "caps_lookup" and x["hash"] == h for x in state["inflight"].values()
+                )
+                if not pending:
+                    # "the client will either recognise the hash or will have to request
+                    # the capability set from their home server"
+                    self._request(ctx, state, "caps_lookup", hash=h, of=e["user"])
+            return
+        room = e["room"]
+        if etype == "m.typing":
+            state["typing"][room] = e["users"]
+            return
+        own_join = etype == "m.room.member" and e.get("state_key") == self.config["user"]
+        if own_join and "action_id" not in e and not e.get("snapshot"):
+            state["seen_more"]["joined_elsewhere"] += 1
+        if room not in state["rooms"] and not own_join and not e.get("snapshot"):
+            # Proposal TODO: "Receiving events for unknown rooms. How do you handle this?"
+            state["seen"]["unknown_room"] += 1
+        self._know(state, room)
+        if etype != "m.room.message":
+            return
+        timeline = state["timeline"].setdefault(room, [])
+        eid = e["event_id"]
+        echo_txn = self._match(state, e)
+        if echo_txn is not None:
+            # "2b/3: [...] the client knows its position in the event stream."
+            echo = state["echoes"][echo_txn]
+            echo["placed_id"] = eid
+            if f"~{echo_txn}" in timeline:
+                timeline.remove(f"~{echo_txn}")
+        elif "action_id" in e:
+            state["seen_more"]["foreign_action_id"] += 1
+        if eid not in timeline:
+            timeline.append(eid)
+
+    def _match(self, state: dict, e: dict) -> str | None:
+        """The local echo a stream event is: by the event ID a response gave, else by
+        the action ID ("so that they can match up the event in the event stream to
+        the request which they made")."""
+        unplaced = [(int(t), t) for t, echo in state["echoes"].items() if echo["placed_id"] is None]
+        for _, t in sorted(unplaced):
+            if state["echoes"][t]["sent_id"] == e["event_id"]:
+                return t
+        if "action_id" not in e:
+            return None
+        for entry in state["inflight"].values():
+            if entry["op"] == "send" and entry["aid"] == e["action_id"]:
+                if entry["session"] == state["session"]:
+                    return str(entry["txn"])
+        return None

@@ -1,0 +1,447 @@
+"""Client devices of one homeserver: sessions, action IDs, local echo, filters,
+initial sync, the event stream, presence, typing, capabilities.
+
+Proposal sections (``general_api.rst``): "Filter API", "Global /initialSync
+API", "Event Stream API", "Joining a room", "Action APIs" (with its local-echo
+diagram), "Sessions", "Presence", "Typing", "Action IDs", "Capabilities".
+The nodes are :class:`models.clientapi.server.Homeserver` and
+:class:`models.clientapi.device.Device`; this module holds the design
+switches (defaults: the proposal's own choice) and the properties.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.clientapi import filters as F
+from models.clientapi.capabilities import capability_hash, union
+from models.clientapi.device import Device
+from models.clientapi.presence import typing_users
+from models.clientapi.server import Homeserver
+from sim.model import Model, Switch, View, always, eventually, sometimes
+
+__all__ = ["MODEL", "SWITCHES"]
+
+SWITCHES = (
+    Switch(
+        "idempotent_retransmission",
+        True,
+        'Action APIs: "This ID serves as a transaction ID for idempotency".',
+    ),
+    Switch(
+        "hold_out_of_order",
+        True,
+        'Send a message, ordering notes: "When sending a message with a higher seqnum, '
+        'it will block the request until it receives earlier seqnums."',
+    ),
+    Switch(
+        "txn_scope",
+        "session",
+        'Action IDs: "Action IDs are scoped per session." ("device": the server also '
+        "deduplicates by a per-device transaction ID kept across sessions, as Matrix's "
+        "later txnId).",
+        ("session", "device"),
+    ),
+    Switch(
+        "stale_session_renewal",
+        "per_request",
+        'Action IDs: "If the client sends an action request with a stale session ID, the '
+        'home server MUST fail the request and start a new session." ("once": a stale '
+        "request gets the session a previous stale request of the device already started).",
+        ("per_request", "once"),
+    ),
+    Switch(
+        "presence_of_user",
+        "last_session",
+        'Presence: "When the session ends, the home server can treat the user as offline." '
+        '"TODO: Handle multiple devices." ("any_session": offline only when no session '
+        "of the user is live).",
+        ("last_session", "any_session"),
+    ),
+    Switch(
+        "join_returns_events",
+        True,
+        'Joining a room: "the join response should return events *instead of* to the '
+        'event stream, depending on the client." (false: the joining device, too, '
+        "gets the room down its stream, in stream order).",
+    ),
+    Switch(
+        "action_id_streams",
+        "sender_device",
+        'Action APIs: "The action ID will *not* appear in other client\'s event streams." '
+        '("all_devices": every device of the sending user sees it).',
+        ("sender_device", "all_devices"),
+    ),
+    Switch(
+        "negative_filters",
+        False,
+        "Filter API, TODO: \"Do we want to specify negative filters (e.g. don't give me "
+        'event.type.here events)" (true: the server honours not_types).',
+    ),
+)
+
+
+# -- helpers over the view ------------------------------------------------------------
+
+
+def _servers(view: View) -> list[str]:
+    return [n for n in view.nodes if view.kind(n) == "homeserver"]
+
+
+def _devices(view: View) -> list[str]:
+    return [n for n in view.nodes if view.kind(n) == "device"]
+
+
+def _config(view: View, node: str) -> dict[str, Any]:
+    return view.config(node)
+
+
+def _server_of(view: View, device: str) -> dict[str, Any]:
+    return view.state(_config(view, device)["server"])
+
+
+def _action_entries(log: list[dict]) -> list[dict]:
+    return [e for e in log if "txn" in e]
+
+
+# -- properties ---------------------------------------------------------------------------
+
+
+@always("exactly_once")
+def exactly_once(view: View) -> bool:
+    """Each action takes effect at most once; every action a device was told
+    succeeded is in the room exactly once."""
+    for hs in _servers(view):
+        seen = set()
+        for e in _action_entries(view.state(hs)["log"]):
+            key = (e["device"], e["txn"])
+            if key in seen:
+                return False
+            seen.add(key)
+    for d in _devices(view):
+        log = _server_of(view, d)["log"]
+        for txn, echo in view.state(d)["echoes"].items():
+            if echo["status"] == "sent":
+                n = sum(
+                    1 for e in _action_entries(log) if e["device"] == d and str(e["txn"]) == txn
+                )
+                if n != 1:
+                    return False
+    return True
+
+
+@always("per_client_order")
+def per_client_order(view: View) -> bool:
+    """Events from one session's actions appear in action-ID order."""
+    for hs in _servers(view):
+        last: dict[str, int] = {}
+        for e in _action_entries(view.state(hs)["log"]):
+            if e["aid"] <= last.get(e["session"], -1):
+                return False
+            last[e["session"]] = e["aid"]
+    return True
+
+
+@eventually("local_echo_settles")
+def local_echo_settles(view: View) -> bool:
+    """At quiescence every local echo is settled (sent or failed), a sent one is
+    placed at its own event (if that came after the device's initial sync: older
+    ones are scrollback), and nothing is shown twice."""
+    for d in _devices(view):
+        st = view.state(d)
+        start = st["start"]
+        for txn, echo in st["echoes"].items():
+            if echo["status"] == "pending":
+                return False
+            if echo["status"] == "sent" and echo["placed_id"] != echo["sent_id"]:
+                if echo["placed_id"] is not None or (start is not None and echo["pos"] > start):
+                    return False
+            if echo["placed_id"] is not None and f"~{txn}" in st["timeline"][echo["room"]]:
+                return False
+        for timeline in st["timeline"].values():
+            if len(timeline) != len(set(timeline)):
+                return False
+    return True
+
+
+@always("stream_exactly_once")
+def stream_exactly_once(view: View) -> bool:
+    """No device is given one stream entry twice."""
+    for d in _devices(view):
+        got = view.state(d)["got"]
+        if len(got) != len(set(got)):
+            return False
+    return True
+
+
+@eventually("stream_complete")
+def stream_complete(view: View) -> bool:
+    """At quiescence each device that opened its stream got every entry after its
+    initial sync that passes its filter and it may see, up to its position, and its
+    position is the server's (for an open stream)."""
+    negative = view.switches["negative_filters"]
+    for d in _devices(view):
+        st = view.state(d)
+        if st["start"] is None:
+            continue
+        server = _server_of(view, d)
+        user = _config(view, d)["user"]
+        defn = F.normalise(_config(view, d).get("filter", {}))
+        start, last = st["start"], st["last_pos"]
+        want = sorted(
+            e["order"]
+            for e in server["log"]
+            if start < e["order"] <= last and user in e["vis"] and F.matches(defn, e, negative)
+        )
+        if sorted(o for o in st["got"] if start < o <= last) != want:
+            return False
+        stream = server["streams"].get(d)
+        if stream is not None and stream["filter"] is not None and stream["pos"] != last:
+            return False
+    return True
+
+
+@always("presence_follows_sessions")
+def presence_follows_sessions(view: View) -> bool:
+    """A user is offline exactly when none of their sessions is live."""
+    for hs in _servers(view):
+        st = view.state(hs)
+        for user, p in st["presence"].items():
+            live = any(r["live"] for r in st["sessions"].values() if r["user"] == user)
+            if live != (p["presence"] != "offline"):
+                return False
+    return True
+
+
+@always("typing_follows_sessions")
+def typing_follows_sessions(view: View) -> bool:
+    """The typing a room last published is that of the live sessions: a session's
+    end (or an explicit stop) ends its typing."""
+    for hs in _servers(view):
+        st = view.state(hs)
+        latest: dict[str, list[str]] = {}
+        for e in st["log"]:
+            if e["type"] == "m.typing":
+                latest[e["room"]] = e["users"]
+        for room, users in latest.items():
+            if users != typing_users(st["sessions"], room):
+                return False
+    return True
+
+
+@eventually("never_typing_forever")
+def never_typing_forever(view: View) -> bool:
+    """At quiescence a user types in a room only if a device of theirs still wants to."""
+    for hs in _servers(view):
+        st = view.state(hs)
+        for device, rec in st["sessions"].items():
+            if rec["live"] and rec["typing"]:
+                if device not in view.nodes:
+                    return False
+                wants = view.state(device)["wants"]["typing"]
+                if any(room not in wants for room in rec["typing"]):
+                    return False
+    return True
+
+
+def _quiet_between(view: View, device: str, server: str) -> bool:
+    return not any(
+        (src, dst) in ((device, server), (server, device)) for src, dst, _ in view.inflight()
+    )
+
+
+@always("sessions_restored")
+def sessions_restored(view: View) -> bool:
+    """Once a device and its server are quiet, the device's live session carries
+    the presence, typing and capabilities the device asked for (after a renewal too)."""
+    for d in _devices(view):
+        st = view.state(d)
+        if st["session"] is None or st["inflight"]:
+            continue
+        server_name = _config(view, d)["server"]
+        rec = view.state(server_name)["sessions"].get(d)
+        if rec is None or not rec["live"] or rec["id"] != st["session"]:
+            continue
+        if not _quiet_between(view, d, server_name):
+            continue
+        if rec["presence"] != (st["wants"]["presence"] or "online"):
+            return False
+        if rec["typing"] != st["wants"]["typing"]:
+            return False
+        caps = _config(view, d).get("caps")
+        if caps and rec["caps"] != capability_hash(caps):
+            return False
+    return True
+
+
+@always("capability_union")
+def capability_union(view: View) -> bool:
+    """The hash published with a user's presence is that of the union of the
+    capability sets of the user's live sessions."""
+    for hs in _servers(view):
+        st = view.state(hs)
+        for user, p in st["presence"].items():
+            sets = [
+                st["caps"][r["caps"]]
+                for r in st["sessions"].values()
+                if r["user"] == user and r["live"] and r["caps"] is not None
+            ]
+            if p["caps"] != (capability_hash(union(sets)) if sets else None):
+                return False
+    return True
+
+
+@eventually("capabilities_resolved")
+def capabilities_resolved(view: View) -> bool:
+    """At quiescence every device knows the capability set of every hash it was shown."""
+    for d in _devices(view):
+        st = view.state(d)
+        for _, h in st["presence"].values():
+            if h is not None and h not in st["known_caps"]:
+                return False
+    return True
+
+
+@always("action_id_private")
+def action_id_private(view: View) -> bool:
+    """A device's stream carries action IDs of its own actions only."""
+    return all(view.state(d)["seen_more"]["foreign_action_id"] == 0 for d in _devices(view))
+
+
+@always("no_unknown_rooms")
+def no_unknown_rooms(view: View) -> bool:
+    """No device is given an event of a room it does not know (proposal TODO:
+    "Receiving events for unknown rooms. How do you handle this?")."""
+    return all(view.state(d)["seen"]["unknown_room"] == 0 for d in _devices(view))
+
+
+@eventually("actions_complete")
+def actions_complete(view: View) -> bool:
+    """At quiescence every action a user took succeeded (for scenarios whose
+    faults a client's retransmissions can overcome)."""
+    for d in _devices(view):
+        if any(e["status"] != "sent" for e in view.state(d)["echoes"].values()):
+            return False
+    return True
+
+
+# -- sometimes: the races each scenario must show ------------------------------------------
+
+
+def _any_device(view: View, group: str, key: str) -> bool:
+    return any(view.state(d)[group][key] > 0 for d in _devices(view))
+
+
+def _any_server(view: View, group: str, key: str) -> bool:
+    return any(view.state(hs)[group][key] > 0 for hs in _servers(view))
+
+
+@sometimes("response_after_stream")
+def response_after_stream(view: View) -> bool:
+    """A send's response reached its device after the stream echo (2b, then 3)."""
+    return _any_device(view, "seen", "resp_after_stream")
+
+
+@sometimes("stream_after_response")
+def stream_after_response(view: View) -> bool:
+    """A send's response reached its device before its stream echo (2a, then 3)."""
+    return _any_device(view, "seen", "stream_after_resp")
+
+
+@sometimes("retransmission_after_lost_response")
+def retransmission_after_lost_response(view: View) -> bool:
+    """A retransmission reached the server after the action had been applied."""
+    return _any_server(view, "seen", "retransmit")
+
+
+@sometimes("out_of_order_arrival")
+def out_of_order_arrival(view: View) -> bool:
+    """A higher action ID reached the server before a lower one of its session."""
+    return _any_server(view, "seen", "out_of_order")
+
+
+@sometimes("session_expiry_between_actions")
+def session_expiry_between_actions(view: View) -> bool:
+    """A session expired and a later request of its device renewed it."""
+    return _any_server(view, "seen", "expired") and _any_device(view, "seen_more", "renewed")
+
+
+@sometimes("stale_session")
+def stale_session(view: View) -> bool:
+    """A request arrived with a stale session ID."""
+    return _any_server(view, "seen", "stale")
+
+
+@sometimes("unknown_hash_refused")
+def unknown_hash_refused(view: View) -> bool:
+    """A capability hash the server did not know was refused."""
+    return _any_server(view, "seen_more", "unknown_hash")
+
+
+@sometimes("hash_looked_up")
+def hash_looked_up(view: View) -> bool:
+    """A device looked up another's capability hash."""
+    return _any_server(view, "seen_more", "lookup")
+
+
+@sometimes("filter_expired")
+def filter_expired(view: View) -> bool:
+    """A request named a filter token that had expired."""
+    return _any_server(view, "seen_more", "filter_expired")
+
+
+@sometimes("joined_elsewhere")
+def joined_elsewhere(view: View) -> bool:
+    """A device learned from its stream that its user joined a room on another device."""
+    return _any_device(view, "seen_more", "joined_elsewhere")
+
+
+@sometimes("typing_seen")
+def typing_seen(view: View) -> bool:
+    """A device was shown someone typing."""
+    return any(any(v for v in view.state(d)["typing"].values()) for d in _devices(view))
+
+
+@sometimes("offline_seen")
+def offline_seen(view: View) -> bool:
+    """A device was shown a user going offline."""
+    return any(
+        p[0] == "offline" for d in _devices(view) for p in view.state(d)["presence"].values()
+    )
+
+
+MODEL = Model(
+    name="clients",
+    doc="Devices of several users on one homeserver: sessions, action IDs, local echo, "
+    "filters, sync, the event stream, presence, typing, capabilities.",
+    kinds={"homeserver": Homeserver, "device": Device},
+    switches=SWITCHES,
+    properties=(
+        exactly_once,
+        per_client_order,
+        local_echo_settles,
+        stream_exactly_once,
+        stream_complete,
+        presence_follows_sessions,
+        typing_follows_sessions,
+        never_typing_forever,
+        sessions_restored,
+        capability_union,
+        capabilities_resolved,
+        action_id_private,
+        no_unknown_rooms,
+        actions_complete,
+        response_after_stream,
+        stream_after_response,
+        retransmission_after_lost_response,
+        out_of_order_arrival,
+        session_expiry_between_actions,
+        stale_session,
+        unknown_hash_refused,
+        hash_looked_up,
+        filter_expired,
+        joined_elsewhere,
+        typing_seen,
+        offline_seen,
+    ),
+)

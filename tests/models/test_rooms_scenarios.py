@@ -1,0 +1,53 @@
+"""The bundled rooms scenarios decide what they were written to decide, and
+each switch away from the proposal's choice breaks the property it guards."""
+
+from __future__ import annotations
+
+import pytest
+
+from experiments.jobs import load_scenario
+from sim.explore import Explorer
+from sim.timed import TimedRun
+
+
+def check(name: str, *sets: str):
+    return Explorer(load_scenario(name, sets).system()).bfs()
+
+
+def run(name: str, *sets: str):
+    loaded = load_scenario(name, sets)
+    return TimedRun(loaded.system(), loaded.scenario.run.seed, loaded.scenario.run.until).run()
+
+
+def test_superseded_state_holds_completely():
+    report = check("superseded-state")
+    assert report.complete and report.verdict == "holds", report.verdicts
+
+
+def test_sending_superseded_state_clobbers_and_diverges():
+    report = check("superseded-state", "omit_superseded_state=false")
+    assert report.verdicts["no_clobbering"] == "violated"
+    assert report.verdicts["state_consistency"] == "violated"
+
+
+def test_rejected_event_holds_completely():
+    report = check("rejected-event")
+    assert report.complete and report.verdict == "holds", report.verdicts
+
+
+def test_without_local_redactions_timelines_disagree():
+    report = check("rejected-event", "rejected_events=false")
+    assert report.verdicts["timelines_agree"] == "violated"
+
+
+def test_state_reset_v2_keeps_the_ban_and_the_depth_rule_loses_it():
+    assert run("state-reset").verdicts["bans_stick"] == "holds"
+    assert run("state-reset", "state_resolution=depth").verdicts["bans_stick"] == "violated"
+
+
+@pytest.mark.parametrize("algorithm", ["v2", "depth"])
+def test_partition_heal_converges_under_both_algorithms(algorithm):
+    result = run("partition-heal", f"state_resolution={algorithm}")
+    assert result.quiescent
+    assert set(result.verdicts.values()) <= {"holds", "reached"}, result.verdicts
+    assert result.verdicts["state_consistency"] == "holds"
