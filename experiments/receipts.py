@@ -1,0 +1,124 @@
+"""What read receipts cost: the three strategies the proposal weighs, swept over room size.
+
+``mxsim experiment receipts --out DIR`` runs the bundled ``receipts``
+scenario (timed runtime) for each strategy (``local``, ``relates_to``,
+``read_up_to``) and each room size N, with M messages read, and writes
+
+- ``DIR/receipts.csv``: strategy, N, M, messages and bytes per link kind
+  (client->server, server->client, server->server), as measured, and the
+  message counts the closed-form formulas of :mod:`models.relate.receipts`
+  predict;
+- ``DIR/receipts.png`` / ``.svg``: total receipt messages against N, one
+  line per strategy (log scale): the proposal's "n^2 problem" is the
+  ``relates_to`` line.
+
+Every run must pass its properties and match its formula, or the experiment
+stops with an error: a figure is only drawn from runs that are right. The
+same arguments give the same bytes, whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from experiments.sweep import _atomic, _csv
+from models.relate.receipts import STRATEGIES, expected
+
+__all__ = ["measure", "run", "write_outputs"]
+
+SERVERS = 2  # the bundled scenario's two homeservers
+DEVICES = 2  # devices per user in it
+KINDS = ("c2s", "s2c", "s2s")
+
+
+class ExperimentError(Exception):
+    """A run that failed its properties or its formula."""
+
+
+def measure(args: tuple[str, int, int]) -> dict[str, Any]:
+    """One run of ``receipts`` for (strategy, N, M)."""
+    from experiments.jobs import load_scenario, run_job
+
+    strategy, users, messages = args
+    sets = [f"receipts={strategy}", f"receipt_users={users}", f"receipt_messages={messages}"]
+    report = run_job(load_scenario("receipts", sets))
+    m = report["metrics"]
+    row = {"strategy": strategy, "users": users, "messages": messages, "passed": report["passed"]}
+    for kind in KINDS:
+        row[f"{kind}_messages"] = m.get(f"receipts.{kind}.messages", 0)
+        row[f"{kind}_bytes"] = m.get(f"receipts.{kind}.bytes", 0)
+    formula = expected(strategy, users=users, messages=messages, servers=SERVERS, devices=DEVICES)
+    for kind in KINDS:
+        row[f"{kind}_formula"] = formula[kind]
+    return row
+
+
+def run(
+    users: Sequence[int], messages: int, strategies: Sequence[str] = STRATEGIES, workers: int = 1
+) -> list[dict[str, Any]]:
+    jobs = [(s, n, messages) for s in strategies for n in users]
+    if workers <= 1:
+        rows = [measure(j) for j in jobs]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            rows = list(pool.map(measure, jobs))
+    for row in rows:
+        where = f"receipts={row['strategy']} N={row['users']} M={row['messages']}"
+        if not row["passed"]:
+            raise ExperimentError(f"{where}: a property failed; run it with mxsim run to see")
+        for kind in KINDS:
+            if row[f"{kind}_messages"] != row[f"{kind}_formula"]:
+                raise ExperimentError(
+                    f"{where}: {kind} messages {row[f'{kind}_messages']} != formula "
+                    f"{row[f'{kind}_formula']}"
+                )
+    return rows
+
+
+def write_outputs(rows: list[dict[str, Any]], out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    header = ["strategy", "users", "messages"]
+    for kind in KINDS:
+        header += [f"{kind}_messages", f"{kind}_bytes", f"{kind}_formula"]
+    table = [header] + [[row[h] for h in header] for row in rows]
+    paths = [out / "receipts.csv", out / "receipts.png", out / "receipts.svg"]
+    _atomic(paths[0], _csv(table))
+    for path in paths[1:]:
+        _atomic(path, _figure(rows, path.suffix[1:]))
+    return paths
+
+
+def _figure(rows: list[dict[str, Any]], fmt: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context({"svg.hashsalt": "mxsim", "font.size": 9}):
+        fig = Figure(figsize=(6.4, 4.2))
+        ax = fig.add_subplot()
+        messages = rows[0]["messages"]
+        for strategy in dict.fromkeys(r["strategy"] for r in rows):
+            mine = [r for r in rows if r["strategy"] == strategy]
+            xs = [r["users"] for r in mine]
+            total = [sum(r[f"{k}_messages"] for k in KINDS) for r in mine]
+            ax.plot(xs, total, marker="o", label=strategy)
+        ax.set_yscale("log")
+        ax.set_xlabel("users in the room (N)")
+        ax.set_ylabel("receipt messages, all links")
+        ax.set_title(
+            f"Read receipts for {messages} messages: {SERVERS} servers, {DEVICES} devices/user"
+        )
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        buf = io.BytesIO()
+        if fmt == "svg":
+            fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+        else:
+            fig.savefig(buf, format="png", metadata={"Software": None}, dpi=120)
+    return buf.getvalue()
