@@ -698,13 +698,13 @@ class Homeserver(Node):
                     eid = current.get(key)
                     if eid is not None and sent.get(key) != eid:
                         self._send_state(ctx, state, store, device, dev, room_id, key, eid)
-                if is_state(ev):
-                    return
             elif is_state(ev):
                 self._send_state(
                     ctx, state, store, device, dev, room_id, R.key_of(ev), ev["event_id"]
                 )
-            return
+            if is_state(ev):
+                return
+            # A message that merged forks changed the state; it is shown too.
         depth = dev["depth"].get(room_id, 0)
         if ev["depth"] > depth:
             dev["depth"][room_id] = ev["depth"]

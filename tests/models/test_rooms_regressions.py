@@ -1,0 +1,37 @@
+"""Regressions found by exploring the rooms model."""
+
+from models import room as R
+from models.homeserver import Homeserver
+from models.rooms import MODEL
+
+SWITCHES = {s.name: s.default for s in MODEL.switches}
+GENESIS = [{"room": "!r:hs1", "creator": "@alice:hs1", "members": ["@bob:hs2"]}]
+
+
+def test_a_message_that_merges_forks_and_changes_state_is_still_shown():
+    # Found by `mxsim check partition-heal --random --walks 2000 --seed 1`: a
+    # message whose arrival changed the room's current state (it merged two
+    # forks) sent the devices the changed state but never the message, so
+    # the devices' timelines disagreed at quiescence.
+    hs = Homeserver("hs1", {"genesis": GENESIS}, SWITCHES)
+    state = hs.initial_state()
+    hs.on_start(None, state)
+    store = state["rooms"]["!r:hs1"]
+    hs._register(state, "alice", {"user": "@alice:hs1", "out_of_order": True})
+    state.pop("outbox", None)
+    last = store["extremities"][0]
+    message = {
+        "event_id": "$m",
+        "room_id": "!r:hs1",
+        "type": "m.room.message",
+        "sender": "@bob:hs2",
+        "content": {"body": "merged"},
+        "prev_events": [last],
+        "auth_events": [],
+        "depth": store["events"][last]["depth"] + 1,
+    }
+    store["events"]["$m"] = message
+    topic_key = "m.room.join_rules" + R.SEP
+    hs._stream_to(None, state, store, "alice", message, [topic_key])
+    shown = [e["event"]["event_id"] for e in state["outbox"]["alice"]]
+    assert "$m" in shown
