@@ -7,6 +7,45 @@ diagram), "Sessions", "Presence", "Typing", "Action IDs", "Capabilities".
 The nodes are :class:`models.clientapi.server.Homeserver` and
 :class:`models.clientapi.device.Device`; this module holds the design
 switches (defaults: the proposal's own choice) and the properties.
+
+Findings
+--------
+Each holds with the scenario's fixing switch and breaks with the proposal's
+rule; ``--trace`` writes a shortest counterexample that ``mxsim replay`` runs
+again and ``--diagram`` draws (tests/models/test_clients_findings.py).
+
+- Action IDs scoped per session do not make a retransmission idempotent across
+  a session expiry: the stale request is failed, renewed and re-sent under a
+  new action ID, and applied a second time. ``mxsim check session-expiry-devices
+  --set txn_scope=\"session\"`` violates ``exactly_once`` (shortest trace 9
+  steps, complete, 14,275 states); ``mxsim check session-expiry --set
+  txn_scope=\"session\"``: 13 steps. Fix: ``txn_scope = "device"``.
+- Returning a join's events in its response while the stream carries the room to
+  the user's other devices: a device gets a room's events from its stream before
+  its join response says it knows the room. ``mxsim check multi-device-join
+  --set join_returns_events=true`` violates ``no_unknown_rooms`` (11 steps).
+  Fix: ``join_returns_events = false``.
+- "When the session ends, the home server can treat the user as offline" with
+  several devices: one device going offline makes the user offline while another
+  session lives. ``mxsim check typing-presence --set
+  presence_of_user=\"last_session\"`` violates ``presence_follows_sessions``
+  (11 steps). Fix: ``presence_of_user = "any_session"``.
+- Presence and typing are not action APIs, so nothing orders a device's
+  requests for them: two presence (or typing) requests in flight together, or a
+  late retransmission, are applied in arrival order and the server ends with an
+  older wish. Found by the random workload (``random-clients``, timed seed 19
+  before the fix). ``mxsim check presence-order --set
+  presence_typing_order=\"arrival\"`` violates ``sessions_restored`` and
+  ``never_typing_forever`` (14 steps). Fix: ``presence_typing_order =
+  "latest_request"`` (the server ignores a device's request older than one it
+  applied).
+
+Not findings, but model fixes the random workload forced (``random-clients``):
+a device that lost a stream batch never noticed (so a device polls again
+``poll_ms`` after its stream moved on or showed a gap: a long poll's timeout);
+a device counted its own event as foreign when a join snapshot had placed its
+echo first; and (seen in review, not in a run) an action sent before the device
+had a session ID would have had its action ID reused once the session ID arrived.
 """
 
 from __future__ import annotations
@@ -71,6 +110,15 @@ SWITCHES = (
         'Action APIs: "The action ID will *not* appear in other client\'s event streams." '
         '("all_devices": every device of the sending user sees it).',
         ("sender_device", "all_devices"),
+    ),
+    Switch(
+        "presence_typing_order",
+        "arrival",
+        'Presence and Typing are not "Action APIs" (no action ID): the server applies '
+        'their requests as they arrive ("latest_request": it ignores a device\'s presence '
+        "or typing request older than one it already applied, by the device's request "
+        "number).",
+        ("arrival", "latest_request"),
     ),
     Switch(
         "negative_filters",
@@ -372,6 +420,32 @@ def stale_session(view: View) -> bool:
     return _any_server(view, "seen", "stale")
 
 
+@sometimes("expiry_during_action")
+def expiry_during_action(view: View) -> bool:
+    """An action request arrived with a stale session ID: its session expired
+    while the action was unanswered (or before its retransmission)."""
+    return _any_server(view, "seen_more", "stale_action")
+
+
+@sometimes("renewed_on_several_devices")
+def renewed_on_several_devices(view: View) -> bool:
+    """Sessions of at least two devices of one user were renewed."""
+    for hs in _servers(view):
+        users: dict[str, int] = {}
+        for rec in view.state(hs)["sessions"].values():
+            if int(rec["id"].rsplit("~", 1)[1]) >= 1:
+                users[rec["user"]] = users.get(rec["user"], 0) + 1
+        if any(n >= 2 for n in users.values()):
+            return True
+    return False
+
+
+@sometimes("wish_overtaken")
+def wish_overtaken(view: View) -> bool:
+    """A presence or typing request reached the server after a later one of its device."""
+    return _any_server(view, "seen_more", "overtaken")
+
+
 @sometimes("unknown_hash_refused")
 def unknown_hash_refused(view: View) -> bool:
     """A capability hash the server did not know was refused."""
@@ -437,6 +511,9 @@ MODEL = Model(
         out_of_order_arrival,
         session_expiry_between_actions,
         stale_session,
+        expiry_during_action,
+        renewed_on_several_devices,
+        wish_overtaken,
         unknown_hash_refused,
         hash_looked_up,
         filter_expired,

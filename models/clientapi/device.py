@@ -13,10 +13,19 @@ look up hashes of others).
 Workload inputs: ``{"op": "send", "room", "body"}``, ``{"op": "join",
 "room"}``, ``{"op": "typing", "room", "typing": bool}``, ``{"op":
 "presence", "presence"}``, ``{"op": "offline"}``.
+
+Random workload (issue 4, "random steps drawn from the device's seeded
+stream"): with ``random_steps = N`` the device takes N steps of its own, one
+every ``random_every_ms`` (a device timer ``step``, so the checker fires it per
+the scenario's timer policy). Step k is drawn from ``ops`` (default: send,
+join, typing, presence, sync) and ``rooms`` by hashing ``seed``, the device's
+name and k with SHA-256: the device's seeded stream lives in its own state
+(the step counter), never in a global generator or Python's salted ``hash``.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from models.clientapi import filters as F
@@ -37,12 +46,32 @@ INPUTS: dict[str, dict[str, type]] = {
 }
 
 CONFIG = ("server", "user", "filter", "caps", "retransmit_ms", "max_tries", "sync")
+CONFIG = CONFIG + ("random_steps", "random_every_ms", "seed", "ops", "rooms", "poll_ms")
+
+#: Ops a random step may take ("sync": look at the stream again from the last position).
+RANDOM_OPS = ("send", "join", "typing", "presence", "offline", "sync")
+
+#: Presence values a random ``presence`` step picks from.
+RANDOM_PRESENCE = ("online", "busy", "away")
+
+
+def draw(seed: int, device: str, k: int, salt: str) -> int:
+    """A number from the device's seeded stream: step ``k``, purpose ``salt``.
+
+    >>> draw(1, "alice1", 0, "op") == draw(1, "alice1", 0, "op")
+    True
+    """
+    digest = hashlib.sha256(f"{seed}/{device}/{k}/{salt}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
 
 
 class Device(Node):
     """Config: ``server``, ``user``, ``filter`` (a filter definition, default
     all), ``caps`` (capability names), ``retransmit_ms`` (100, doubling),
-    ``max_tries`` (3), ``sync`` (true: open the event stream at start)."""
+    ``max_tries`` (3), ``sync`` (true: open the event stream at start),
+    ``poll_ms`` (0: off; else poll the stream again that long after it moved on),
+    ``random_steps``, ``random_every_ms``, ``seed``, ``ops``, ``rooms`` (the
+    random workload, see the module doc)."""
 
     kind = "device"
 
@@ -68,6 +97,25 @@ class Device(Node):
             raise ConfigError("max_tries", "an integer >= 1", tries)
         if not isinstance(config.get("sync", True), bool):
             raise ConfigError("sync", "a boolean", config.get("sync"))
+        for key, default, low in (
+            ("random_steps", 0, 0),
+            ("random_every_ms", 100, 1),
+            ("poll_ms", 0, 0),
+        ):
+            value = config.get(key, default)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ConfigError(key, f"an integer >= {low}", value)
+        seed = config.get("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ConfigError("seed", "an integer", seed)
+        ops = config.get("ops", ["send", "join", "typing", "presence", "sync"])
+        if not isinstance(ops, list) or not ops or any(o not in RANDOM_OPS for o in ops):
+            raise ConfigError("ops", "a non-empty list of: " + ", ".join(RANDOM_OPS), ops)
+        rooms = config.get("rooms", [])
+        if not isinstance(rooms, list) or not all(isinstance(r, str) for r in rooms):
+            raise ConfigError("rooms", "a list of room IDs", rooms)
+        if config.get("random_steps", 0) and not rooms and set(ops) & {"send", "join", "typing"}:
+            raise ConfigError("rooms", "room IDs for random send, join or typing steps", rooms)
 
     @classmethod
     def check_input(cls, data: dict[str, Any]) -> None:
@@ -82,6 +130,12 @@ class Device(Node):
                 raise ConfigError(key, "a field of op " + op, key)
 
     def initial_state(self) -> dict[str, Any]:
+        state = self._initial()
+        if self.config.get("random_steps", 0):
+            state["steps"] = 0  # random steps taken: the position in the seeded stream
+        return state
+
+    def _initial(self) -> dict[str, Any]:
         return {
             "session": None,
             "next_aid": 0,
@@ -118,6 +172,8 @@ class Device(Node):
     # -- entry points ---------------------------------------------------------------
 
     def on_start(self, ctx: Context, state: dict) -> None:
+        if self.config.get("random_steps", 0):
+            ctx.set_timer("step", self.config.get("random_every_ms", 100))
         if not self.config.get("sync", True):
             return
         if "filter" in self.config:
@@ -137,6 +193,12 @@ class Device(Node):
     def on_timer(self, ctx: Context, state: dict, name: str) -> None:
         if name == "catchup":
             self._catch_up(ctx, state)
+            return
+        if name == "step":
+            self._random_step(ctx, state)
+            return
+        if name == "poll":
+            self._poll(ctx, state)
             return
         rid = name.split(":", 1)[1]
         entry = state["inflight"].get(rid)
@@ -178,6 +240,39 @@ class Device(Node):
             state["wants"] = {"presence": None, "typing": []}
         self._request(ctx, state, op, **fields)
 
+    def random_input(self, state: dict) -> dict[str, Any]:
+        """The input of the device's next random step (a function of its state)."""
+        k, seed = state["steps"], self.config.get("seed", 0)
+        ops = self.config.get("ops", ["send", "join", "typing", "presence", "sync"])
+        rooms = self.config.get("rooms", [])
+        op = ops[draw(seed, self.name, k, "op") % len(ops)]
+        room = rooms[draw(seed, self.name, k, "room") % len(rooms)] if rooms else None
+        if op == "send":
+            return {"op": "send", "room": room, "body": f"{self.name}#{k}"}
+        if op == "join":
+            return {"op": "join", "room": room}
+        if op == "typing":
+            return {"op": "typing", "room": room, "typing": room not in state["wants"]["typing"]}
+        if op == "presence":
+            pick = RANDOM_PRESENCE[draw(seed, self.name, k, "presence") % len(RANDOM_PRESENCE)]
+            return {"op": "presence", "presence": pick}
+        return {"op": op}
+
+    def _random_step(self, ctx: Context, state: dict) -> None:
+        inp = self.random_input(state)
+        state["steps"] += 1
+        ctx.metric("random_steps")
+        if state["steps"] < self.config.get("random_steps", 0):
+            ctx.set_timer("step", self.config.get("random_every_ms", 100))
+        if inp["op"] == "sync":
+            # Look at the stream again from the last position (a long poll's return).
+            if state["last_pos"] is not None and not any(
+                e["op"] == "sync" for e in state["inflight"].values()
+            ):
+                self._request(ctx, state, "sync", filter=state["token"], since=state["last_pos"])
+            return
+        self._input(ctx, state, inp)
+
     # -- requests ---------------------------------------------------------------------
 
     def _request(self, ctx: Context, state: dict, op: str, **fields: Any) -> None:
@@ -214,8 +309,15 @@ class Device(Node):
         ctx.set_timer(f"retry:{rid}", backoff)
 
     def _adopt(self, ctx: Context, state: dict, session: str | None) -> None:
+        if state["session"] is None and session is not None:
+            # Actions sent without a session ID were numbered from 0 in the session
+            # the server started for them: that is this one, so keep counting.
+            for entry in state["inflight"].values():
+                if entry["aid"] is not None and entry["session"] is None:
+                    entry["session"] = session
+        else:
+            state["next_aid"] = 0
         state["session"] = session
-        state["next_aid"] = 0
         for rid in sorted((r for r, e in state["inflight"].items() if e.get("queued")), key=int):
             self._transmit(ctx, state, rid)
 
@@ -285,6 +387,7 @@ class Device(Node):
             for e in msg["presence"]:
                 self._entry(ctx, state, e)
             state["start"] = state["last_pos"] = msg["pos"]
+            self._arm_poll(ctx)
             self._drain(ctx, state)
         else:
             self._batch(ctx, state, msg)
@@ -347,11 +450,14 @@ class Device(Node):
             held = state["buffer"].get(str(msg["prev"]))
             if held is None or held["pos"] < msg["pos"]:
                 state["buffer"][str(msg["prev"])] = msg
+            if last is not None:
+                self._arm_poll(ctx)  # a gap: an earlier batch is late or lost
             return
         for e in msg["events"]:
             if e.get("snapshot") or e["order"] > last:
                 self._entry(ctx, state, e)
         state["last_pos"] = msg["pos"]
+        self._arm_poll(ctx)
         self._drain(ctx, state)
 
     def _drain(self, ctx: Context, state: dict) -> None:
@@ -379,6 +485,21 @@ class Device(Node):
         if any(e["op"] == "sync" for e in state["inflight"].values()):
             return
         state["seen_more"]["catch_up"] += 1
+        self._request(ctx, state, "sync", filter=state["token"], since=state["last_pos"])
+
+    def _arm_poll(self, ctx: Context) -> None:
+        """With ``poll_ms``: the stream is a long poll whose answer may be lost, so
+        after each batch that moved the stream on, poll again from the last position
+        once ``poll_ms`` later; a poll that brings nothing new arms no further one
+        (so runs still end)."""
+        if self.config.get("poll_ms", 0):
+            ctx.set_timer("poll", self.config["poll_ms"])
+
+    def _poll(self, ctx: Context, state: dict) -> None:
+        if state["last_pos"] is None or state["session"] is None:
+            return
+        if any(e["op"] == "sync" for e in state["inflight"].values()):
+            return
         self._request(ctx, state, "sync", filter=state["token"], since=state["last_pos"])
 
     def _know(self, state: dict, room: str) -> None:
@@ -423,7 +544,10 @@ class Device(Node):
             echo["placed_id"] = eid
             if f"~{echo_txn}" in timeline:
                 timeline.remove(f"~{echo_txn}")
-        elif "action_id" in e:
+        elif "action_id" in e and not any(
+            echo["placed_id"] == eid for echo in state["echoes"].values()
+        ):
+            # (An echo already placed by a snapshot copy of this event is our own.)
             state["seen_more"]["foreign_action_id"] += 1
         if eid not in timeline:
             timeline.append(eid)

@@ -91,7 +91,13 @@ class Homeserver(Node):
             "presence": {},  # user -> {"presence", "caps"}
             "txns": {},  # device -> {txn: response}, under txn_scope = "device"
             "seen": {"retransmit": 0, "out_of_order": 0, "stale": 0, "expired": 0},
-            "seen_more": {"unknown_hash": 0, "lookup": 0, "filter_expired": 0},
+            "seen_more": {
+                "unknown_hash": 0,
+                "lookup": 0,
+                "filter_expired": 0,
+                "stale_action": 0,
+                "overtaken": 0,
+            },
         }
 
     def on_start(self, ctx: Context, state: dict) -> None:
@@ -152,6 +158,8 @@ class Homeserver(Node):
             # the server should fail the request with the old session ID and send a new
             # session ID in response."
             state["seen"]["stale"] += 1
+            if msg["op"] in ACTIONS:
+                state["seen_more"]["stale_action"] += 1
             once = self.switches["stale_session_renewal"] == "once"
             if not (once and live and S.number(rec["id"]) > S.number(sid)):
                 if live:
@@ -238,7 +246,21 @@ class Homeserver(Node):
             R.members(store),
         )
 
+    def _stale_wish(self, state: dict, rec: dict, key: str, msg: dict) -> bool:
+        """Under ``presence_typing_order = "latest_request"``: True if the session
+        already applied a later presence (or typing, per room) request of its device,
+        so this one, overtaken or retransmitted late, must not undo it."""
+        last = rec.setdefault("wish_rids", {})
+        if msg["rid"] < last.get(key, -1):
+            state["seen_more"]["overtaken"] += 1
+            return self.switches["presence_typing_order"] == "latest_request"
+        last[key] = msg["rid"]
+        return False
+
     def _op_presence(self, ctx, state, device, rec, msg) -> None:
+        if self._stale_wish(state, rec, "presence", msg):
+            self._answer(ctx, device, rec, msg, True)
+            return
         rec["presence"] = msg["presence"]
         self._presence_changed(ctx, state, device)
         self._answer(ctx, device, rec, msg, True)
@@ -251,6 +273,9 @@ class Homeserver(Node):
 
     def _op_typing(self, ctx, state, device, rec, msg) -> None:
         room = msg["room"]
+        if self._stale_wish(state, rec, f"typing:{room}", msg):
+            self._answer(ctx, device, rec, msg, True)
+            return
         before = typing_users(state["sessions"], room)
         if msg["typing"] and room not in rec["typing"]:
             rec["typing"] = sorted(rec["typing"] + [room])
