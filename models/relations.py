@@ -45,6 +45,19 @@ server -> device/crowd ``{"type": "stream", "items": [[device, item], ...]}``
 ``{"window": [...], "from": token}`` or ``{"page": [...], "parent", "token",
 "start"}``); server -> server ``{"type": "fed.event", "event"}``.
 
+Scenarios: ``relations`` (edits across federation, a window that starts at
+an edit, scrollback to its message), ``relations-pagination`` (replies paged
+past the bundle limit), ``receipts`` (the receipt strategies' cost).
+
+Findings (``mxsim check``; lengths are the shortest traces, node starts included):
+
+- ``mxsim check relations --set withhold_orphan_children=false``: violates
+  ``bundles_whole`` (15 steps): a client told of an edit whose message it has
+  not reached shows the child alone, as the proposal's "No you shouldn't be
+  told about child events" foresees.
+- ``mxsim check receipts --set local_receipt_audience=room``: violates
+  ``local_receipts_stay_local`` (10 steps), and ``receipts_delivered``.
+
 Receipt traffic is recorded with ``ctx.metric`` per link kind
 (``receipts.c2s``/``s2c``/``s2s``, ``.messages`` and ``.bytes``: bytes are
 the length of the canonical JSON of each message, and a stream batch counts
@@ -83,6 +96,15 @@ SWITCHES = (
         'avoid the n^2 problem for sending receipts" (against non-local receipts via '
         "relates_to, and read-up-to markers).",
         choices=RC.STRATEGIES,
+    ),
+    Switch(
+        "local_receipt_audience",
+        "own_devices",
+        'Updates (Events), main use cases: local receipts "are not shared with other users on '
+        "the same home server or via federation but *are* shared between clients for the same "
+        'user". "own_devices" follows it; "room" is the leak (the server streams a local '
+        "receipt to every device it serves, still not federating it).",
+        choices=("own_devices", "room"),
     ),
     Switch("receipt_users", 4, "Receipts scenario: N, the users in the room."),
     Switch("receipt_messages", 3, "Receipts scenario: M, the messages each user reads."),
@@ -218,6 +240,8 @@ class Homeserver(Node):
 
     def _visible(self, dev: dict):
         """Local receipts are shared only between one user's devices."""
+        if self.switches["local_receipt_audience"] == "room":
+            return lambda ev: True
         return lambda ev: not ev.get("local") or ev["sender"] == dev["user"]
 
     def _stream(self, ctx, state, ev, out) -> None:
@@ -666,6 +690,18 @@ def receipts_delivered(view: View) -> bool:
     return True
 
 
+@sometimes("receipt_reached_own_device")
+def receipt_reached_own_device(view: View) -> bool:
+    """A receipt one device sent reached another device of the same user."""
+    for _n, d, s, v in _views(view):
+        user = _user_of(view, s, d)
+        for rid in v["receipts"]:
+            ev = v["events"][rid]
+            if ev["sender"] == user and ev.get("device_id") != d:
+                return True
+    return False
+
+
 @sometimes("child_before_parent")
 def child_before_parent(view: View) -> bool:
     """A child reached a server before its parent, or a window before its parent."""
@@ -698,6 +734,7 @@ MODEL = Model(
         pagination_complete,
         local_receipts_stay_local,
         receipts_delivered,
+        receipt_reached_own_device,
         child_before_parent,
         paged_to_the_end,
     ),

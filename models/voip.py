@@ -31,6 +31,26 @@ invite, "children": [...]}]}`` and the device asks again at once.
 
 Switch ``caller_acknowledges`` (default true, the proposal's choice): without
 the ack, callees that answered never learn that another device was chosen.
+Switch ``rejection_scope`` (default "call", the proposal read literally;
+``voip-multi-user`` sets "user"): what acknowledging a rejection ends.
+
+Findings (``mxsim check``; lengths are the shortest traces, node starts included):
+
+- ``mxsim check voip-1-to-n --set caller_acknowledges=false``: violates
+  ``callees_settled`` and ``caller_and_callee_agree`` (45 steps): the devices
+  that answered and were not chosen keep waiting; the ack is needed.
+- ``mxsim check voip-multi-user --set caller_acknowledges=false``: violates
+  ``caller_and_callee_agree`` (20 steps).
+- ``mxsim check voip-multi-user --set rejection_scope=call`` (the proposal,
+  literally): violates ``rejection_ends_only_its_user`` (19 steps): Carol's
+  rejection reaches the server first, the caller acknowledges it ("either one
+  which picked up or rejected") and the call ends for Bob, who answered, as
+  "rejected elsewhere". The proposal only "addresses one-to-one calling with
+  multiple devices"; ``rejection_scope = "user"`` fixes it for several users.
+- Not checked: a lost message in ``voip-multi-user`` (``drops = 1``) leaves an
+  in-call device that has spent its ``max_polls`` waiting forever for the
+  hangup (``callees_settled``, 34 steps): an artefact of the bounded polling,
+  which keeps the state space finite; ``voip-glare`` covers losses.
 """
 
 from __future__ import annotations
@@ -49,6 +69,18 @@ SWITCHES = (
         True,
         'VoIP, Event updates: "Caller acknowledges *one* of the callees (either one which '
         'picked up or rejected) by updating the event."',
+    ),
+    Switch(
+        "rejection_scope",
+        "call",
+        'VoIP: "This addresses one-to-one calling with multiple devices"; Event updates: "Caller '
+        'acknowledges *one* of the callees (either one which picked up or rejected)". "call" '
+        "(the proposal, literally): the first response is acknowledged even if it is a "
+        'rejection, and that ends the call for every callee user; "user" (mxsim\'s fix for '
+        "calls to several users): a rejection is acknowledged for its user only (that user's "
+        "other devices stop ringing) and the call goes on until one device answers or every "
+        "callee user has rejected.",
+        choices=("call", "user"),
     ),
 )
 
@@ -285,10 +317,15 @@ class Device(Node):
         me = self.name
         o = C.outcome(children)
         if rec["role"] == "caller":
+            if rec["state"] == "calling" and self.switches["rejection_scope"] == "user":
+                if self._select_per_user(state, cid, rec, o, out):
+                    return
             if rec["state"] == "calling":
                 if not o["responses"]:
                     return
                 first = o["responses"][0]
+                if self.switches["rejection_scope"] == "user":
+                    first = next(r for r in o["responses"] if r["type"] == C.ANSWER)
                 rec["peer"] = first["device_id"]
                 if self.switches["caller_acknowledges"]:
                     out.append(
@@ -324,7 +361,7 @@ class Device(Node):
             out.append(self._child(state, cid, C.ANSWER, answer=f"sdp-answer-{me}"))
             rec["state"] = "answered"
         if rec["state"] in ("ringing", "answered"):
-            ack = o["ack"]
+            ack = self._ack_for_me(children, o)
             if ack is not None and ack["content"]["selected"] == me:
                 rec["state"] = "in_call"
                 rec["connected"] = True
@@ -343,6 +380,46 @@ class Device(Node):
                 return
         if rec["state"] == "in_call" and o["hangup"] is not None:
             self._end(rec, "hangup")
+
+    def _select_per_user(self, state, cid, rec, o, out) -> bool:
+        """``rejection_scope = "user"``: False when an answer is there to acknowledge.
+
+        Acknowledges each user's first rejection (for that user only) and the
+        first answer; the call goes on while some callee user has not rejected.
+        """
+        rejected = rec.setdefault("rejected", [])
+        for r in o["responses"]:
+            if r["type"] == C.ANSWER:
+                return False  # the shared branch below acknowledges the first answer
+            if r["sender"] in rejected:
+                continue
+            rejected.append(r["sender"])
+            if self.switches["caller_acknowledges"]:
+                ack = self._child(
+                    state,
+                    cid,
+                    C.ACK,
+                    selected=r["device_id"],
+                    response=C.REJECT,
+                    for_user=r["sender"],
+                )
+                out.append(ack)
+        if sorted(rejected) == rec["callees"]:
+            rec["peer"] = o["responses"][0]["device_id"]
+            self._end(rec, "rejected")
+            return True
+        return not any(r["type"] == C.ANSWER for r in o["responses"])
+
+    def _ack_for_me(self, children: list[dict], o: dict) -> dict | None:
+        """The ack that decides this device: the first one, or per user (``rejection_scope``)."""
+        if self.switches["rejection_scope"] == "call":
+            return o["ack"]
+        me = self.config["user"]
+        for c in children:
+            if c["type"] == C.ACK:
+                if c["content"]["response"] == C.ANSWER or c["content"].get("for_user") == me:
+                    return c
+        return None
 
     def _glare(self, state, cid, call, rec, out) -> bool:
         """Two users calling each other: the lower call ID wins (module docstring)."""
@@ -456,6 +533,21 @@ def hangup_ends_call(view: View) -> bool:
     return True
 
 
+@eventually("rejection_ends_only_its_user")
+def rejection_ends_only_its_user(view: View) -> bool:
+    """A caller gives up as rejected only when every callee user rejected."""
+    calls = _calls(view)
+    for d in _devices(view):
+        for cid, rec in view.state(d)["calls"].items():
+            if rec["role"] != "caller" or rec["reason"] != "rejected" or cid not in calls:
+                continue
+            out = C.outcome(calls[cid]["children"])
+            users = sorted({r["sender"] for r in out["responses"] if r["type"] == C.REJECT})
+            if users != rec["callees"]:
+                return False
+    return True
+
+
 @sometimes("concurrent_answers")
 def concurrent_answers(view: View) -> bool:
     """Two devices answered the same call before either learned of the other."""
@@ -466,6 +558,16 @@ def concurrent_answers(view: View) -> bool:
 def answer_after_hangup(view: View) -> bool:
     """An answer reached the server after the call was hung up."""
     return any(view.state(s)["seen"]["late_answers"] for s in _servers(view))
+
+
+@sometimes("rejection_before_answer")
+def rejection_before_answer(view: View) -> bool:
+    """One callee user's rejection reached the server before another user's answer."""
+    for bundle in _calls(view).values():
+        kinds = [r["type"] for r in C.outcome(bundle["children"])["responses"]]
+        if kinds[:1] == [C.REJECT] and C.ANSWER in kinds:
+            return True
+    return False
 
 
 @sometimes("glare")
@@ -484,8 +586,10 @@ MODEL = Model(
         callees_settled,
         caller_and_callee_agree,
         hangup_ends_call,
+        rejection_ends_only_its_user,
         concurrent_answers,
         answer_after_hangup,
+        rejection_before_answer,
         glare,
     ),
 )

@@ -6,6 +6,7 @@ import pytest
 
 from experiments.jobs import load_scenario
 from models.relate.receipts import STRATEGIES, expected
+from sim.explore import Explorer
 from sim.timed import TimedRun
 from sim.verdict import passed
 
@@ -31,3 +32,14 @@ def test_local_receipts_cost_less_than_relates_to_and_stay_local():
         counts[strategy] = TimedRun(system, 1, 5_000_000).run().metrics
     assert counts["local"].get("receipts.s2s.messages", 0) == 0
     assert counts["local"]["receipts.s2c.bytes"] < counts["relates_to"]["receipts.s2c.bytes"]
+
+
+def test_local_receipts_leak_when_streamed_to_the_room():
+    report = Explorer(load_scenario("receipts").system()).bfs()
+    assert report.complete and report.verdict == "holds", report.verdicts
+    assert report.verdicts["receipt_reached_own_device"] == "reached"
+    system = load_scenario("receipts", ["local_receipt_audience=room"]).system()
+    report = Explorer(system).bfs()
+    assert report.verdicts["local_receipts_stay_local"] == "violated"
+    lengths = {c.property: len(c.actions) for c in report.counterexamples}
+    assert lengths["local_receipts_stay_local"] == 6  # mxsim check: 10, with 4 starts

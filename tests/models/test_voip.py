@@ -30,13 +30,6 @@ def test_one_to_n_is_checked_exhaustively_and_holds():
     assert report.verdicts["concurrent_answers"] == "reached"
 
 
-def test_without_the_ack_the_losing_callees_never_learn_they_lost():
-    system = load_scenario("voip-1-to-n", ["caller_acknowledges=false"]).system()
-    report = Explorer(system).bfs()
-    assert report.verdicts["callees_settled"] == "violated"
-    assert report.verdicts["one_callee_in_call"] == "holds"
-
-
 def test_glare_with_a_lost_and_a_duplicated_signal_holds():
     report = Explorer(load_scenario("voip-glare").system()).bfs()
     assert report.complete
