@@ -25,8 +25,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from experiments.sweep import _atomic, _csv
+from experiments.sweep import _csv
 from models.relate.receipts import STRATEGIES, expected
+from sim.files import write_atomic
 
 __all__ = ["measure", "run", "write_outputs"]
 
@@ -86,9 +87,9 @@ def write_outputs(rows: list[dict[str, Any]], out: Path) -> list[Path]:
         header += [f"{kind}_messages", f"{kind}_bytes", f"{kind}_formula"]
     table = [header] + [[row[h] for h in header] for row in rows]
     paths = [out / "receipts.csv", out / "receipts.png", out / "receipts.svg"]
-    _atomic(paths[0], _csv(table))
+    write_atomic(paths[0], _csv(table))
     for path in paths[1:]:
-        _atomic(path, _figure(rows, path.suffix[1:]))
+        write_atomic(path, _figure(rows, path.suffix[1:]))
     return paths
 
 

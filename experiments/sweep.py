@@ -18,13 +18,12 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import os
-import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from sim.files import write_atomic
 from sim.scenario import ScenarioError
 
 __all__ = ["parse_vary", "sweep", "write_outputs"]
@@ -86,18 +85,6 @@ def _csv(rows: list[list[Any]]) -> bytes:
     return buf.getvalue().encode()
 
 
-def _atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def summarize(results: list[dict[str, Any]]) -> tuple[list[str], list[str], dict]:
     """(variant labels, property names, {(variant, property): runs passed})."""
     variants: list[str] = []
@@ -143,8 +130,8 @@ def write_outputs(results: list[dict[str, Any]], out: Path, title: str) -> list[
         summary_rows.append([v, per_variant[v], *[passed.get((v, p), 0) for p in props]])
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "runs.csv", out / "summary.csv", out / "summary.png", out / "summary.svg"]
-    _atomic(paths[0], _csv(runs_rows))
-    _atomic(paths[1], _csv(summary_rows))
+    write_atomic(paths[0], _csv(runs_rows))
+    write_atomic(paths[1], _csv(summary_rows))
     _figure(variants, props, passed, per_variant, paths[2], title)
     _figure(variants, props, passed, per_variant, paths[3], title)
     return paths
@@ -175,4 +162,4 @@ def _figure(variants, props, passed, per_variant, path: Path, title: str) -> Non
             fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
         else:
             fig.savefig(buf, format="png", metadata={"Software": None}, dpi=120)
-    _atomic(path, buf.getvalue())
+    write_atomic(path, buf.getvalue())

@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import pathlib
-import tempfile
 import textwrap
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +39,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch
 from matplotlib.path import Path
 from matplotlib.transforms import blended_transform_factory
+
+from sim.files import write_atomic
 
 __all__ = ["draw", "MAX_STEPS"]
 
@@ -225,29 +225,7 @@ def draw(
         else:
             metadata = {"Date": None, "Creator": None}
         fig.savefig(buffer, format=fmt, dpi=_DPI, metadata=metadata)
-    _write_atomically(path, buffer.getvalue())
-
-
-def _write_atomically(path: pathlib.Path, data: bytes) -> None:
-    directory = path.parent if str(path.parent) else pathlib.Path(".")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        try:
-            mode = os.stat(path).st_mode & 0o777
-        except FileNotFoundError:
-            mode = 0o644
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_atomic(path, buffer.getvalue())
 
 
 def _figure(trace: _Trace, *, highlight: int | None, title: str | None) -> Figure:

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
 
+from sim.files import write_atomic
 from sim.verdict import PathJudge
 from sim.world import (
     Action,
@@ -171,16 +170,7 @@ def encode(objs: list[dict]) -> bytes:
 
 def write(path: str | Path, data: bytes) -> None:
     """Write atomically: a failure never leaves a half-written trace."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, data)
 
 
 def read(path: str | Path) -> list[dict[str, Any]]:
