@@ -3,7 +3,8 @@ initial sync, the event stream, presence, typing, capabilities.
 
 Proposal sections (``general_api.rst``): "Filter API", "Global /initialSync
 API", "Event Stream API", "Joining a room", "Action APIs" (with its local-echo
-diagram), "Sessions", "Presence", "Typing", "Action IDs", "Capabilities".
+diagram, "Leaving a room", "Sending state events"), "Scrolling back",
+"Sessions", "Presence", "Typing", "Action IDs", "Capabilities".
 The nodes are :class:`models.clientapi.server.Homeserver` and
 :class:`models.clientapi.device.Device`; this module holds the design
 switches (defaults: the proposal's own choice) and the properties.
@@ -39,6 +40,34 @@ again and ``--diagram`` draws (tests/models/test_clients_findings.py).
   ``never_typing_forever`` (14 steps). Fix: ``presence_typing_order =
   "latest_request"`` (the server ignores a device's request older than one it
   applied).
+- Action IDs restart at 0 in a new session and a stale request "MUST fail", so
+  a device whose session expired while it was idle, and which then made two
+  actions in quick succession, gets both failed and re-sends each as its failure
+  arrives, numbered then: failures that arrive in the other order swap the
+  user's actions in the room (per-session order holds; the user's does not).
+  ``mxsim check session-expiry-order --set renewal_order=\"as_answered\"``
+  violates ``user_order_kept`` (14 steps, complete, 353 states). Fix:
+  ``renewal_order = "as_made"`` (on a new session ID the device renumbers all
+  its unanswered actions in the order they were made; the server's hold keeps
+  that order), with ``stale_session_renewal = "once"`` (under "per_request"
+  each stale copy starts yet another session: the check stays bounded at
+  200,000 states without a violation) and ``txn_scope = "device"`` (a
+  deduplicated retransmission uses up its action ID, so later ones are not held
+  for it).
+
+Leave, state changes and scrollback (``random-clients`` runs them): a leave and
+a state change are actions with action IDs and local echo like a send (their
+echo is over the room's state, placed when the event comes down the stream); a
+device learns it left a room from its own leave event in the stream (so no
+earlier event of the room comes after it) and gets no later event of it; the
+published typing of a room is that of its joined users (a leave ends the
+user's typing there, a rejoin brings the session's wish back). Scrollback is
+not an action (it alters nothing): it returns the room's messages before the
+device's earliest known event (or its stream position) with a new token, and
+the device inserts them at its timeline's start without duplicates
+(``timeline_in_order``). That property caught a model bug: a delta sync's join
+snapshot was built from the room as it is now, so it carried later messages
+before earlier ones; snapshots in a delta now stop at the join.
 
 Not findings, but model fixes the random workload forced (``random-clients``):
 a device that lost a stream batch never noticed (so a device polls again
@@ -52,6 +81,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from models import room as R
 from models.clientapi import filters as F
 from models.clientapi.capabilities import capability_hash, union
 from models.clientapi.device import Device
@@ -119,6 +149,15 @@ SWITCHES = (
         "or typing request older than one it already applied, by the device's request "
         "number).",
         ("arrival", "latest_request"),
+    ),
+    Switch(
+        "renewal_order",
+        "as_answered",
+        'Action IDs: "It should be reset to 0 when a new session starts" and a stale '
+        'request "MUST fail": the client re-sends each failed action as its failure '
+        'arrives, numbered then ("as_made": on a new session ID the client renumbers '
+        "all its unanswered actions in the order the user made them).",
+        ("as_answered", "as_made"),
     ),
     Switch(
         "negative_filters",
@@ -190,6 +229,19 @@ def per_client_order(view: View) -> bool:
     return True
 
 
+@always("user_order_kept")
+def user_order_kept(view: View) -> bool:
+    """The actions a user made on one device take effect in the order they were
+    made (the device's own transaction numbers), across session renewals too."""
+    for hs in _servers(view):
+        last: dict[str, int] = {}
+        for e in _action_entries(view.state(hs)["log"]):
+            if e["txn"] < last.get(e["device"], -1):
+                return False
+            last[e["device"]] = e["txn"]
+    return True
+
+
 @eventually("local_echo_settles")
 def local_echo_settles(view: View) -> bool:
     """At quiescence every local echo is settled (sent or failed), a sent one is
@@ -204,6 +256,8 @@ def local_echo_settles(view: View) -> bool:
             if echo["status"] == "sent" and echo["placed_id"] != echo["sent_id"]:
                 if echo["placed_id"] is not None or (start is not None and echo["pos"] > start):
                     return False
+            if "kind" in echo:
+                continue  # an echo over the room's state: nothing in the timeline
             if echo["placed_id"] is not None and f"~{txn}" in st["timeline"][echo["room"]]:
                 return False
         for timeline in st["timeline"].values():
@@ -272,7 +326,20 @@ def typing_follows_sessions(view: View) -> bool:
             if e["type"] == "m.typing":
                 latest[e["room"]] = e["users"]
         for room, users in latest.items():
-            if users != typing_users(st["sessions"], room):
+            if users != typing_users(st["sessions"], room, R.members(st["rooms"][room])):
+                return False
+    return True
+
+
+@always("timeline_in_order")
+def timeline_in_order(view: View) -> bool:
+    """Each device's timeline of a room holds each event once, in the server's
+    order (the stream appends, a scrollback inserts older ones at the start)."""
+    for d in _devices(view):
+        orders = {e["event_id"]: e["order"] for e in _server_of(view, d)["log"] if "event_id" in e}
+        for timeline in view.state(d)["timeline"].values():
+            seen = [orders[x] for x in timeline if x[0] != "~"]
+            if any(a >= b for a, b in zip(seen, seen[1:], strict=False)):
                 return False
     return True
 
@@ -470,6 +537,28 @@ def joined_elsewhere(view: View) -> bool:
     return _any_device(view, "seen_more", "joined_elsewhere")
 
 
+@sometimes("scrolled_back")
+def scrolled_back(view: View) -> bool:
+    """A device inserted older messages at the start of a timeline."""
+    return _any_device(view, "seen_more", "scrolled_back")
+
+
+@sometimes("left_room")
+def left_room(view: View) -> bool:
+    """A device learned from its stream that its user left a room."""
+    return _any_device(view, "seen_more", "left")
+
+
+@sometimes("state_echo_placed")
+def state_echo_placed(view: View) -> bool:
+    """A device's local echo of a state change (or leave) met its event."""
+    return any(
+        "kind" in echo and echo["placed_id"] is not None
+        for d in _devices(view)
+        for echo in view.state(d)["echoes"].values()
+    )
+
+
 @sometimes("typing_seen")
 def typing_seen(view: View) -> bool:
     """A device was shown someone typing."""
@@ -493,11 +582,13 @@ MODEL = Model(
     properties=(
         exactly_once,
         per_client_order,
+        user_order_kept,
         local_echo_settles,
         stream_exactly_once,
         stream_complete,
         presence_follows_sessions,
         typing_follows_sessions,
+        timeline_in_order,
         never_typing_forever,
         sessions_restored,
         capability_union,
@@ -518,6 +609,9 @@ MODEL = Model(
         hash_looked_up,
         filter_expired,
         joined_elsewhere,
+        scrolled_back,
+        left_room,
+        state_echo_placed,
         typing_seen,
         offline_seen,
     ),

@@ -11,14 +11,26 @@ capability set when a session starts, upload it when its hash is refused,
 look up hashes of others).
 
 Workload inputs: ``{"op": "send", "room", "body"}``, ``{"op": "join",
-"room"}``, ``{"op": "typing", "room", "typing": bool}``, ``{"op":
+"room"}``, ``{"op": "leave", "room"}``, ``{"op": "send_state", "room",
+"event_type", "state_key", "content"}``, ``{"op": "scrollback", "room",
+"limit"}``, ``{"op": "typing", "room", "typing": bool}``, ``{"op":
 "presence", "presence"}``, ``{"op": "offline"}``.
+
+Local echo ("Action APIs"): a send shows ``~txn`` in the room's timeline; a
+leave or state change is an echo over the room's state (``room_state``: the
+state the device was told, key ``type|state_key`` -> event ID) until its event
+comes down the stream. A device learns it left a room from its own leave event
+in the stream (in stream order, so no earlier event of the room comes after
+it). Scrollback asks for messages before the earliest event of the room's
+timeline (or, knowing none, before its stream position) and inserts them at the
+timeline's start, skipping any it has.
 
 Random workload (issue 4, "random steps drawn from the device's seeded
 stream"): with ``random_steps = N`` the device takes N steps of its own, one
 every ``random_every_ms`` (a device timer ``step``, so the checker fires it per
 the scenario's timer policy). Step k is drawn from ``ops`` (default: send,
-join, typing, presence, sync) and ``rooms`` by hashing ``seed``, the device's
+join, typing, presence, sync; also leave, state: a topic change, scrollback,
+offline) and ``rooms`` by hashing ``seed``, the device's
 name and k with SHA-256: the device's seeded stream lives in its own state
 (the step counter), never in a global generator or Python's salted ``hash``.
 """
@@ -30,7 +42,7 @@ from typing import Any
 
 from models.clientapi import filters as F
 from models.clientapi.capabilities import capability_hash
-from models.clientapi.server import ACTIONS
+from models.clientapi.server import ACTIONS, ECHOED
 from models.clientapi.session import number
 from sim.node import WORKLOAD, ConfigError, Context, Node
 
@@ -40,6 +52,9 @@ __all__ = ["Device", "INPUTS"]
 INPUTS: dict[str, dict[str, type]] = {
     "send": {"room": str, "body": str},
     "join": {"room": str},
+    "leave": {"room": str},
+    "send_state": {"room": str, "event_type": str, "state_key": str, "content": dict},
+    "scrollback": {"room": str, "limit": int},
     "typing": {"room": str, "typing": bool},
     "presence": {"presence": str},
     "offline": {},
@@ -50,6 +65,10 @@ CONFIG = CONFIG + ("random_steps", "random_every_ms", "seed", "ops", "rooms", "p
 
 #: Ops a random step may take ("sync": look at the stream again from the last position).
 RANDOM_OPS = ("send", "join", "typing", "presence", "offline", "sync")
+RANDOM_OPS = RANDOM_OPS + ("leave", "state", "scrollback")
+
+#: How many messages a random ``scrollback`` step asks for.
+RANDOM_SCROLLBACK = 2
 
 #: Presence values a random ``presence`` step picks from.
 RANDOM_PRESENCE = ("online", "busy", "away")
@@ -114,8 +133,9 @@ class Device(Node):
         rooms = config.get("rooms", [])
         if not isinstance(rooms, list) or not all(isinstance(r, str) for r in rooms):
             raise ConfigError("rooms", "a list of room IDs", rooms)
-        if config.get("random_steps", 0) and not rooms and set(ops) & {"send", "join", "typing"}:
-            raise ConfigError("rooms", "room IDs for random send, join or typing steps", rooms)
+        roomed = {"send", "join", "typing", "leave", "state", "scrollback"}
+        if config.get("random_steps", 0) and not rooms and set(ops) & roomed:
+            raise ConfigError("rooms", "room IDs for random room steps", rooms)
 
     @classmethod
     def check_input(cls, data: dict[str, Any]) -> None:
@@ -123,7 +143,9 @@ class Device(Node):
         if op not in INPUTS:
             raise ConfigError("op", "one of: " + ", ".join(INPUTS), op)
         for key, want in INPUTS[op].items():
-            if not isinstance(data.get(key), want):
+            if not isinstance(data.get(key), want) or isinstance(data.get(key), bool) != (
+                want is bool
+            ):
                 raise ConfigError(key, f"a {want.__name__}", data.get(key))
         for key in data:
             if key != "op" and key not in INPUTS[op]:
@@ -142,8 +164,12 @@ class Device(Node):
             "next_rid": 0,
             "next_txn": 0,
             "inflight": {},  # rid -> request fields + "tries", "session", "aid", "queued"
-            "echoes": {},  # txn -> {"room", "body", "status", "sent_id", "placed_id"}
-            "timeline": {},  # room -> [event_id or "~txn" (a local echo)]
+            # txn -> {"room", "body" | "kind" + "key" + "content", "status", "sent_id",
+            # "placed_id"}: "kind" "state" or "leave" (an echo over the room's state)
+            "echoes": {},
+            "timeline": {},  # room -> [event_id or "~txn" (a local echo)]: messages
+            "room_state": {},  # room -> {"type|state_key": event_id}: state it was told
+            "scroll": {},  # room -> {"start", "more"}: the last scrollback's answer
             "wants": {"presence": None, "typing": []},
             "token": None,
             "start": None,  # the position of the initial sync
@@ -161,6 +187,8 @@ class Device(Node):
                 "retransmit_unanswered": 0,
                 "joined_elsewhere": 0,
                 "catch_up": 0,
+                "scrolled_back": 0,
+                "left": 0,
             },
             "behind": 0,  # the furthest stream position a response named
         }
@@ -206,8 +234,9 @@ class Device(Node):
             return
         if entry["tries"] >= self.config.get("max_tries", 3):
             del state["inflight"][rid]
-            if entry["op"] in ACTIONS:
-                state["echoes"][str(entry["txn"])]["status"] = "failed"
+            echo = state["echoes"].get(str(entry.get("txn")))
+            if entry["op"] in ECHOED and echo is not None:
+                echo["status"] = "failed"
             return
         entry["tries"] += 1
         state["seen_more"]["retransmit_unanswered"] += 1
@@ -221,16 +250,31 @@ class Device(Node):
             txn = state["next_txn"]
             state["next_txn"] += 1
             fields["txn"] = txn
+            # "1: Can display local echo at this point."
+            echo = {"room": msg["room"], "status": "pending", "sent_id": None, "placed_id": None}
             if op == "send":
-                # "1: Can display local echo at this point."
-                state["echoes"][str(txn)] = {
-                    "room": msg["room"],
-                    "body": msg["body"],
-                    "status": "pending",
-                    "sent_id": None,
-                    "placed_id": None,
-                }
+                state["echoes"][str(txn)] = {**echo, "body": msg["body"]}
                 state["timeline"].setdefault(msg["room"], []).append(f"~{txn}")
+            elif op == "leave":
+                key = ["m.room.member", self.config["user"]]
+                leave = {"kind": "leave", "key": key, "content": {"membership": "leave"}}
+                state["echoes"][str(txn)] = {**echo, **leave}
+            elif op == "send_state":
+                key = [msg["event_type"], msg["state_key"]]
+                state["echoes"][str(txn)] = {
+                    **echo,
+                    "kind": "state",
+                    "key": key,
+                    "content": msg["content"],
+                }
+        elif op == "scrollback":
+            if state["last_pos"] is None:
+                # No view of the room yet (no initial sync): nothing to scroll back
+                # from, and what came back could be newer than the sync to come.
+                return
+            # "Identifier for the earliest event" (None: before the stream position).
+            before = next((x for x in state["timeline"].get(msg["room"], []) if x[0] != "~"), None)
+            fields.update(before=before, pos=state["last_pos"])
         elif op == "typing":
             rooms = [r for r in state["wants"]["typing"] if r != msg["room"]]
             state["wants"]["typing"] = sorted(rooms + [msg["room"]] if msg["typing"] else rooms)
@@ -251,6 +295,19 @@ class Device(Node):
             return {"op": "send", "room": room, "body": f"{self.name}#{k}"}
         if op == "join":
             return {"op": "join", "room": room}
+        if op == "leave":
+            return {"op": "leave", "room": room}
+        if op == "state":
+            topic = {"topic": f"{self.name}#{k}"}
+            return {
+                "op": "send_state",
+                "room": room,
+                "event_type": "m.room.topic",
+                "state_key": "",
+                "content": topic,
+            }
+        if op == "scrollback":
+            return {"op": "scrollback", "room": room, "limit": RANDOM_SCROLLBACK}
         if op == "typing":
             return {"op": "typing", "room": room, "typing": room not in state["wants"]["typing"]}
         if op == "presence":
@@ -317,6 +374,19 @@ class Device(Node):
                     entry["session"] = session
         else:
             state["next_aid"] = 0
+            if session is not None and self.switches["renewal_order"] == "as_made":
+                # Renumber the unanswered actions of the old session in the order the
+                # user made them (their transaction numbers), so the new session's
+                # action IDs, and the server's hold, keep that order.
+                stale = [
+                    e
+                    for e in state["inflight"].values()
+                    if e["op"] in ACTIONS and e["aid"] is not None and e["session"] != session
+                ]
+                for entry in sorted(stale, key=lambda e: e["txn"]):
+                    entry["session"] = session
+                    entry["aid"] = state["next_aid"]
+                    state["next_aid"] += 1
         state["session"] = session
         for rid in sorted((r for r, e in state["inflight"].items() if e.get("queued")), key=int):
             self._transmit(ctx, state, rid)
@@ -347,7 +417,9 @@ class Device(Node):
         if not msg["ok"] and msg.get("error") == "stale session":
             renewed = number(sid) > number(state["session"])
             if renewed:
+                state["inflight"][rid] = entry  # (renumbered with the others)
                 self._adopt(ctx, state, sid)
+                del state["inflight"][rid]
                 self._reestablish(ctx, state, entry["op"])
             if entry["op"] in ("typing", "caps") and renewed:
                 return  # re-established already
@@ -405,6 +477,7 @@ class Device(Node):
             state["known_caps"][msg["hash"]] = msg["caps"]
 
     def _on_send(self, ctx, state, entry, msg) -> None:
+        """Send, leave and state changes: the local echo's "Sent" (2a)."""
         echo = state["echoes"][str(entry["txn"])]
         if not msg["ok"]:
             if echo["placed_id"] is None:
@@ -419,10 +492,15 @@ class Device(Node):
         echo["sent_id"] = msg["event_id"]
         echo["pos"] = msg["pos"]
         self._behind(ctx, state, msg["pos"])
+        if "kind" in echo:
+            shown = state["room_state"].get(echo["room"], {}).values()
+            if echo["placed_id"] is None and msg["event_id"] in shown:
+                echo["placed_id"] = msg["event_id"]  # came as state without an action ID
+            return
         timeline = state["timeline"][echo["room"]]
         if echo["placed_id"] is None and msg["event_id"] in timeline:
-            # The event came without an action ID (an initial sync's messages):
-            # the response's event ID says it is this echo.
+            # The event came without an action ID (an initial sync's messages, a
+            # scrollback): the response's event ID says it is this echo.
             echo["placed_id"] = msg["event_id"]
             timeline.remove(f"~{entry['txn']}")
 
@@ -433,6 +511,31 @@ class Device(Node):
             self._know(state, msg["room"])
             for e in msg.get("events", []):
                 self._entry(ctx, state, e)
+
+    _on_leave = _on_send_state = _on_send
+
+    def _on_scrollback(self, ctx, state, entry, msg) -> None:
+        """Insert the older messages at the start of the room's timeline, oldest
+        first, skipping any it has ("new identifier for the earliest event")."""
+        if not msg["ok"]:
+            return
+        room = msg["room"]
+        timeline = state["timeline"].setdefault(room, [])
+        new = []
+        for e in msg["events"]:
+            eid = e["event_id"]
+            txn = self._match(state, e)
+            if txn is not None:
+                echo = state["echoes"][txn]
+                echo["placed_id"] = eid
+                if f"~{txn}" in timeline:
+                    timeline.remove(f"~{txn}")
+            if eid not in timeline and eid not in new:
+                new.append(eid)
+        if new:
+            state["seen_more"]["scrolled_back"] += 1
+        timeline[:0] = new
+        state["scroll"][room] = {"start": msg["start"], "more": msg["more"]}
 
     def _on_presence(self, ctx, state, entry, msg) -> None:
         pass
@@ -526,13 +629,28 @@ class Device(Node):
         if etype == "m.typing":
             state["typing"][room] = e["users"]
             return
-        own_join = etype == "m.room.member" and e.get("state_key") == self.config["user"]
+        own = etype == "m.room.member" and e.get("state_key") == self.config["user"]
+        own_join = own and e.get("membership") == "join"
         if own_join and "action_id" not in e and not e.get("snapshot"):
             state["seen_more"]["joined_elsewhere"] += 1
-        if room not in state["rooms"] and not own_join and not e.get("snapshot"):
+        if room not in state["rooms"] and not own and not e.get("snapshot"):
             # Proposal TODO: "Receiving events for unknown rooms. How do you handle this?"
             state["seen"]["unknown_room"] += 1
-        self._know(state, room)
+        if own and not own_join and not e.get("snapshot"):
+            # "Data required when you leave a room on another device": the room's
+            # events end here (its later events are not the user's to see).
+            if room in state["rooms"]:
+                state["seen_more"]["left"] += 1
+                state["rooms"] = [r for r in state["rooms"] if r != room]
+        else:
+            self._know(state, room)
+        if "state_key" in e:
+            shown = state["room_state"].setdefault(room, {})
+            shown[f"{etype}|{e['state_key']}"] = e["event_id"]
+            txn = self._match(state, e)
+            if txn is not None:
+                state["echoes"][txn]["placed_id"] = e["event_id"]
+            return
         if etype != "m.room.message":
             return
         timeline = state["timeline"].setdefault(room, [])
@@ -563,7 +681,7 @@ class Device(Node):
         if "action_id" not in e:
             return None
         for entry in state["inflight"].values():
-            if entry["op"] == "send" and entry["aid"] == e["action_id"]:
+            if entry["op"] in ECHOED and entry["aid"] == e["action_id"]:
                 if entry["session"] == state["session"]:
                     return str(entry["txn"])
         return None

@@ -14,7 +14,9 @@ how a user's presence follows several sessions is the switch
 
 "They are no longer typing when either the session ends or they explicitly
 send another request to say they are no longer typing": a user types in a
-room while some live session of theirs says so.
+room while some live session of theirs says so and they are joined to it
+(leaving a room ends the user's typing there; the session keeps the device's
+wish, so a rejoin brings it back).
 """
 
 from __future__ import annotations
@@ -44,8 +46,16 @@ def user_presence(
     return last if last in live else live[-1]
 
 
-def typing_users(sessions: dict[str, Any], room: str) -> list[str]:
-    """Users typing in ``room``: those with a live session typing there, sorted."""
+def typing_users(
+    sessions: dict[str, Any], room: str, members: list[str] | None = None
+) -> list[str]:
+    """Users typing in ``room``: those with a live session typing there, sorted;
+    with ``members``, only those of them joined to the room (a user who left no
+    longer types there, though a session of theirs still wishes to)."""
     return sorted(
-        {rec["user"] for rec in sessions.values() if rec["live"] and room in rec["typing"]}
+        {
+            rec["user"]
+            for rec in sessions.values()
+            if rec["live"] and room in rec["typing"] and (members is None or rec["user"] in members)
+        }
     )

@@ -1,7 +1,8 @@
 """The homeserver as its clients see it: sessions, action IDs, filters, sync, presence.
 
 Proposal sections: "Sessions", "Action IDs", "Action APIs" ("Send a
-message" with its ordering notes, "Joining a room"), "Filter API", "Global
+message" with its ordering notes, "Joining a room", "Leaving a room",
+"Sending state events"), "Scrolling back", "Filter API", "Global
 /initialSync API", "Event Stream API", "Presence", "Typing", "Capabilities".
 One server; its rooms live here only (federation is the ``rooms`` model).
 
@@ -31,14 +32,18 @@ from models.clientapi.presence import typing_users, user_presence
 from models.events import make_event
 from sim.node import ConfigError, Context, Node
 
-__all__ = ["Homeserver", "ACTIONS", "OPS"]
+__all__ = ["Homeserver", "ACTIONS", "ECHOED", "OPS"]
 
-#: Requests that are actions (they carry an action ID).
-ACTIONS = ("send", "join")
+#: Requests that are actions (they carry an action ID): "a request which alters
+#: the state of a room you are already joined to" (and joining it).
+ACTIONS = ("send", "join", "leave", "send_state")
 
-#: Every request op.
+#: Actions whose event the device shows as a local echo before it is confirmed.
+ECHOED = ("send", "leave", "send_state")
+
+#: Every request op ("scrollback" reads history: no action ID, see ``_op_scrollback``).
 OPS = ACTIONS + ("filter", "sync", "caps", "caps_upload", "caps_lookup", "presence", "typing")
-OPS = OPS + ("offline",)
+OPS = OPS + ("offline", "scrollback")
 
 CONFIG = ("genesis", "session_timeout_ms", "hold_timeout_ms", "filter_ttl_ms")
 
@@ -52,7 +57,7 @@ def _ms(config: dict, key: str, default: float) -> float:
 
 class Homeserver(Node):
     """Config: ``genesis`` (rooms as in the ``rooms`` model: room, creator,
-    members), ``session_timeout_ms`` (0: sessions never time out),
+    members, messages), ``session_timeout_ms`` (0: sessions never time out),
     ``hold_timeout_ms`` (200), ``filter_ttl_ms`` (0: tokens never expire)."""
 
     kind = "homeserver"
@@ -76,6 +81,9 @@ class Homeserver(Node):
             members = spec.get("members", [])
             if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
                 raise ConfigError(f"genesis[{i}].members", "a list of user IDs", members)
+            messages = spec.get("messages", [])
+            if not isinstance(messages, list) or not all(isinstance(m, str) for m in messages):
+                raise ConfigError(f"genesis[{i}].messages", "a list of message bodies", messages)
 
     def initial_state(self) -> dict[str, Any]:
         return {
@@ -114,6 +122,10 @@ class Homeserver(Node):
                 ("m.room.power_levels", levels, "", creator),
                 ("m.room.join_rules", {"join_rule": "public"}, "", creator),
             ] + [("m.room.member", {"membership": "join"}, m, m) for m in spec.get("members", [])]
+            # History to scroll back through, sent by the creator.
+            steps += [
+                ("m.room.message", {"body": b}, None, creator) for b in spec.get("messages", [])
+            ]
             for etype, content, key, sender in steps:
                 ev = self._event(state, room_id, etype, sender, content, key)
                 assert ev is not None, (room_id, etype)
@@ -240,11 +252,14 @@ class Homeserver(Node):
         store = state["rooms"].get(room)
         if store is None:
             return
-        self._log(
-            state,
-            {"type": "m.typing", "room": room, "users": typing_users(state["sessions"], room)},
-            R.members(store),
-        )
+        members = R.members(store)
+        users = typing_users(state["sessions"], room, members)
+        self._log(state, {"type": "m.typing", "room": room, "users": users}, members)
+
+    def _typing_now(self, state: dict, room: str) -> list[str]:
+        store = state["rooms"].get(room)
+        members = R.members(store) if store is not None else []
+        return typing_users(state["sessions"], room, members)
 
     def _stale_wish(self, state: dict, rec: dict, key: str, msg: dict) -> bool:
         """Under ``presence_typing_order = "latest_request"``: True if the session
@@ -276,12 +291,12 @@ class Homeserver(Node):
         if self._stale_wish(state, rec, f"typing:{room}", msg):
             self._answer(ctx, device, rec, msg, True)
             return
-        before = typing_users(state["sessions"], room)
+        before = self._typing_now(state, room)
         if msg["typing"] and room not in rec["typing"]:
             rec["typing"] = sorted(rec["typing"] + [room])
         elif not msg["typing"] and room in rec["typing"]:
             rec["typing"].remove(room)
-        if typing_users(state["sessions"], room) != before:
+        if self._typing_now(state, room) != before:
             self._typing_changed(state, room)
         self._answer(ctx, device, rec, msg, True)
 
@@ -350,6 +365,42 @@ class Homeserver(Node):
             self._answer(ctx, device, rec, msg, True, prev=since, pos=state["order"], events=events)
         state["streams"][device] = {"user": user, "filter": defn, "pos": state["order"]}
 
+    def _op_scrollback(self, ctx, state, device, rec, msg) -> None:
+        """Proposal, "Scrolling back (infinite scrolling)": inputs "Identifier for
+        the earliest event" (``before``; None: the device knows no event of the
+        room yet, so its stream position ``pos`` bounds what it has) and "#
+        requested events" (``limit``); outputs the events (here the room's
+        messages, oldest first), "whether there are more events" (``more``) and
+        a "new identifier for the earliest event" (``start``). Not an action: it
+        alters nothing, so a retransmission is harmless and it needs no action
+        ID. History is shared with members (as an initial sync's snapshot), so a
+        joined user may scroll back past their join; a user not joined may not.
+        Not modelled: the filter and the backfill flag (one server)."""
+        room, user = msg["room"], rec["user"]
+        store = state["rooms"].get(room)
+        if store is None or R.membership(store, user) != "join":
+            self._answer(ctx, device, rec, msg, False, error="not in room")
+            return
+        before = msg.get("before")
+        if before is not None:
+            bound = next((e["order"] for e in state["log"] if e.get("event_id") == before), None)
+            if bound is None:
+                self._answer(ctx, device, rec, msg, False, error="unknown event")
+                return
+        else:
+            pos = msg.get("pos")
+            bound = (state["order"] if pos is None else pos) + 1
+        older = [
+            e
+            for e in state["log"]
+            if e.get("room") == room and e["type"] == "m.room.message" and e["order"] < bound
+        ]
+        chunk = older[max(0, len(older) - msg["limit"]) :] if msg["limit"] else []
+        events = [{**Y.stream_entry(e, False), "scrollback": True} for e in chunk]
+        start = chunk[0]["event_id"] if chunk else before
+        more = len(older) > len(chunk)
+        self._answer(ctx, device, rec, msg, True, room=room, events=events, start=start, more=more)
+
     # -- actions ---------------------------------------------------------------------
 
     def _action(self, ctx: Context, state: dict, device: str, rec: dict, msg: dict) -> None:
@@ -360,7 +411,13 @@ class Homeserver(Node):
             done = state["txns"].get(device, {}).get(str(msg["txn"]))
             if done is not None:
                 state["seen"]["retransmit"] += 1
-                ctx.send(device, {**done, "rid": msg["rid"], "session": rec["id"]})
+                resp = {**done, "rid": msg["rid"], "session": rec["id"]}
+                if key not in rec["done"] and aid >= rec["next"]:
+                    # The action ID is used up (as if applied), so that later ones of
+                    # the session are not held waiting for it.
+                    rec["done"][key] = resp
+                    self._release(ctx, state, device, rec)
+                ctx.send(device, resp)
                 return
         if key in rec["done"]:
             state["seen"]["retransmit"] += 1
@@ -380,8 +437,12 @@ class Homeserver(Node):
                 ctx.set_timer(f"hold:{device}:{aid}", self.config.get("hold_timeout_ms", 200))
                 return
         self._apply(ctx, state, device, rec, msg)
+        self._release(ctx, state, device, rec)
+
+    def _release(self, ctx: Context, state: dict, device: str, rec: dict) -> None:
+        """Apply the held requests that are now next in action-ID order."""
         while True:
-            while rec["next"] in rec["rejected"]:
+            while rec["next"] in rec["rejected"] or str(rec["next"]) in rec["done"]:
                 rec["next"] += 1
             nxt = str(rec["next"])
             if nxt not in rec["held"]:
@@ -398,16 +459,28 @@ class Homeserver(Node):
         tag = {"device": device, "aid": aid, "txn": msg["txn"], "session": rec["id"]}
         if store is None:
             resp = self._answer(ctx, device, rec, msg, False, error="unknown room")
-        elif msg["op"] == "send":
-            ev = self._event(state, room, "m.room.message", user, {"body": msg["body"]}, None, tag)
+        elif msg["op"] in ECHOED:
+            if msg["op"] == "send":
+                etype, content, key = "m.room.message", {"body": msg["body"]}, None
+            elif msg["op"] == "leave":
+                # "Leaving a room": Room ID, Action ID; outputs none (here: as a send's).
+                etype, content, key = "m.room.member", {"membership": "leave"}, user
+            else:
+                # "Sending state events" (the action IDs and echo of any action).
+                etype, content, key = msg["event_type"], msg["content"], msg["state_key"]
+            typing = self._typing_now(state, room)
+            ev = self._event(state, room, etype, user, content, key, tag)
             if ev is None:
                 resp = self._answer(ctx, device, rec, msg, False, error="not allowed")
             else:
+                if self._typing_now(state, room) != typing:
+                    self._typing_changed(state, room)  # a leave ends the user's typing
                 # "When in the stream this action happened. (to correctly display local echo)"
                 resp = self._answer(
-                    ctx, device, rec, msg, True, event_id=ev["event_id"], pos=state["order"]
+                    ctx, device, rec, msg, True, event_id=ev["event_id"], pos=ev["order"]
                 )
         else:  # join
+            typing = self._typing_now(state, room)
             ev = self._event(state, room, "m.room.member", user, {"membership": "join"}, user, tag)
             if ev is None:
                 resp = self._answer(ctx, device, rec, msg, False, error="not allowed")
@@ -421,6 +494,8 @@ class Homeserver(Node):
                     entry = Y.stream_entry(state["log"][-1], True)
                     extra["events"] = [entry] + Y.snapshot(state, room, defn, ev["event_id"])
                 resp = self._answer(ctx, device, rec, msg, True, room=room, **extra)
+                if self._typing_now(state, room) != typing:
+                    self._typing_changed(state, room)  # a rejoin brings the wish back
         rec["done"][str(aid)] = resp
         if self.switches["txn_scope"] == "device":
             state["txns"].setdefault(device, {})[str(msg["txn"])] = resp
@@ -449,7 +524,7 @@ class Homeserver(Node):
         if state_key is not None and etype == "m.room.member":
             vis.add(state_key)
         self._log(state, {**Y.room_entry(ev, 0), **(tag or {})}, sorted(vis))
-        return ev
+        return {**ev, "order": state["order"]}
 
     # -- the event stream ----------------------------------------------------------------
 

@@ -60,10 +60,17 @@ def _orders(log: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def snapshot(
-    state: dict[str, Any], room_id: str, defn: dict[str, Any], skip: str | None = None
+    state: dict[str, Any],
+    room_id: str,
+    defn: dict[str, Any],
+    skip: str | None = None,
+    upto: int | None = None,
 ) -> list[dict[str, Any]]:
     """A room as a device new to it needs it: its state (of the requested
-    types) and its last ``limit`` messages, each marked ``snapshot``."""
+    types) and its last ``limit`` messages, each marked ``snapshot``. With
+    ``upto`` (a delta's join at that order), only what the log held then: the
+    later entries follow in the delta itself, in order (else a later message
+    would come before earlier ones, and a left room's later state be shown)."""
     store = state["rooms"][room_id]
     orders = _orders(state["log"])
     out = []
@@ -73,12 +80,17 @@ def snapshot(
         if eid == skip or (wanted is not None and etype not in wanted):
             continue
         entry = room_entry(store["events"][eid], orders.get(eid, 0))
+        if upto is not None and entry["order"] > upto:
+            continue
         if F.matches(defn, entry):
             out.append({**entry, "snapshot": True})
     messages = [
         e
         for e in state["log"]
-        if e.get("room") == room_id and e["type"] == "m.room.message" and F.matches(defn, e)
+        if e.get("room") == room_id
+        and e["type"] == "m.room.message"
+        and F.matches(defn, e)
+        and (upto is None or e["order"] <= upto)
     ]
     for e in messages[len(messages) - defn["limit"] :] if defn["limit"] else []:
         out.append({**stream_entry(e, False), "snapshot": True})
@@ -128,5 +140,5 @@ def delta(
             continue  # the join response returned it "instead of" the stream
         out.append(stream_entry(e, e.get("device") == device))
         if joined:
-            out.extend(snapshot(state, e["room"], defn, skip=e["event_id"]))
+            out.extend(snapshot(state, e["room"], defn, skip=e["event_id"], upto=e["order"]))
     return out

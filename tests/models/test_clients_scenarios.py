@@ -19,6 +19,7 @@ SCENARIOS = (
     "filters",
     "session-expiry-devices",
     "presence-order",
+    "session-expiry-order",
     "random-clients",
 )
 
@@ -62,6 +63,7 @@ def test_timed_run_holds_and_shows_the_race(name):
         ("multi-device-join", 'action_id_streams="all_devices"', "action_id_private"),
         ("typing-presence", 'presence_of_user="last_session"', "presence_follows_sessions"),
         ("presence-order", 'presence_typing_order="arrival"', "sessions_restored"),
+        ("session-expiry-order", 'renewal_order="as_answered"', "user_order_kept"),
     ],
 )
 def test_the_proposal_rule_breaks_the_property(name, switch, prop):

@@ -141,3 +141,72 @@ def test_unknown_hash_refused_until_uploaded_and_the_user_publishes_the_union():
     assert state["presence"]["@a:hs"]["caps"] == h
     looked = _req(node, state, "caps_lookup", rid=2, session=sid, hash=h)
     assert looked.sends[0][1]["caps"] == ["voip"]
+
+
+# -- leave, state changes, scrollback -------------------------------------------------------
+
+
+def _action(node, state, op, rid, session, aid, **fields):
+    ctx = _req(node, state, op, rid=rid, session=session, aid=aid, txn=aid, **fields)
+    return ctx.sends[0][1]
+
+
+def test_leave_and_state_are_actions_and_a_leave_ends_typing_there():
+    genesis = [{"room": "!r", "creator": "@a:hs", "messages": ["one", "two", "three"]}]
+    node, state = _server(genesis=genesis)
+    sid = _req(node, state, "typing", room="!r", typing=True).sends[0][1]["session"]
+    topic = _action(
+        node, state, "send_state", 1, sid, 0, room="!r", event_type="m.room.topic",
+        state_key="", content={"topic": "hi"},
+    )  # fmt: skip
+    assert topic["ok"] and topic["pos"] == state["log"][-1]["order"]
+    assert state["log"][-1]["aid"] == 0 and state["log"][-1]["state_key"] == ""
+    left = _action(node, state, "leave", 2, sid, 1, room="!r")
+    assert left["ok"]
+    leave = next(e for e in state["log"] if e.get("event_id") == left["event_id"])
+    assert leave["membership"] == "leave" and "@a:hs" in leave["vis"]
+    assert state["log"][-1] == {**state["log"][-1], "type": "m.typing", "users": []}
+    assert state["sessions"]["a1"]["typing"] == ["!r"]  # the device's wish is kept
+    again = _action(node, state, "send", 3, sid, 2, room="!r", body="x")
+    assert again == {**again, "ok": False, "error": "not allowed"}
+
+
+def test_scrollback_returns_older_messages_and_a_new_token():
+    genesis = [{"room": "!r", "creator": "@a:hs", "messages": ["one", "two", "three"]}]
+    node, state = _server(genesis=genesis)
+    three = state["log"][-1]["event_id"]
+    first = _req(node, state, "scrollback", room="!r", limit=1, before=three, pos=None)
+    resp = first.sends[0][1]
+    assert [e["body"] for e in resp["events"]] == ["two"] and resp["more"] is True
+    sid = resp["session"]
+    rest = _req(
+        node, state, "scrollback", rid=1, session=sid, room="!r", limit=5, before=resp["start"]
+    ).sends[0][1]
+    assert [e["body"] for e in rest["events"]] == ["one"] and rest["more"] is False
+    assert all(e["scrollback"] and "action_id" not in e for e in rest["events"])
+    nobody = _req(node, state, "scrollback", rid=2, session=sid, room="!x", limit=1, before=None)
+    assert nobody.sends[0][1]["error"] == "not in room"
+
+
+def test_the_device_inserts_scrollback_at_the_start_without_duplicates():
+    from models.clientapi.device import Device
+
+    dev = Device("a1", {"server": "hs", "user": "@a:hs"}, DEFAULTS)
+    state = dev.initial_state()
+    state.update(session="a1~0", last_pos=9)
+    state["timeline"]["!r"] = ["$3", "~0"]
+    state["inflight"]["0"] = {"op": "scrollback", "room": "!r", "tries": 1, "session": "a1~0"}
+    events = [
+        {"event_id": eid, "order": n, "type": "m.room.message", "room": "!r", "scrollback": True}
+        for eid, n in (("$1", 1), ("$2", 2), ("$3", 3))
+    ]
+    resp = {"type": "resp", "rid": 0, "session": "a1~0", "ok": True, "room": "!r"}
+    dev.on_message(
+        Effects("a1", DEFAULTS),
+        state,
+        "hs",
+        {**resp, "events": events, "start": "$1", "more": False},
+    )
+    assert state["timeline"]["!r"] == ["$1", "$2", "$3", "~0"]
+    assert state["scroll"]["!r"] == {"start": "$1", "more": False}
+    assert state["seen_more"]["scrolled_back"] == 1
