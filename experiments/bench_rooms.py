@@ -19,7 +19,6 @@ from typing import Any
 
 from models import room as R
 from models.device import Device
-from models.events import make_event
 from models.homeserver import Homeserver
 from models.rooms import MODEL as ROOMS
 from sim.model import Model
@@ -45,17 +44,8 @@ class HistoryHomeserver(Homeserver):
         store = state["rooms"][ROOM]
         creator = self.config["genesis"][0]["creator"]
         for n in range(self.config.get("history", 0)):
-            prev = store["extremities"]
-            ev = make_event(
-                room_id=ROOM,
-                type="m.room.message",
-                sender=creator,
-                content={"body": f"old {n}"},
-                prev_events=list(prev),
-                depth=1 + store["events"][prev[0]]["depth"],
-                event_id=f"$history.{n}",
-            )
-            ev["auth_events"] = R.auth_events_for(store, ev)
+            body = {"body": f"old {n}"}
+            ev = R.next_event(store, ROOM, "m.room.message", creator, body, None, f"$history.{n}")
             reason, _ = R.accept(store, ev, self.switches["state_resolution"])
             assert reason is None, reason
         return state

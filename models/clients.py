@@ -81,6 +81,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from models import action_ids
 from models import room as R
 from models.clientapi import filters as F
 from models.clientapi.capabilities import capability_hash, union
@@ -92,17 +93,8 @@ from sim.model import Model, Switch, View, always, eventually, sometimes
 __all__ = ["MODEL", "SWITCHES"]
 
 SWITCHES = (
-    Switch(
-        "idempotent_retransmission",
-        True,
-        'Action APIs: "This ID serves as a transaction ID for idempotency".',
-    ),
-    Switch(
-        "hold_out_of_order",
-        True,
-        'Send a message, ordering notes: "When sending a message with a higher seqnum, '
-        'it will block the request until it receives earlier seqnums."',
-    ),
+    # The two rules of the action-ID send path, as the foundation's model has them.
+    *action_ids.SWITCHES,
     Switch(
         "txn_scope",
         "session",

@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from models import room as R
-from models.events import is_state, make_event
+from models.events import is_state
 from sim.node import WORKLOAD, ConfigError, Context, Node
 
 __all__ = ["Homeserver"]
@@ -127,17 +127,10 @@ class Homeserver(Node):
             # History that predates the scenario, sent by the creator.
             steps += [("m.room.message", {"body": b}, None) for b in spec.get("messages", [])]
             for n, (etype, content, key, *sender) in enumerate(steps, 1):
-                ev = make_event(
-                    room_id=room_id,
-                    type=etype,
-                    sender=sender[0] if sender else creator,
-                    content=content,
-                    state_key=key,
-                    prev_events=list(store["extremities"]),
-                    depth=n,
-                    event_id=f"$genesis.{n}.{room_id}",
+                who = sender[0] if sender else creator
+                ev = R.next_event(
+                    store, room_id, etype, who, content, key, f"$genesis.{n}.{room_id}"
                 )
-                ev["auth_events"] = R.auth_events_for(store, ev)
                 reason, _ = R.accept(store, ev, self.switches["state_resolution"])
                 assert reason is None, (etype, key, reason)
 
@@ -306,19 +299,10 @@ class Homeserver(Node):
 
     def _new_event(self, state, store, room_id, etype, sender, content, state_key=None) -> dict:
         state["clock"] += 1
-        ev = make_event(
-            room_id=room_id,
-            type=etype,
-            sender=sender,
-            content=content,
-            state_key=state_key,
-            prev_events=list(store["extremities"]),
-            depth=1 + max((store["events"][p]["depth"] for p in store["extremities"]), default=0),
-            origin_server_ts=state["clock"],
-            event_id=f"${self.name}.{state['clock']}",
+        event_id = f"${self.name}.{state['clock']}"
+        return R.next_event(
+            store, room_id, etype, sender, content, state_key, event_id, ts=state["clock"]
         )
-        ev["auth_events"] = R.auth_events_for(store, ev)
-        return ev
 
     def _local(self, ctx, state, device, aid, store, ev, join_filter=None) -> None:
         """Accept a locally made event, answer the device, federate it.

@@ -27,7 +27,7 @@ from models.auth import (
     check_auth,
     check_auth_events,
 )
-from models.events import canonical_state_key, is_state
+from models.events import canonical_state_key, is_state, make_event
 from models.stateres import resolve
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "split_key",
     "missing_prevs",
     "accept",
+    "next_event",
     "passes_current",
     "ancestors",
     "recent_messages",
@@ -127,6 +128,34 @@ def auth_events_for(store: Mapping[str, Any], ev: Mapping[str, Any]) -> list[str
         if eid is not None:
             ids.append(eid)
     return sorted(ids)
+
+
+def next_event(
+    store: Mapping[str, Any],
+    room_id: str,
+    etype: str,
+    sender: str,
+    content: dict[str, Any] | None,
+    state_key: str | None,
+    event_id: str,
+    ts: int = 0,
+) -> Event:
+    """A new event on top of the room: after every forward extremity, one deeper
+    than the deepest of them, with the auth events the current state names."""
+    extremities = store["extremities"]
+    ev = make_event(
+        room_id=room_id,
+        type=etype,
+        sender=sender,
+        content=content,
+        state_key=state_key,
+        prev_events=list(extremities),
+        depth=1 + max((store["events"][p]["depth"] for p in extremities), default=0),
+        origin_server_ts=ts,
+        event_id=event_id,
+    )
+    ev["auth_events"] = auth_events_for(store, ev)
+    return ev
 
 
 def _resolve(algorithm: str, states: list[State], store: Mapping[str, Any]) -> State:

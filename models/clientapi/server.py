@@ -29,7 +29,6 @@ from models.clientapi import session as S
 from models.clientapi import sync as Y
 from models.clientapi.capabilities import capability_hash, union
 from models.clientapi.presence import typing_users, user_presence
-from models.events import make_event
 from sim.node import ConfigError, Context, Node
 
 __all__ = ["Homeserver", "ACTIONS", "ECHOED", "OPS"]
@@ -504,19 +503,10 @@ class Homeserver(Node):
         """Make, accept and log a room event; None if the auth rules refuse it."""
         store = state["rooms"][room_id]
         state["clock"] += 1
-        depth = 1 + max((store["events"][p]["depth"] for p in store["extremities"]), default=0)
-        ev = make_event(
-            room_id=room_id,
-            type=etype,
-            sender=sender,
-            content=content,
-            state_key=state_key,
-            prev_events=list(store["extremities"]),
-            depth=depth,
-            origin_server_ts=state["clock"],
-            event_id=f"${state['clock']}",
+        event_id = f"${state['clock']}"
+        ev = R.next_event(
+            store, room_id, etype, sender, content, state_key, event_id, ts=state["clock"]
         )
-        ev["auth_events"] = R.auth_events_for(store, ev)
         reason, _ = R.accept(store, ev, "v2")
         if reason is not None or ev["event_id"] in store["soft_failed"]:
             return None
