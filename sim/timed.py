@@ -168,15 +168,13 @@ class TimedRun:
         self.index = system.index
         self.nodes = system.nodes
         self.names = system.names
-        self.delivered = 0
         self.plain: list[dict[str, _Link]] = [{} for _ in range(n)]  # lossless links by source
-        self.sent = 0
         self._arrive_cb = self._arrive  # one bound method, not one per message
+        self.receivers = [node.on_message for node in system.nodes]
         self.notes: list[tuple] = []
         self.timers: list[dict[str, int]] = [{} for _ in range(n)]
         self.links: dict[tuple[str, str], _Link] = {}
         self.blocked: dict[tuple[str, str], int] = {}
-        self.flying = 0  # messages scheduled and not yet arrived
         self.armed = 0
         self.pending = 0
         self.token = 0
@@ -236,7 +234,6 @@ class TimedRun:
         return (sends or (), ops or (), metrics or ())
 
     def _send(self, src: str, dst: str, msg: Any, sent: int) -> None:
-        self.sent += 1
         link = self.links.get((src, dst))
         if link is None:
             link = self.links[(src, dst)] = _Link(self.system, src, dst, self.seed)
@@ -254,9 +251,7 @@ class TimedRun:
         if link.duplicate and link.rng.random() < link.duplicate:
             self.counts["duplicated"] += 1
             self._note("duplicate", dst, src, msg, sent, None)
-            self.flying += 1
             Timeout(self.env, link.draw(), envelope).callbacks.append(self._arrive_cb)
-        self.flying += 1
         Timeout(self.env, link.draw(), envelope).callbacks.append(self._arrive_cb)
 
     def _note(self, act, dst, src, msg, sent, extra) -> None:
@@ -280,16 +275,16 @@ class TimedRun:
     def _arrive(self, ev: Timeout) -> None:
         # The hot path of every run, kept flat on purpose (see `mxsim bench`):
         # sends over links without loss or duplication, while no partition is
-        # open, skip the general `_take`/`_send` path.
-        self.flying -= 1
+        # open, skip the general `_take`/`_send` path. Counts of messages sent,
+        # delivered and in flight are worked out from the steps and the event
+        # queue when they are asked for, not kept up to date here.
         src, dst, msg, sent, i = ev._value
         if not self.up[i]:
             self.counts["dropped"] += 1
             self._record("drop", dst, src, msg, sent, {"reason": "down"})
             return
-        self.delivered += 1
         ctx = self.ctxs[i]
-        self.nodes[i].on_message(ctx, self.states[i], src, msg)
+        self.receivers[i](ctx, self.states[i], src, msg)
         steps = self.steps
         k = len(steps)
         sends = ctx.sends
@@ -305,8 +300,6 @@ class TimedRun:
                 if link is None:
                     self._send(dst, to, out, k)
                     continue
-                self.sent += 1
-                self.flying += 1
                 envelope = (dst, to, out, k, link.index)
                 Timeout(env, link.draw(), envelope).callbacks.append(callback)
         else:
@@ -423,12 +416,28 @@ class TimedRun:
             quiescent=quiescent,
             time=self.steps[-1][1] if self.steps else 0,
             steps=self.steps,
-            counts={**self.counts, "sent": self.sent, "delivered": self.delivered},
+            counts={**self.counts, **self._traffic()},
             metrics=dict(sorted(self.metrics.items())),
         )
 
     def _quiet(self) -> bool:
-        return not self.flying and not self.armed and not self.pending
+        return not self.armed and not self.pending and not self._in_flight()
+
+    def _in_flight(self) -> int:
+        """Messages scheduled and not yet arrived: their Timeouts in the queue."""
+        callback = self._arrive_cb
+        return sum(1 for *_, ev in self.env._queue if ev.callbacks and ev.callbacks[0] == callback)
+
+    def _traffic(self) -> dict[str, int]:
+        """Messages sent and delivered, counted from the recorded steps."""
+        sent = delivered = 0
+        for step in self.steps:
+            if step[2] == "deliver":
+                delivered += 1
+            effects = step[8]
+            if effects:
+                sent += len(effects[0])
+        return {"sent": sent, "delivered": delivered}
 
     def _deadline(self, _ev: Timeout) -> None:
         raise _Stop
