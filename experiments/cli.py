@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from experiments import jobs
+from experiments.cmd_resolve import resolve
 from experiments.receipts import ExperimentError
 from models.registry import bundled, describe
 from sim.scenario import ScenarioError
@@ -328,15 +329,7 @@ def experiment_receipts(out, users, messages, workers, as_json) -> None:
         click.echo(f"wrote {path}")
 
 
-def _register_optional() -> None:
-    try:
-        from experiments.cmd_resolve import resolve
-    except ImportError:  # pragma: no cover - the resolve command lands separately
-        return
-    cli.add_command(resolve)
-
-
-_register_optional()
+cli.add_command(resolve)
 
 
 def main(argv: list[str] | None = None) -> None:

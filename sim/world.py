@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 from bisect import bisect_left, insort
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -460,11 +459,6 @@ class System:
             h.update(d)
         h.update(repr((world.up, world.timers, world.workload, world.budget)).encode())
         return h.digest()
-
-    def iter_actions(self, lines: list[dict[str, Any]]) -> Iterator[Action]:
-        """Turn trace step lines back into actions (the inverse of a record)."""
-        for line in lines:
-            yield action_of(line, self)
 
 
 def action_of(line: dict[str, Any], system: System) -> Action | None:
