@@ -130,6 +130,8 @@ class Explorer:
                 states += 1
                 self._judge(nxt, f, violated, reached)
                 queue.append((nxt, f))
+                if states >= self.max_states:
+                    break  # the bound is exact: no world beyond it is admitted
             if self._all_decided(violated, reached):
                 stopped = stopped or "all decided"
                 break

@@ -328,10 +328,10 @@ def test_max_depth_from_the_scenario():
 
 
 def test_max_states_bound():
-    # The bound is checked after each expansion: the start world adds 3,
-    # the first world of depth 1 adds 2 more: 6 >= 5.
+    # The bound is exact: the start world and its 3 successors make 4, and the
+    # first world of depth 1 may add only one of its 2 successors.
     report = Explorer(burst(3), max_states=5).bfs()
-    assert report.states == 6
+    assert report.states == 5
     assert (report.complete, report.stopped) == (False, "max_states")
 
 
