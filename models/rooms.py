@@ -97,6 +97,12 @@ def no_clobbering(view: View) -> bool:
     return all(view.state(s)["counters"]["clobbers"] == 0 for s in _servers(view))
 
 
+@always("events_once")
+def events_once(view: View) -> bool:
+    """No device is handed an event it already holds (it would have to drop it)."""
+    return all(view.state(d).get("duplicates", 0) == 0 for d in _devices(view))
+
+
 @always("stream_positions_increase")
 def stream_positions_increase(view: View) -> bool:
     """Each device sees strictly increasing stream positions."""
@@ -260,6 +266,7 @@ MODEL = Model(
         state_consistency,
         no_clobbering,
         stream_positions_increase,
+        events_once,
         timelines_agree,
         bans_stick,
         state_conflict,

@@ -1,5 +1,9 @@
 """Regressions found by exploring the rooms model."""
 
+import json
+from dataclasses import replace
+
+from experiments.jobs import load_scenario
 from models import room as R
 from models.homeserver import Homeserver
 from models.rooms import MODEL
@@ -35,3 +39,15 @@ def test_a_message_that_merges_forks_and_changes_state_is_still_shown():
     hs._stream_to(None, state, store, "alice", message, [topic_key])
     shown = [e["event"]["event_id"] for e in state["outbox"]["alice"]]
     assert "$m" in shown
+
+
+def test_events_once_fails_when_a_device_is_handed_an_event_twice():
+    system = load_scenario("scrollback").system()
+    world, _ = system.initial()
+    prop = next(p for p in MODEL.properties if p.name == "events_once")
+    assert prop.predicate(system.view(world))
+    i = next(i for i, n in enumerate(system.nodes) if n.kind == "device")
+    state = json.loads(world.states[i])
+    state["duplicates"] = 1
+    states = world.states[:i] + (json.dumps(state),) + world.states[i + 1 :]
+    assert not prop.predicate(system.view(replace(world, states=states)))
