@@ -21,11 +21,11 @@ from typing import Any
 
 import simpy
 
-from sim.model import Model
-from sim.node import Context, Node
-from sim.scenario import Latency, Link, NodeSpec, RunSpec, Scenario
-from sim.timed import TimedRun
-from sim.world import System
+from mxsim.sim.model import Model
+from mxsim.sim.node import Context, Node
+from mxsim.sim.scenario import Latency, Link, NodeSpec, RunSpec, Scenario
+from mxsim.sim.timed import TimedRun
+from mxsim.sim.world import System
 
 __all__ = ["run", "describe", "bare_simpy", "engine"]
 
@@ -102,8 +102,8 @@ def bare_simpy(deliveries: int) -> tuple[int, float]:
 
 
 def explorer_rate(repeat: int = 3) -> dict[str, Any]:
-    from experiments.jobs import load_scenario
-    from sim.explore import Explorer
+    from mxsim.experiments.jobs import load_scenario
+    from mxsim.sim.explore import Explorer
 
     best = None
     for _ in range(repeat):

@@ -17,14 +17,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from models import room as R
-from models.device import Device
-from models.homeserver import Homeserver
-from models.rooms import MODEL as ROOMS
-from sim.model import Model
-from sim.scenario import Input, Latency, Link, NodeSpec, RunSpec, Scenario
-from sim.timed import TimedRun
-from sim.world import System
+from mxsim.models import room as R
+from mxsim.models.device import Device
+from mxsim.models.homeserver import Homeserver
+from mxsim.models.rooms import MODEL as ROOMS
+from mxsim.sim.model import Model
+from mxsim.sim.scenario import Input, Latency, Link, NodeSpec, RunSpec, Scenario
+from mxsim.sim.timed import TimedRun
+from mxsim.sim.world import System
 
 __all__ = ["run", "describe", "room_system"]
 

@@ -18,13 +18,13 @@ from typing import Any
 
 import click
 
-from experiments import jobs
-from experiments.cmd_resolve import resolve
-from experiments.receipts import ExperimentError
-from models.registry import bundled, describe
-from sim.scenario import ScenarioError
-from sim.trace import Mismatch, TraceError
-from sim.verdict import PASSING
+from mxsim.experiments import jobs
+from mxsim.experiments.cmd_resolve import resolve
+from mxsim.experiments.receipts import ExperimentError
+from mxsim.models.registry import bundled, describe
+from mxsim.sim.scenario import ScenarioError
+from mxsim.sim.trace import Mismatch, TraceError
+from mxsim.sim.verdict import PASSING
 
 __all__ = ["cli", "main"]
 
@@ -152,7 +152,7 @@ def check(
     jobs.check_output(trace)
     jobs.check_output(diagram, (".png", ".svg"))
     loaded = jobs.load_scenario(scenario, sets)
-    from sim.explore import progress_printer
+    from mxsim.sim.explore import progress_printer
 
     progress = None if as_json else progress_printer()
     report = jobs.check_job(
@@ -226,8 +226,8 @@ def replay(trace_file, diagram, as_json) -> None:
 )
 def bench(as_json: bool, deliveries: int, only: str | None) -> None:
     """Measure deliveries/s against bare simpy, checker states/s, and the rooms model."""
-    from experiments import bench as bench_mod
-    from experiments import bench_rooms
+    from mxsim.experiments import bench as bench_mod
+    from mxsim.experiments import bench_rooms
 
     report: dict = {}
     lines: list[str] = []
@@ -256,7 +256,7 @@ def sweep(scenario, vary, sets, seeds, workers, out, as_json) -> None:
     """Run SCENARIO over seeds and switch values; tabulate and plot the verdicts."""
     from pathlib import Path
 
-    from experiments import sweep as sweep_mod
+    from mxsim.experiments import sweep as sweep_mod
 
     target = Path(out)
     if target.exists() and not target.is_dir():
@@ -301,7 +301,7 @@ def experiment_receipts(out, users, messages, workers, as_json) -> None:
     """Receipt traffic of each strategy against room size (the n^2 of relates_to)."""
     from pathlib import Path
 
-    from experiments import receipts
+    from mxsim.experiments import receipts
 
     try:
         sizes = [int(n) for n in users.split(",")]

@@ -6,8 +6,8 @@ import json
 
 import click
 
-from models.resolve_file import InputError, check_extremities, load_events
-from models.stateres import ALGORITHMS, StateCalculator, forward_extremities
+from mxsim.models.resolve_file import InputError, check_extremities, load_events
+from mxsim.models.stateres import ALGORITHMS, StateCalculator, forward_extremities
 
 __all__ = ["resolve", "resolve_command", "format_state"]
 

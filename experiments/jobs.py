@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from models.registry import MODELS, bundled
-from sim import trace as tracefile
-from sim.explore import Explorer, Report, merge_walks
-from sim.scenario import Scenario, from_raw, load, parse_overrides
-from sim.timed import TimedRun
-from sim.verdict import passed
-from sim.world import System, canonical, digest_states
+from mxsim.models.registry import MODELS, bundled
+from mxsim.sim import trace as tracefile
+from mxsim.sim.explore import Explorer, Report, merge_walks
+from mxsim.sim.scenario import Scenario, from_raw, load, parse_overrides
+from mxsim.sim.timed import TimedRun
+from mxsim.sim.verdict import passed
+from mxsim.sim.world import System, canonical, digest_states
 
 __all__ = ["Loaded", "load_scenario", "run_job", "check_job", "replay_job", "OutputError"]
 
@@ -112,7 +112,7 @@ def run_job(
 
 
 def _draw(head: dict, lines: list, data: bytes, path: str, violation: Any) -> None:
-    from sim import diagram as diagram_mod
+    from mxsim.sim import diagram as diagram_mod
 
     end = json.loads(data.splitlines()[-1])
     highlight = violation["step"] if violation else None
@@ -225,7 +225,7 @@ def replay_job(path: str, diagram: str | None = None) -> dict[str, Any]:
         raise tracefile.TraceError(f"{path}: line 1: nodes do not match the embedded scenario")
     result = tracefile.replay(system, lines)
     if diagram:
-        from sim import diagram as diagram_mod
+        from mxsim.sim import diagram as diagram_mod
 
         violation = lines[-1].get("violation")
         highlight = violation.get("step") if isinstance(violation, dict) else None

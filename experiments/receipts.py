@@ -25,9 +25,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from experiments.sweep import _csv
-from models.relate.receipts import STRATEGIES, expected
-from sim.files import write_atomic
+from mxsim.experiments.sweep import _csv
+from mxsim.models.relate.receipts import STRATEGIES, expected
+from mxsim.sim.files import write_atomic
 
 __all__ = ["measure", "run", "write_outputs"]
 
@@ -42,7 +42,7 @@ class ExperimentError(Exception):
 
 def measure(args: tuple[str, int, int]) -> dict[str, Any]:
     """One run of ``receipts`` for (strategy, N, M)."""
-    from experiments.jobs import load_scenario, run_job
+    from mxsim.experiments.jobs import load_scenario, run_job
 
     strategy, users, messages = args
     sets = [f"receipts={strategy}", f"receipt_users={users}", f"receipt_messages={messages}"]

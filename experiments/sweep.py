@@ -23,8 +23,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from sim.files import write_atomic
-from sim.scenario import ScenarioError
+from mxsim.sim.files import write_atomic
+from mxsim.sim.scenario import ScenarioError
 
 __all__ = ["parse_vary", "sweep", "write_outputs"]
 
@@ -41,7 +41,7 @@ def parse_vary(items: Sequence[str]) -> list[tuple[str, list[str]]]:
 
 
 def _one(args: tuple) -> dict[str, Any]:
-    from experiments.jobs import load_scenario, run_job
+    from mxsim.experiments.jobs import load_scenario, run_job
 
     scenario, sets, seed = args
     loaded = load_scenario(scenario, sets)
@@ -65,7 +65,7 @@ def sweep(
     workers: int = 1,
 ) -> list[dict[str, Any]]:
     """Every combination of the varied switches, each with seeds 0..seeds-1."""
-    from experiments.jobs import load_scenario
+    from mxsim.experiments.jobs import load_scenario
 
     combos = list(itertools.product(*[[f"{n}={v}" for v in vals] for n, vals in vary])) or [()]
     # Validate every combination up front: bad input fails before any run.

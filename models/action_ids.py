@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.model import Model, Switch, View, always, eventually, sometimes
-from sim.node import WORKLOAD, ConfigError, Context, Node
+from mxsim.sim.model import Model, Switch, View, always, eventually, sometimes
+from mxsim.sim.node import WORKLOAD, ConfigError, Context, Node
 
 __all__ = ["MODEL", "Client", "Homeserver"]
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Container, Iterable, Mapping, Sequence
 from typing import Any
 
-from models.events import (
+from mxsim.models.events import (
     ALIASES,
     CREATE,
     CREATE_KEY,
@@ -277,15 +277,16 @@ def check_auth(event: Mapping[str, Any], auth_state: AuthState) -> None:
 
     Examples
     --------
-    >>> from models.events import make_event
+    >>> from mxsim.models.events import make_event
     >>> create = make_event(room_id="!r:a.test", type="m.room.create", sender="@a:a.test",
     ...                     content={"creator": "@a:a.test"}, state_key="")
     >>> topic = make_event(room_id="!r:a.test", type="m.room.topic", sender="@a:a.test",
     ...                    content={"topic": "hi"}, state_key="", depth=2)
-    >>> check_auth(topic, {("m.room.create", ""): create})
-    Traceback (most recent call last):
-    ...
-    models.auth.AuthError: @a:a.test is not joined (membership None)
+    >>> try:
+    ...     check_auth(topic, {("m.room.create", ""): create})
+    ... except AuthError as e:
+    ...     print(e)
+    @a:a.test is not joined (membership None)
     """
     etype = event.get("type")
     sender = event.get("sender")

@@ -81,14 +81,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import action_ids
-from models import room as R
-from models.clientapi import filters as F
-from models.clientapi.capabilities import capability_hash, union
-from models.clientapi.device import Device
-from models.clientapi.presence import typing_users
-from models.clientapi.server import Homeserver
-from sim.model import Model, Switch, View, always, eventually, sometimes
+from mxsim.models import action_ids
+from mxsim.models import room as R
+from mxsim.models.clientapi import filters as F
+from mxsim.models.clientapi.capabilities import capability_hash, union
+from mxsim.models.clientapi.device import Device
+from mxsim.models.clientapi.presence import typing_users
+from mxsim.models.clientapi.server import Homeserver
+from mxsim.sim.model import Model, Switch, View, always, eventually, sometimes
 
 __all__ = ["MODEL", "SWITCHES"]
 

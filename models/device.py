@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.room import SEP
-from sim.node import WORKLOAD, ConfigError, Context, Node
+from mxsim.models.room import SEP
+from mxsim.sim.node import WORKLOAD, ConfigError, Context, Node
 
 __all__ = ["Device", "OPS"]
 

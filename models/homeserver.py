@@ -27,9 +27,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import room as R
-from models.events import is_state
-from sim.node import WORKLOAD, ConfigError, Context, Node
+from mxsim.models import room as R
+from mxsim.models.events import is_state
+from mxsim.sim.node import WORKLOAD, ConfigError, Context, Node
 
 __all__ = ["Homeserver"]
 
@@ -95,7 +95,7 @@ class Homeserver(Node):
 
     @classmethod
     def check_input(cls, data: dict[str, Any]) -> None:
-        from models.device import Device
+        from mxsim.models.device import Device
 
         if data.get("op") != "as_user":
             raise ConfigError("op", '"as_user" (devices take the other ops)', data.get("op"))

@@ -6,7 +6,7 @@ import importlib
 import tomllib
 from pathlib import Path
 
-from sim.model import Model
+from mxsim.sim.model import Model
 
 __all__ = ["MODELS", "bundled", "describe"]
 
@@ -18,9 +18,9 @@ def _load() -> dict[str, Model]:
     found = {}
     for name in MODEL_MODULES:
         try:
-            module = importlib.import_module(f"models.{name}")
+            module = importlib.import_module(f"mxsim.models.{name}")
         except ModuleNotFoundError as e:
-            if e.name != f"models.{name}":
+            if e.name != f"mxsim.models.{name}":
                 raise  # a real import error inside an existing model
             continue  # a model not written yet
         found[module.MODEL.name] = module.MODEL

@@ -68,11 +68,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.relate import bundle as B
-from models.relate import receipts as RC
-from sim.model import Model, Switch, View, always, eventually, sometimes
-from sim.node import WORKLOAD, ConfigError, Context, Node
-from sim.world import canonical
+from mxsim.models.relate import bundle as B
+from mxsim.models.relate import receipts as RC
+from mxsim.sim.model import Model, Switch, View, always, eventually, sometimes
+from mxsim.sim.node import WORKLOAD, ConfigError, Context, Node
+from mxsim.sim.world import canonical
 
 __all__ = ["MODEL", "Homeserver", "Device", "Crowd"]
 

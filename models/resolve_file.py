@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from models.events import Event
+from mxsim.models.events import Event
 
 __all__ = ["InputError", "load_events", "parse_events", "check_extremities"]
 

@@ -21,14 +21,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from models.auth import (
+from mxsim.models.auth import (
     AuthError,
     auth_types_for_event,
     check_auth,
     check_auth_events,
 )
-from models.events import canonical_state_key, is_state, make_event
-from models.stateres import resolve
+from mxsim.models.events import canonical_state_key, is_state, make_event
+from mxsim.models.stateres import resolve
 
 __all__ = [
     "SEP",

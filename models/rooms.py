@@ -7,10 +7,10 @@ defaults to the v2 algorithm homeservers run today).
 
 from __future__ import annotations
 
-from models import room as R
-from models.device import Device
-from models.homeserver import Homeserver
-from sim.model import Model, Switch, View, always, eventually, sometimes
+from mxsim.models import room as R
+from mxsim.models.device import Device
+from mxsim.models.homeserver import Homeserver
+from mxsim.sim.model import Model, Switch, View, always, eventually, sometimes
 
 __all__ = ["MODEL"]
 

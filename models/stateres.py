@@ -27,16 +27,16 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterable, Mapping, Sequence
 
-from models.auth import (
+from mxsim.models.auth import (
     AuthError,
     auth_state_from,
     auth_types_for_event,
     check_auth,
     check_auth_events,
 )
-from models.events import Event, StateKey, is_state, state_key_tuple
-from models.stateres_depth import resolve_depth
-from models.stateres_v2 import resolve_v2
+from mxsim.models.events import Event, StateKey, is_state, state_key_tuple
+from mxsim.models.stateres_depth import resolve_depth
+from mxsim.models.stateres_v2 import resolve_v2
 
 __all__ = [
     "ALGORITHMS",
@@ -112,7 +112,7 @@ class StateCalculator:
 
     Examples
     --------
-    >>> from models.events import make_event
+    >>> from mxsim.models.events import make_event
     >>> room, alice = "!r:a.test", "@alice:a.test"
     >>> create = make_event(room_id=room, type="m.room.create", sender=alice, state_key="",
     ...                     content={"creator": alice})

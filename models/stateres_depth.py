@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from models.events import Event, StateKey
+from mxsim.models.events import Event, StateKey
 
 __all__ = ["resolve_depth"]
 

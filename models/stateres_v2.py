@@ -40,8 +40,8 @@ import heapq
 from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
-from models.auth import auth_allows, auth_types_for_event, creator_of
-from models.events import (
+from mxsim.models.auth import auth_allows, auth_types_for_event, creator_of
+from mxsim.models.events import (
     CREATE_KEY,
     JOIN_RULES_KEY,
     MEMBER,

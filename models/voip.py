@@ -57,9 +57,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.relate import call as C
-from sim.model import Model, Switch, View, always, eventually, sometimes
-from sim.node import WORKLOAD, ConfigError, Context, Node
+from mxsim.models.relate import call as C
+from mxsim.sim.model import Model, Switch, View, always, eventually, sometimes
+from mxsim.sim.node import WORKLOAD, ConfigError, Context, Node
 
 __all__ = ["MODEL", "Homeserver", "Device"]
 

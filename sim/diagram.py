@@ -40,7 +40,7 @@ from matplotlib.patches import FancyArrowPatch
 from matplotlib.path import Path
 from matplotlib.transforms import blended_transform_factory
 
-from sim.files import write_atomic
+from mxsim.sim.files import write_atomic
 
 __all__ = ["draw", "MAX_STEPS"]
 

@@ -20,8 +20,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sim.verdict import PASSING
-from sim.world import Action, System, World
+from mxsim.sim.verdict import PASSING
+from mxsim.sim.world import Action, System, World
 
 __all__ = ["Explorer", "Report", "Counterexample"]
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from sim.node import Node
+from mxsim.sim.node import Node
 
 __all__ = ["Switch", "Property", "Model", "View", "always", "eventually", "sometimes"]
 

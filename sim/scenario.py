@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, NoReturn
 
-from sim.model import Model
-from sim.node import ConfigError
+from mxsim.sim.model import Model
+from mxsim.sim.node import ConfigError
 
 __all__ = [
     "Latency",

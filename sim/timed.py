@@ -30,10 +30,10 @@ from typing import Any
 import simpy
 from simpy.events import Timeout
 
-from sim.node import WORKLOAD
-from sim.scenario import Fault, Latency
-from sim.verdict import PathJudge
-from sim.world import System
+from mxsim.sim.node import WORKLOAD
+from mxsim.sim.scenario import Fault, Latency
+from mxsim.sim.verdict import PathJudge
+from mxsim.sim.world import System
 
 __all__ = ["TimedRun", "RunResult", "sampler"]
 

@@ -23,9 +23,9 @@ from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
 
-from sim.files import write_atomic
-from sim.verdict import PathJudge
-from sim.world import (
+from mxsim.sim.files import write_atomic
+from mxsim.sim.verdict import PathJudge
+from mxsim.sim.world import (
     Action,
     StepError,
     System,
@@ -294,7 +294,8 @@ def _partition_step(k: int, system: System, line: dict, blocked: dict, done: set
     Part of the fix that lets timed traces replay their network's choices:
     a drop for "partition" is then checked against the partitions open.
     """
-    from sim.timed import _partition_pairs  # sim.timed imports simpy; only timed traces need it
+    # sim.timed imports simpy; only timed traces need it.
+    from mxsim.sim.timed import _partition_pairs
 
     begin = line.get("act") == "partition"
     t, groups, oneway = line.get("t"), line.get("groups"), line.get("oneway")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sim.model import Property, View
+from mxsim.sim.model import Property, View
 
 __all__ = ["PathJudge", "PASSING", "passed"]
 

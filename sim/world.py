@@ -26,9 +26,9 @@ from bisect import bisect_left, insort
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sim.model import Model, Property
-from sim.node import WORKLOAD, Node
-from sim.scenario import Scenario
+from mxsim.sim.model import Model, Property
+from mxsim.sim.node import WORKLOAD, Node
+from mxsim.sim.scenario import Scenario
 
 __all__ = [
     "World",

@@ -1,1 +1,1 @@
-"""Make the repository root importable when tests run from a checkout."""
+"""Shared test setup (mxsim is imported as installed: `pip install -e .`)."""

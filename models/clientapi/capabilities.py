@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from models.events import canonical_json
+from mxsim.models.events import canonical_json
 
 __all__ = ["capability_hash", "union", "HASH_CHARS"]
 

@@ -40,11 +40,11 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from models.clientapi import filters as F
-from models.clientapi.capabilities import capability_hash
-from models.clientapi.server import ACTIONS, ECHOED
-from models.clientapi.session import number
-from sim.node import WORKLOAD, ConfigError, Context, Node
+from mxsim.models.clientapi import filters as F
+from mxsim.models.clientapi.capabilities import capability_hash
+from mxsim.models.clientapi.server import ACTIONS, ECHOED
+from mxsim.models.clientapi.session import number
+from mxsim.sim.node import WORKLOAD, ConfigError, Context, Node
 
 __all__ = ["Device", "INPUTS"]
 

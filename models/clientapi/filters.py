@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sim.node import ConfigError
+from mxsim.sim.node import ConfigError
 
 __all__ = ["FIELDS", "DEFAULT_LIMIT", "normalise", "check", "type_matches", "matches"]
 

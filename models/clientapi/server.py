@@ -23,13 +23,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import room as R
-from models.clientapi import filters as F
-from models.clientapi import session as S
-from models.clientapi import sync as Y
-from models.clientapi.capabilities import capability_hash, union
-from models.clientapi.presence import typing_users, user_presence
-from sim.node import ConfigError, Context, Node
+from mxsim.models import room as R
+from mxsim.models.clientapi import filters as F
+from mxsim.models.clientapi import session as S
+from mxsim.models.clientapi import sync as Y
+from mxsim.models.clientapi.capabilities import capability_hash, union
+from mxsim.models.clientapi.presence import typing_users, user_presence
+from mxsim.sim.node import ConfigError, Context, Node
 
 __all__ = ["Homeserver", "ACTIONS", "ECHOED", "OPS"]
 

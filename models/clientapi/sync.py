@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import room as R
-from models.clientapi import filters as F
+from mxsim.models import room as R
+from mxsim.models.clientapi import filters as F
 
 __all__ = ["PRIVATE", "stream_entry", "room_entry", "initial_sync", "delta", "snapshot"]
 

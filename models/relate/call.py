@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.events import make_event
+from mxsim.models.events import make_event
 
 __all__ = [
     "INVITE",

@@ -1,6 +1,6 @@
 """The benchmarks measure what they say (their speed is reported, never asserted)."""
 
-from experiments import bench, bench_rooms
+from mxsim.experiments import bench, bench_rooms
 
 
 def test_engine_and_bare_simpy_perform_the_same_deliveries():

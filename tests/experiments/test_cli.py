@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from experiments.cli import main
-from models.registry import bundled
+from mxsim.experiments.cli import main
+from mxsim.models.registry import bundled
 
 
 def mxsim(capsys, *argv: str) -> tuple[int, str, str]:
@@ -205,7 +205,13 @@ def test_truncated_trace_is_refused(capsys, tmp_path):
 def test_console_script_in_a_subprocess_has_no_traceback(tmp_path):
     env = {**os.environ, "PYTHONHASHSEED": "3"}
     proc = subprocess.run(
-        [sys.executable, "-c", "from experiments.cli import main; main()", "run", "nope.toml"],
+        [
+            sys.executable,
+            "-c",
+            "from mxsim.experiments.cli import main; main()",
+            "run",
+            "nope.toml",
+        ],
         capture_output=True,
         text=True,
         env=env,

@@ -21,7 +21,7 @@ def run_experiment(tmp_path, name, workers, hashseed):
         str(workers),
     ]
     proc = subprocess.run(
-        [sys.executable, "-c", "from experiments.cli import main; main()", *argv],
+        [sys.executable, "-c", "from mxsim.experiments.cli import main; main()", *argv],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONHASHSEED": hashseed},

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from experiments.cli import main
+from mxsim.experiments.cli import main
 
 
 def sweep_files(tmp_path, name, *extra, env=None):
@@ -23,7 +23,7 @@ def sweep_files(tmp_path, name, *extra, env=None):
         *extra,
     ]
     proc = subprocess.run(
-        [sys.executable, "-c", "from experiments.cli import main; main()", *argv],
+        [sys.executable, "-c", "from mxsim.experiments.cli import main; main()", *argv],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.auth import (
+from mxsim.models.auth import (
     AuthError,
     auth_allows,
     auth_types_for_event,
@@ -19,7 +19,7 @@ from models.auth import (
     send_level,
     user_power_level,
 )
-from models.events import make_event, state_key_tuple
+from mxsim.models.events import make_event, state_key_tuple
 
 ROOM = "!r:a.test"
 ALICE, BOB, CAROL, DAVE = "@alice:a.test", "@bob:b.test", "@carol:c.test", "@dave:b.test"

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from experiments.cli import main
+from mxsim.experiments.cli import main
 
 
 def mxsim(capsys, *argv: str) -> tuple[int, str]:

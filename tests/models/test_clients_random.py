@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from experiments.cli import main
-from experiments.jobs import load_scenario
-from models.clientapi.device import Device, draw
-from sim.explore import Explorer
-from sim.node import ConfigError
+from mxsim.experiments.cli import main
+from mxsim.experiments.jobs import load_scenario
+from mxsim.models.clientapi.device import Device, draw
+from mxsim.sim.explore import Explorer
+from mxsim.sim.node import ConfigError
 
 
 def _run(
@@ -84,7 +84,7 @@ def test_same_seed_same_trace_and_steps(capsys, tmp_path):
 
 
 def test_a_different_seed_config_draws_different_steps(capsys, tmp_path):
-    from models.registry import bundled
+    from mxsim.models.registry import bundled
 
     base = _run(capsys, tmp_path)
     text = bundled()["random-clients"].read_text()

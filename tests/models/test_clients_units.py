@@ -6,12 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.clientapi import filters as F
-from models.clientapi.capabilities import capability_hash, union
-from models.clientapi.server import Homeserver
-from models.clients import SWITCHES
-from sim.node import ConfigError
-from sim.world import Effects
+from mxsim.models.clientapi import filters as F
+from mxsim.models.clientapi.capabilities import capability_hash, union
+from mxsim.models.clientapi.server import Homeserver
+from mxsim.models.clients import SWITCHES
+from mxsim.sim.node import ConfigError
+from mxsim.sim.world import Effects
 
 DEFAULTS = {s.name: s.default for s in SWITCHES}
 
@@ -189,7 +189,7 @@ def test_scrollback_returns_older_messages_and_a_new_token():
 
 
 def test_the_device_inserts_scrollback_at_the_start_without_duplicates():
-    from models.clientapi.device import Device
+    from mxsim.models.clientapi.device import Device
 
     dev = Device("a1", {"server": "hs", "user": "@a:hs"}, DEFAULTS)
     state = dev.initial_state()

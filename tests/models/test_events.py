@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import models.auth
-import models.events
-import models.resolve_file
-import models.stateres
-import models.stateres_depth
-import models.stateres_v2
-from models.events import (
+import mxsim.models.auth
+import mxsim.models.events
+import mxsim.models.resolve_file
+import mxsim.models.stateres
+import mxsim.models.stateres_depth
+import mxsim.models.stateres_v2
+from mxsim.models.events import (
     canonical_json,
     canonical_state_key,
     compute_event_id,
@@ -40,12 +40,12 @@ ROOM = "!r:a.test"
 @pytest.mark.parametrize(
     "module",
     [
-        models.events,
-        models.auth,
-        models.stateres,
-        models.stateres_v2,
-        models.stateres_depth,
-        models.resolve_file,
+        mxsim.models.events,
+        mxsim.models.auth,
+        mxsim.models.stateres,
+        mxsim.models.stateres_v2,
+        mxsim.models.stateres_depth,
+        mxsim.models.resolve_file,
     ],
 )
 def test_doctests(module) -> None:

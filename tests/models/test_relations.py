@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from experiments.jobs import load_scenario
-from models.relate import bundle as B
-from sim.explore import Explorer
-from sim.timed import TimedRun
-from sim.verdict import passed
+from mxsim.experiments.jobs import load_scenario
+from mxsim.models.relate import bundle as B
+from mxsim.sim.explore import Explorer
+from mxsim.sim.timed import TimedRun
+from mxsim.sim.verdict import passed
 
 
 def _run(name: str, *sets: str):

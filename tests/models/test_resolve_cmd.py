@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from experiments.cmd_resolve import resolve, resolve_command
-from models.auth import select_auth_events
-from models.events import make_event
-from models.resolve_file import InputError, parse_events
-from models.stateres import state_at
+from mxsim.experiments.cmd_resolve import resolve, resolve_command
+from mxsim.models.auth import select_auth_events
+from mxsim.models.events import make_event
+from mxsim.models.resolve_file import InputError, parse_events
+from mxsim.models.stateres import state_at
 
 ROOM = "!r:a.test"
 ALICE, BOB, CAROL = "@alice:a.test", "@bob:b.test", "@carol:c.test"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from experiments.jobs import load_scenario
-from models import room as R
-from sim.timed import TimedRun
+from mxsim.experiments.jobs import load_scenario
+from mxsim.models import room as R
+from mxsim.sim.timed import TimedRun
 
 CLUB, PUB = "!club:hs1", "!pub:hs1"
 

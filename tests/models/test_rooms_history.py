@@ -3,12 +3,12 @@ response (proposal: "Scrolling back", "Contextual windowing", "Joining a room").
 
 from __future__ import annotations
 
-from experiments.jobs import load_scenario
-from models import room as R
-from models.device import Device
-from models.homeserver import JOIN_HISTORY, Homeserver
-from sim.explore import Explorer
-from sim.timed import TimedRun
+from mxsim.experiments.jobs import load_scenario
+from mxsim.models import room as R
+from mxsim.models.device import Device
+from mxsim.models.homeserver import JOIN_HISTORY, Homeserver
+from mxsim.sim.explore import Explorer
+from mxsim.sim.timed import TimedRun
 
 SWITCHES = {"state_resolution": "v2", "omit_superseded_state": True, "rejected_events": True}
 ROOM = "!r:hs1"

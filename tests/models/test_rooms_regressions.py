@@ -3,10 +3,10 @@
 import json
 from dataclasses import replace
 
-from experiments.jobs import load_scenario
-from models import room as R
-from models.homeserver import Homeserver
-from models.rooms import MODEL
+from mxsim.experiments.jobs import load_scenario
+from mxsim.models import room as R
+from mxsim.models.homeserver import Homeserver
+from mxsim.models.rooms import MODEL
 
 SWITCHES = {s.name: s.default for s in MODEL.switches}
 GENESIS = [{"room": "!r:hs1", "creator": "@alice:hs1", "members": ["@bob:hs2"]}]

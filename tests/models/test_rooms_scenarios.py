@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from experiments.jobs import load_scenario
-from sim.explore import Explorer
-from sim.timed import TimedRun
+from mxsim.experiments.jobs import load_scenario
+from mxsim.sim.explore import Explorer
+from mxsim.sim.timed import TimedRun
 
 
 def check(name: str, *sets: str):

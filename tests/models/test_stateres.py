@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from models.auth import select_auth_events
-from models.events import make_event
-from models.stateres import (
+from mxsim.models.auth import select_auth_events
+from mxsim.models.events import make_event
+from mxsim.models.stateres import (
     ALGORITHMS,
     StateCalculator,
     forward_extremities,
@@ -23,7 +23,7 @@ from models.stateres import (
     state_at,
     to_nested,
 )
-from models.stateres_v2 import (
+from mxsim.models.stateres_v2 import (
     auth_difference,
     is_power_event,
     mainline_sort,
@@ -392,7 +392,7 @@ _DIGEST = """
 import hashlib, json, sys
 sys.path.insert(0, {tests!r})
 import test_stateres_oracle as gen
-from models.stateres import resolve, state_at
+from mxsim.models.stateres import resolve, state_at
 h = hashlib.sha256()
 for seed in range(12):
     room = gen.generate_room(seed)

@@ -31,8 +31,8 @@ from typing import Any
 
 import pytest
 
-from models.auth import auth_allows, auth_types_for_event, select_auth_events
-from models.events import (
+from mxsim.models.auth import auth_allows, auth_types_for_event, select_auth_events
+from mxsim.models.events import (
     CREATE,
     JOIN_RULES,
     MEMBER,
@@ -47,8 +47,8 @@ from models.events import (
     make_event,
     membership_of,
 )
-from models.stateres import StateCalculator, resolve
-from models.stateres_v2 import separate
+from mxsim.models.stateres import StateCalculator, resolve
+from mxsim.models.stateres_v2 import separate
 
 SERVERS = ("a.test", "b.test", "c.test")
 ROOM = "!room:a.test"

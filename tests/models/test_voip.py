@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from experiments.jobs import load_scenario
-from sim.explore import Explorer
-from sim.timed import TimedRun
-from sim.verdict import passed
+from mxsim.experiments.jobs import load_scenario
+from mxsim.sim.explore import Explorer
+from mxsim.sim.timed import TimedRun
+from mxsim.sim.verdict import passed
 
 
 def _run(name: str, *sets: str):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from experiments.cli import main
+from mxsim.experiments.cli import main
 
 FINDINGS = [
     # (scenario, switch, violated property, shortest trace length)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sim import diagram
+from mxsim.sim import diagram
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -156,7 +156,7 @@ def test_check_mode_without_times(tmp_path: Path) -> None:
 
 _SUBPROCESS = """
 import json, sys
-from sim import diagram
+from mxsim.sim import diagram
 lines = json.loads(sys.argv[1])
 diagram.draw(lines, sys.argv[2], highlight=10, title="same")
 """

@@ -14,10 +14,10 @@ from dataclasses import asdict
 import pytest
 from toy import make_system, msg
 
-from sim.explore import Explorer, merge_walks
-from sim.model import always, eventually, sometimes
-from sim.scenario import CheckSpec, Input
-from sim.trace import path_lines
+from mxsim.sim.explore import Explorer, merge_walks
+from mxsim.sim.model import always, eventually, sometimes
+from mxsim.sim.scenario import CheckSpec, Input
+from mxsim.sim.trace import path_lines
 
 
 def burst(k: int, *props, sorted_sink: bool = False, **kw):

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.model import Model, Property, Switch
-from sim.node import ConfigError, Node
-from sim.scenario import (
+from mxsim.sim.model import Model, Property, Switch
+from mxsim.sim.node import ConfigError, Node
+from mxsim.sim.scenario import (
     CheckSpec,
     Fault,
     Input,

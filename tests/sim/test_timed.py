@@ -9,9 +9,9 @@ import statistics
 import pytest
 from toy import make_system
 
-from sim.model import always, eventually
-from sim.scenario import Fault, Input, Latency, Link
-from sim.timed import TimedRun, sampler
+from mxsim.sim.model import always, eventually
+from mxsim.sim.scenario import Fault, Input, Latency, Link
+from mxsim.sim.timed import TimedRun, sampler
 
 FOREVER = 10**12  # µs
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from toy import make_system, msg
 
-from sim.explore import Explorer
-from sim.model import always, eventually, sometimes
-from sim.scenario import CheckSpec, Fault, Input, Latency, Link
-from sim.timed import TimedRun
-from sim.trace import (
+from mxsim.sim.explore import Explorer
+from mxsim.sim.model import always, eventually, sometimes
+from mxsim.sim.scenario import CheckSpec, Fault, Input, Latency, Link
+from mxsim.sim.timed import TimedRun
+from mxsim.sim.trace import (
     FORMAT,
     Mismatch,
     TraceError,
@@ -29,7 +29,7 @@ from sim.trace import (
     timed_lines,
     write,
 )
-from sim.world import canonical, digest_states
+from mxsim.sim.world import canonical, digest_states
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -145,15 +145,15 @@ def _leaves(value):
 def _cli(args: list[str], cwd: Path, hash_seed: int) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONHASHSEED": str(hash_seed)}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-    code = "from experiments.cli import main; main()"
+    code = "from mxsim.experiments.cli import main; main()"
     return subprocess.run(
         [sys.executable, "-c", code, *args], cwd=cwd, env=env, capture_output=True, timeout=120
     )
 
 
 def test_bundled_scenarios_trace_identically_under_any_hash_seed(tmp_path):
-    from experiments.jobs import replay_job
-    from models.registry import bundled
+    from mxsim.experiments.jobs import replay_job
+    from mxsim.models.registry import bundled
 
     names = list(bundled())
     assert names, "no bundled scenarios"

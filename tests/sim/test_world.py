@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from toy import make_system, msg
 
-from sim.scenario import CheckSpec, Input
-from sim.world import StepError, World, canonical
+from mxsim.sim.scenario import CheckSpec, Input
+from mxsim.sim.world import StepError, World, canonical
 
 
 def burst(count: int = 1, same: bool = False, **kw):

@@ -26,10 +26,10 @@ import bisect
 from collections.abc import Iterable
 from typing import Any
 
-from sim.model import Model, Property
-from sim.node import WORKLOAD, Context, Node
-from sim.scenario import CheckSpec, Fault, Input, Link, NodeSpec, RunSpec, Scenario
-from sim.world import System
+from mxsim.sim.model import Model, Property
+from mxsim.sim.node import WORKLOAD, Context, Node
+from mxsim.sim.scenario import CheckSpec, Fault, Input, Link, NodeSpec, RunSpec, Scenario
+from mxsim.sim.world import System
 
 __all__ = ["make_model", "make_scenario", "make_system", "msg"]
 
