@@ -163,6 +163,17 @@ class Composed(Node):
     def has(self, name: str) -> bool:
         return name in self._by_name
 
+    def deliver(self, ctx: Context, state: State, src: Any, msg: dict[str, Any]) -> bool:
+        """Hand ``msg`` to the part that handles its type; False if no used part does.
+
+        For a part that acts on another's behalf (``src`` need not be a node).
+        """
+        target = self._by_type.get(msg.get("type"))
+        if target is None:
+            return False
+        target.on_message(ctx, state, src, msg)
+        return True
+
     # -- checking ------------------------------------------------------------
 
     @classmethod
@@ -225,9 +236,7 @@ class Composed(Node):
             if target is not None:
                 target.on_input(ctx, state, msg)
         else:
-            target = self._by_type.get(msg.get("type"))
-            if target is not None:
-                target.on_message(ctx, state, src, msg)
+            self.deliver(ctx, state, src, msg)
         # A message for a part this node does not use is dropped.
         self._finish(ctx, state)
 

@@ -23,10 +23,13 @@ retry period are the caller's.
 >>> ctx.sent
 [('b', {'type': 'data', 'seq': 1, 'body': 'hi'})]
 >>> msg = ctx.sent[0][1]
->>> link.receive(ctx, b, "a", msg)
-{'body': 'hi'}
->>> link.receive(ctx, b, "a", msg) is None  # a duplicate: acknowledged again, not applied
+>>> got = []
+>>> link.receive(ctx, b, "a", msg, got.append)
 True
+>>> link.receive(ctx, b, "a", msg, got.append)  # a duplicate: acknowledged again, not applied
+False
+>>> got
+[{'body': 'hi'}]
 >>> link.acked(ctx, a, "b", ctx.sent[-1][1])
 >>> a["out"]
 {}
@@ -35,6 +38,7 @@ True
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from typing import Any
 
 from mxsim.sim.node import Context
@@ -96,11 +100,27 @@ class Link:
     # -- receiving --------------------------------------------------------------
 
     def receive(
-        self, ctx: Context, link: dict, src: str, msg: dict[str, Any]
-    ) -> dict[str, Any] | None:
-        """Acknowledge ``msg``; its payload if this is its first copy, else None."""
+        self,
+        ctx: Context,
+        link: dict,
+        src: str,
+        msg: dict[str, Any],
+        apply: Callable[[dict[str, Any]], None],
+    ) -> bool:
+        """Hand ``msg``'s payload to ``apply`` if this is its first copy, then
+        acknowledge it (every copy: the sender may have missed an earlier ack).
+        True if it was applied. Acknowledging after applying lets whatever
+        ``apply`` sends leave first."""
+        payload = self.fresh(link, src, msg)
+        if payload is not None:
+            apply(payload)
+        ctx.send(src, {"type": self.ack, "seq": msg["seq"]})
+        return payload is not None
+
+    @staticmethod
+    def fresh(link: dict, src: str, msg: dict[str, Any]) -> dict[str, Any] | None:
+        """Record ``msg`` as received; its payload if it is the first copy, else None."""
         seq = msg["seq"]
-        ctx.send(src, {"type": self.ack, "seq": seq})
         mark, above = link["got"].get(src, (0, []))
         if seq <= mark or seq in above:
             return None

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from toy import make_scenario
 
 from mxsim.sim.explore import Explorer
 from mxsim.sim.model import Model
 from mxsim.sim.node import WORKLOAD, ConfigError, Node
 from mxsim.sim.parts import Composed, Part
 from mxsim.sim.world import System
-from tests.sim.toy import make_scenario
 
 
 class Recorder:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from toy import make_scenario
 
 from mxsim.sim.explore import Explorer
 from mxsim.sim.model import Model, Property
@@ -13,7 +14,6 @@ from mxsim.sim.node import Node
 from mxsim.sim.reliable import Link
 from mxsim.sim.scenario import CheckSpec
 from mxsim.sim.world import System
-from tests.sim.toy import make_scenario
 
 LINK = Link("data", "data.ack", "net", 100)
 
@@ -47,13 +47,14 @@ class Receiver(Node):
         return {"link": LINK.initial(), "applied": []}
 
     def on_message(self, ctx, state, src, msg) -> None:
-        if self.config.get("dedup", True):
-            payload = LINK.receive(ctx, state["link"], src, msg)
-        else:
-            ctx.send(src, {"type": LINK.ack, "seq": msg["seq"]})
-            payload = {"n": msg["n"]}
-        if payload is not None:
+        def apply(payload: dict) -> None:
             state["applied"].append([src, payload["n"]])
+
+        if self.config.get("dedup", True):
+            LINK.receive(ctx, state["link"], src, msg, apply)
+        else:
+            apply(msg)
+            ctx.send(src, {"type": LINK.ack, "seq": msg["seq"]})
 
 
 def applied(view) -> list:
@@ -99,14 +100,10 @@ def test_without_dedup_a_duplicate_is_applied_twice():
 
 
 def test_the_receiver_keeps_a_watermark_not_every_number():
-    class Ctx:
-        def send(self, dst, msg):
-            pass
-
     link = LINK.initial()
     for seq in (2, 1, 4):
-        LINK.receive(Ctx(), link, "a", {"type": "data", "seq": seq})
+        LINK.fresh(link, "a", {"type": "data", "seq": seq})
     assert link["got"] == {"a": [2, [4]]}
-    assert LINK.receive(Ctx(), link, "a", {"type": "data", "seq": 1}) is None
-    LINK.receive(Ctx(), link, "a", {"type": "data", "seq": 3})
+    assert LINK.fresh(link, "a", {"type": "data", "seq": 1}) is None
+    LINK.fresh(link, "a", {"type": "data", "seq": 3})
     assert link["got"] == {"a": [4, []]}
