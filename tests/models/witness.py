@@ -9,6 +9,7 @@ the proposal's terms (who sent what, which timer fired) instead of in tuples.
 from __future__ import annotations
 
 import copy
+import json
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,9 +19,9 @@ from mxsim.models.registry import MODELS, bundled
 from mxsim.sim.explore import Explorer, Report
 from mxsim.sim.scenario import from_raw, parse_overrides
 from mxsim.sim.trace import path_lines
-from mxsim.sim.world import System
+from mxsim.sim.world import Action, System, World
 
-__all__ = ["Checked", "check", "system", "records", "turns_true", "initially"]
+__all__ = ["Checked", "check", "system", "records", "turns_true", "initially", "drive", "holds"]
 
 
 @dataclass
@@ -93,4 +94,39 @@ def turns_true(sys_: System, guard: str, actions: list) -> int:
 def initially(sys_: System, guard: str) -> bool:
     """The guard's value in the initial world (after every node started)."""
     world, _ = sys_.initial()
+    return sys_.model.property(guard).predicate(sys_.view(world))
+
+
+def drive(sys_: System, moves: list[tuple]) -> tuple[World, list[Action]]:
+    """Follow a hand-picked path: each move is ``(act, node)`` (a timer: ``(act,
+    node, name)``) or ``(act, node, src, test)`` where ``test(msg)`` picks among
+    the messages from ``src`` to ``node``; the first enabled match is taken.
+
+    Used to build the runs in which a race does *not* happen (while another,
+    similar one does), which a bundled check would never single out.
+    """
+    world, _ = sys_.initial()
+    taken = []
+    for move in moves:
+        act, node = move[0], move[1]
+        found = None
+        for a in sys_.enabled(world):
+            if a[0] != act or a[1] != node:
+                continue
+            if act == "timer" and len(move) > 2 and a[2] != move[2]:
+                continue
+            if act in ("deliver", "drop", "duplicate"):
+                src, test = move[2], move[3] if len(move) > 3 else None
+                if a[2] != src or (test is not None and not test(json.loads(a[3]))):
+                    continue
+            found = a
+            break
+        assert found is not None, f"move {move} is not enabled after {taken}"
+        world, _ = sys_.apply(world, found)
+        taken.append(found)
+    return world, taken
+
+
+def holds(sys_: System, guard: str, world: World) -> bool:
+    """The guard's value in ``world``."""
     return sys_.model.property(guard).predicate(sys_.view(world))
