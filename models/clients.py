@@ -451,13 +451,18 @@ def response_after_stream(view: View) -> bool:
 
 @sometimes("stream_after_response")
 def stream_after_response(view: View) -> bool:
-    """A send's response reached its device before its stream echo (2a, then 3)."""
+    """A send's event came down to its device after the send's response (2a, then 3).
+
+    Seen when the event comes, not when the response does (a device whose
+    stream never brings the event has not shown this order)."""
     return _any_device(view, "seen", "stream_after_resp")
 
 
 @sometimes("retransmission_after_lost_response")
 def retransmission_after_lost_response(view: View) -> bool:
-    """A retransmission reached the server after the action had been applied."""
+    """The device's own re-send of an action (a retransmission, or a re-send under a
+    renewed session) reached the server after the action had been applied; a
+    network copy of the applied request is not one (requests carry their try)."""
     return _any_server(view, "seen", "retransmit")
 
 
@@ -481,8 +486,11 @@ def stale_session(view: View) -> bool:
 
 @sometimes("expiry_during_action")
 def expiry_during_action(view: View) -> bool:
-    """An action request arrived with a stale session ID: its session expired
-    while the action was unanswered (or before its retransmission)."""
+    """An action request arrived with a stale session ID: its session had expired
+    before the request arrived (while the device was idle, or while the action
+    was unanswered and before its retransmission). Not only "during" an action:
+    with ``timers = "idle"`` and no loss, an expiry cannot fire while a request
+    is in flight, and ``session-expiry-order`` shows the idle case."""
     return _any_server(view, "seen_more", "stale_action")
 
 

@@ -488,8 +488,6 @@ class Device(Node):
         # "2a: The request has been successfully processed and can be displayed as Sent."
         if echo["placed_id"] is not None:
             state["seen"]["resp_after_stream"] = True
-        else:
-            state["seen"]["stream_after_resp"] = True
         echo["status"] = "sent"
         echo["sent_id"] = msg["event_id"]
         echo["pos"] = msg["pos"]
@@ -650,7 +648,7 @@ class Device(Node):
             shown[f"{etype}|{e['state_key']}"] = e["event_id"]
             txn = self._match(state, e)
             if txn is not None:
-                state["echoes"][txn]["placed_id"] = e["event_id"]
+                _place(state, state["echoes"][txn], e["event_id"])
             return
         if etype != "m.room.message":
             return
@@ -660,7 +658,7 @@ class Device(Node):
         if echo_txn is not None:
             # "2b/3: [...] the client knows its position in the event stream."
             echo = state["echoes"][echo_txn]
-            echo["placed_id"] = eid
+            _place(state, echo, eid)
             if f"~{echo_txn}" in timeline:
                 timeline.remove(f"~{echo_txn}")
         elif "action_id" in e and not any(
@@ -686,3 +684,13 @@ class Device(Node):
                 if entry["session"] == state["session"]:
                     return str(entry["txn"])
         return None
+
+
+def _place(state: dict, echo: dict, event_id: str) -> None:
+    """Place a local echo at its event, which came from the server (3)."""
+    if echo["status"] == "sent":
+        # The guard stream_after_response: the event came after the response (2a,
+        # then 3). Seen here, when it comes, and not when the response does: a
+        # device whose stream never brings the event has not shown that order.
+        state["seen"]["stream_after_resp"] = True
+    echo["placed_id"] = event_id
