@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mxsim.sim.checkpoint import Checkpoint
+from mxsim.sim.coverage import coverage
 from mxsim.sim.interrupt import stop_on_interrupt
 from mxsim.sim.progress import Memory, Progress, progress_printer
 from mxsim.sim.search import Search
@@ -88,6 +89,7 @@ class Explorer:
         self.sometimes = [p for p in props if p.kind == "sometimes"]
         self.quiescent_judged = 0
         self.torn = False  # a KeyboardInterrupt hit mid-step: no checkpoint of it
+        self.progress_every = 0.25  # seconds between progress calls (and memory samples)
 
     def successors(self, world: World) -> list[tuple[Action, World]]:
         """Every (action, next world) of ``world``, in a fixed order.
@@ -204,7 +206,7 @@ class Explorer:
                 now = time.monotonic()
                 if now - start > self.max_seconds:
                     return "max_seconds"
-                if now - last_report > 0.25:
+                if now - last_report >= self.progress_every:
                     last_report = now
                     memory.sample()
                     if self.progress is not None:
@@ -252,7 +254,7 @@ class Explorer:
             seconds=seconds,
             transitions=search.transitions,
             stop_reason="complete" if complete else stopped,
-            coverage=self._coverage(search),
+            coverage=coverage(self.system, search, self.sometimes),
             memory=memory,
         )
         for name, n in violated.items():
@@ -268,24 +270,6 @@ class Explorer:
             action, world = self.successors(world)[j]
             out.append(action)
         return out
-
-    def _coverage(self, search: Search) -> dict:
-        """Which guards were hit (and at what depth), and the transitions by kind."""
-        kinds: dict[str, int] = {}
-        nodes = self.system.nodes
-        for name in sorted(search.delivered):
-            kind = nodes[self.system.index[name]].kind
-            kinds[kind] = kinds.get(kind, 0) + search.delivered[name]
-        guards = {}
-        for p in self.sometimes:
-            n = search.reached.get(p.name)
-            depth = None if n is None else search.depth_of(n)
-            guards[p.name] = {"hit": n is not None, "depth": depth}
-        return {
-            "guards": guards,
-            "delivered": dict(sorted(kinds.items())),
-            "actions": dict(sorted(search.actions.items())),
-        }
 
     def _judge(self, world: World, n: int, violated: dict, reached: dict) -> None:
         view = None
