@@ -91,15 +91,25 @@ class Explorer:
         self.torn = False  # a KeyboardInterrupt hit mid-step: no checkpoint of it
         self.progress_every = 0.25  # seconds between progress calls (and memory samples)
 
+    def actions(self, world: World) -> list[Action]:
+        """The actions the search takes in ``world``: all enabled ones.
+
+        A reduction that only prunes actions (a persistent set) overrides
+        this and keeps the search's fast path.
+        """
+        return self.system.enabled(world)
+
     def successors(self, world: World) -> list[tuple[Action, World]]:
         """Every (action, next world) of ``world``, in a fixed order.
 
-        The search takes successors only from here (a reduction overrides
-        it); a path is stored as positions in this list and rebuilt by
-        calling it again, so it must be a pure function of the world.
+        The search takes its steps from here (or, unless this or
+        :meth:`key` is overridden, from :meth:`actions` with the same
+        worlds built only when new); a path is stored as positions in this
+        list and rebuilt by calling it again, so it must be a pure function
+        of the world.
         """
         step = self.system.next
-        return [(a, step(world, a)) for a in self.system.enabled(world)]
+        return [(a, step(world, a)) for a in self.actions(world)]
 
     def key(self, world: World) -> int:
         """The key under which the search deduplicates ``world`` (sim.fingerprint).
@@ -137,6 +147,12 @@ class Explorer:
     def _search(self, search: Search, start: float, flag, checkpoint, memory) -> str | None:
         """Run the search loop; the reason it stopped (None: the frontier ran dry)."""
         key, successors, judge = self.key, self.successors, self._judge
+        system = self.system
+        actions_of, step, peek, system_key = self.actions, system.next, system.peek_key, system.key
+        # A subclass that replaces successors() or key() (a reduction) gets them
+        # called; otherwise successors are built only when their key is new.
+        cls = type(self)
+        fast = cls.successors is Explorer.successors and cls.key is Explorer.key
         seen, frontier = search.seen, search.frontier
         violated, reached = search.violated, search.reached
         actions, delivered = search.actions, search.delivered
@@ -154,7 +170,11 @@ class Explorer:
                 if n in violated.values():
                     search.expanded += 1
                     continue  # a violating world is reported, not expanded
-                succ = successors(world)
+                if fast:
+                    acts, worlds = actions_of(world), None
+                else:
+                    succ = successors(world)
+                    acts, worlds = [a for a, _ in succ], [w for _, w in succ]
                 taken = search.partial
                 if not taken:
                     # Fix: judge ``eventually`` in every quiescent world, not only
@@ -162,32 +182,42 @@ class Explorer:
                     # keeps ("crash", n) enabled, so the run that never crashes
                     # used to end in no judged world and its violations went
                     # unreported.
-                    if not succ or self._settled(world):
+                    if not acts or self._settled(world):
                         search.quiescent += 1
                         self._judge_final(world, n, violated)
-                        if not succ or n in violated.values():
+                        if not acts or n in violated.values():
                             search.expanded += 1
                             continue
                     if depth >= max_depth:
                         search.depth_cut = True
                         search.expanded += 1
                         continue
-                    search.transitions += len(succ)
-                    for a, _ in succ:
+                    search.transitions += len(acts)
+                    for a in acts:
                         actions[a[0]] = actions.get(a[0], 0) + 1
                         if a[0] == "deliver":
                             delivered[a[1]] = delivered.get(a[1], 0) + 1
                 full = False
-                for j in range(taken, len(succ)):
-                    nxt = succ[j][1]
-                    f = key(nxt)
+                for j in range(taken, len(acts)):
+                    if worlds is None:
+                        # A successor already seen is dropped on its key alone.
+                        nxt = None
+                        f = peek(world, acts[j])
+                        if f is None:
+                            nxt = step(world, acts[j])
+                            f = system_key(nxt)
+                    else:
+                        nxt = worlds[j]
+                        f = key(nxt)
                     if f in seen:
                         continue
+                    if nxt is None:
+                        nxt = step(world, acts[j])
                     m = search.admit(f, n, j)
                     judge(nxt, m, violated, reached)
                     frontier.append(nxt)
                     if search.states >= max_states:
-                        full = j + 1 < len(succ)
+                        full = j + 1 < len(acts)
                         if full:  # the bound is exact: the rest of this world waits
                             frontier.appendleft(world)
                             search.partial = j + 1

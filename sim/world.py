@@ -544,6 +544,45 @@ class System:
             return world, None
         return world, {"act": act, "node": node.name, "effects": record}
 
+    def peek_key(self, world: World, action: Action) -> int | None:
+        """The key of the world after an *enabled* ``action``, without building
+        that world, when the step's handler is already in the memo; else None.
+
+        Breadth-first search meets most successors again (seen worlds), and
+        this lets it drop those before paying for their tuples.
+        """
+        key = world._key
+        kind = action[0]
+        if key is None:
+            return None
+        d = self.digests
+        if kind == "deliver":
+            _, dst, src, msg = action
+            i = self.index[dst]
+            hit = self._transitions.get((i, "deliver", world.states[i], (src, msg)))
+            if hit is None:
+                return None
+            key -= d.message((dst, src, msg))
+        elif kind == "timer":
+            _, node, name = action
+            i = self.index[node]
+            hit = self._transitions.get((i, "timer", world.states[i], (name,)))
+            if hit is None:
+                return None
+            for t in world.timers:
+                if t[0] == node and t[1] == name:
+                    key -= d.timer(t)
+                    break
+            else:
+                return None
+        else:
+            return None  # input, drop, duplicate, crash, restart: rarer; build them
+        timer_ops = hit[2]
+        key += hit[4]
+        if timer_ops:
+            key += _timers_delta(world.timers, self.nodes[i].name, timer_ops, d, action)
+        return key & MASK
+
     def key(self, world: World) -> int:
         """The world's incremental key (60 bits, sim.fingerprint); the search's dedup key."""
         k = world._key
@@ -633,3 +672,22 @@ def _timers_after(timers: tuple, node: str, ops: tuple, digests: Digests) -> tup
             delta += digests.timer(entry)
             insort(out, entry)
     return tuple(out), delta
+
+
+def _timers_delta(timers: tuple, node: str, ops: tuple, digests: Digests, fired: Action) -> int:
+    """The key change of :func:`_timers_after`, without building the timers.
+
+    ``fired`` is the timer action being taken, whose timer is already gone
+    from the world the handler sees.
+    """
+    armed = {name: delay for n, name, delay in timers if n == node}
+    if fired[0] == "timer":
+        armed.pop(fired[2], None)
+    delta = 0
+    for op, name, delay in ops:
+        if name in armed:
+            delta -= digests.timer((node, name, armed.pop(name)))
+        if op == "set":
+            armed[name] = delay
+            delta += digests.timer((node, name, delay))
+    return delta

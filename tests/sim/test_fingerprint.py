@@ -56,3 +56,30 @@ def test_keys_tell_worlds_apart_and_replace_forgets_the_key():
     assert doubled._key is None
     assert system.key(doubled) != system.key(base)
     assert system.key(replace(base)) == system.key(base)
+
+
+@pytest.mark.parametrize("name", ["voip-1-to-n", "session-expiry", "action-ids", "filters"])
+def test_peeked_key_is_the_key_of_the_world_the_step_builds(name):
+    sc = jobs.load_scenario(name).scenario
+    sc = replace(sc, check=replace(sc.check, drops=1, duplicates=1, crashes=1))
+    system = System(sc, MODELS[sc.model])
+    world, _ = system.initial()
+    system.key(world)
+    rng = random.Random(f"peek/{name}")
+    peeked = {"deliver": 0, "timer": 0}
+    for _ in range(300):
+        acts = system.enabled(world)
+        if not acts:
+            world, _ = system.initial()
+            system.key(world)
+            continue
+        for a in acts:
+            built = system.next(world, a)  # fills the memo, so the peek can hit
+            got = system.peek_key(world, a)
+            if got is not None:
+                assert got == built._key == scratch(system, built), a
+                peeked[a[0]] += 1
+        world = system.next(world, acts[rng.randrange(len(acts))])
+    assert peeked["deliver"] > 0
+    if name in ("voip-1-to-n", "session-expiry"):
+        assert peeked["timer"] > 0
