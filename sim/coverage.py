@@ -26,10 +26,13 @@ def coverage(system, search, sometimes) -> dict[str, Any]:
     for p in sometimes:
         n = search.reached.get(p.name)
         guards[p.name] = {"hit": n is not None, "depth": None if n is None else search.depth_of(n)}
+    acts = dict(search.actions)  # the search counts deliveries only by destination
+    if search.delivered:
+        acts["deliver"] = sum(search.delivered.values())
     return {
         "guards": guards,
         "delivered": dict(sorted(kinds.items())),
-        "actions": dict(sorted(search.actions.items())),
+        "actions": dict(sorted(acts.items())),
     }
 
 

@@ -194,9 +194,10 @@ class Explorer:
                         continue
                     search.transitions += len(acts)
                     for a in acts:
-                        actions[a[0]] = actions.get(a[0], 0) + 1
                         if a[0] == "deliver":
                             delivered[a[1]] = delivered.get(a[1], 0) + 1
+                        else:
+                            actions[a[0]] = actions.get(a[0], 0) + 1
                 full = False
                 for j in range(taken, len(acts)):
                     if worlds is None:
@@ -216,7 +217,7 @@ class Explorer:
                     m = search.admit(f, n, j)
                     judge(nxt, m, violated, reached)
                     frontier.append(nxt)
-                    if search.states >= max_states:
+                    if m + 1 >= max_states:
                         full = j + 1 < len(acts)
                         if full:  # the bound is exact: the rest of this world waits
                             frontier.appendleft(world)

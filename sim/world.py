@@ -680,9 +680,17 @@ def _timers_delta(timers: tuple, node: str, ops: tuple, digests: Digests, fired:
     ``fired`` is the timer action being taken, whose timer is already gone
     from the world the handler sees.
     """
+    gone = fired[2] if fired[0] == "timer" else None
+    if len(ops) == 1:  # the common case: one timer set or cancelled
+        op, name, delay = ops[0]
+        delta = digests.timer((node, name, delay)) if op == "set" else 0
+        if name != gone:
+            for t in timers:
+                if t[1] == name and t[0] == node:
+                    return delta - digests.timer(t)
+        return delta
     armed = {name: delay for n, name, delay in timers if n == node}
-    if fired[0] == "timer":
-        armed.pop(fired[2], None)
+    armed.pop(gone, None)
     delta = 0
     for op, name, delay in ops:
         if name in armed:

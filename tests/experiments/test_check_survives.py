@@ -55,7 +55,7 @@ def test_ctrl_c_prints_the_partial_report_and_writes_the_counterexample(
     capsys, tmp_path, monkeypatch
 ):
     calls = [0]
-    plain = Explorer.successors
+    plain = Explorer.actions
 
     def pressing_ctrl_c(self, world):
         calls[0] += 1
@@ -63,13 +63,13 @@ def test_ctrl_c_prints_the_partial_report_and_writes_the_counterexample(
             signal.raise_signal(signal.SIGINT)
         return plain(self, world)
 
-    monkeypatch.setattr(Explorer, "successors", pressing_ctrl_c)
+    monkeypatch.setattr(Explorer, "actions", pressing_ctrl_c)
     trace = tmp_path / "cex.jsonl"
     code, out, _ = mxsim(capsys, "check", *TYPING, "--trace", str(trace))
     assert code == 1
     assert "stopped: interrupted" in out.splitlines()
     assert "VIOLATED: presence_follows_sessions (shortest trace: 11 steps)" in out
-    monkeypatch.setattr(Explorer, "successors", plain)
+    monkeypatch.setattr(Explorer, "actions", plain)
     code, out, _ = mxsim(capsys, "replay", str(trace))
     assert code == 0
 

@@ -27,19 +27,34 @@ def outcome(report) -> dict:
 
 
 class Interrupting(Explorer):
-    """Presses Ctrl-C (a real SIGINT) while the search asks for its ``at``-th successors."""
+    """Presses Ctrl-C (a real SIGINT) while the search asks for its ``at``-th actions."""
 
     def __init__(self, *args, at: int, raw: bool = False, **kw) -> None:
         super().__init__(*args, **kw)
         self.calls, self.at, self.raw = 0, at, raw
 
-    def successors(self, world):
+    def actions(self, world):
         self.calls += 1
         if self.calls == self.at:
             if self.raw:
                 raise KeyboardInterrupt  # as if no handler were installed
             signal.raise_signal(signal.SIGINT)
+        return super().actions(world)
+
+
+class Generic(Explorer):
+    """Overrides successors(), as a reduction would: the search takes every
+    successor from it instead of dropping seen ones on their keys."""
+
+    def successors(self, world):
         return super().successors(world)
+
+
+def test_the_generic_path_meets_the_same_worlds_as_the_fast_one():
+    loaded = jobs.load_scenario(*TYPING)
+    fast = Explorer(loaded.system()).bfs()
+    generic = Generic(loaded.system()).bfs()
+    assert outcome(generic) == outcome(fast)
 
 
 # ---------------------------------------------------------------------------
