@@ -22,6 +22,8 @@ from mxsim.experiments import jobs
 from mxsim.experiments.cmd_resolve import resolve
 from mxsim.experiments.receipts import ExperimentError
 from mxsim.models.registry import bundled, describe
+from mxsim.sim.checkpoint import CheckpointError
+from mxsim.sim.coverage import coverage_lines
 from mxsim.sim.scenario import ScenarioError
 from mxsim.sim.trace import Mismatch, TraceError
 from mxsim.sim.verdict import PASSING
@@ -134,6 +136,19 @@ def run(scenario, seed, until, sets, trace, diagram, as_json) -> None:
 @click.option("--trace", type=click.Path(dir_okay=False), help="Counterexample trace file.")
 @click.option("--diagram", type=click.Path(dir_okay=False), help="Draw it (.png or .svg).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False),
+    help="Save the search here as it runs and resume from it (same check only).",
+)
+@click.option(
+    "--checkpoint-every",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Seconds between checkpoint saves.",
+)
 def check(
     scenario,
     sets,
@@ -147,9 +162,18 @@ def check(
     trace,
     diagram,
     as_json,
+    checkpoint,
+    checkpoint_every,
 ) -> None:
-    """Explore SCENARIO exhaustively (or by random walks) and judge its properties."""
+    """Explore SCENARIO exhaustively (or by random walks) and judge its properties.
+
+    Ctrl-C stops the search like a bound: the partial report is printed and
+    the counterexamples found so far are written.
+    """
+    if checkpoint and random_mode:
+        raise BadInput("--checkpoint: expected a breadth-first check, not --random")
     jobs.check_output(trace)
+    jobs.check_output(checkpoint)
     jobs.check_output(diagram, (".png", ".svg"))
     loaded = jobs.load_scenario(scenario, sets)
     from mxsim.sim.explore import progress_printer
@@ -166,9 +190,11 @@ def check(
         trace=trace,
         diagram=diagram,
         progress=progress,
+        checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every,
     )
     if progress is not None:
-        click.echo("\r" + " " * 60 + "\r", nl=False, err=True)
+        click.echo("\r" + " " * 100 + "\r", nl=False, err=True)
     if as_json:
         _emit_json(report)
     else:
@@ -180,6 +206,8 @@ def check(
             f"budgets {report['budgets']}"
         )
         for line in _verdict_lines(report["properties"]):
+            click.echo(line)
+        for line in coverage_lines(report):
             click.echo(line)
         for v in report["violations"]:
             click.echo(f"VIOLATED: {v['property']} (shortest trace: {v['trace_length']} steps)")
@@ -346,7 +374,14 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as e:
         click.echo(f"mxsim: {e.format_message()}", err=True)
         sys.exit(2)
-    except (ScenarioError, TraceError, jobs.OutputError, BadInput, ExperimentError) as e:
+    except (
+        ScenarioError,
+        TraceError,
+        jobs.OutputError,
+        BadInput,
+        ExperimentError,
+        CheckpointError,
+    ) as e:
         click.echo(str(e).replace("\n", " "), err=True)
         sys.exit(2)
     except click.exceptions.Abort:

@@ -7,6 +7,7 @@ and exit codes, and tests and notebooks call the same code.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tomllib
@@ -18,7 +19,9 @@ from typing import Any
 
 from mxsim.models.registry import MODELS, bundled
 from mxsim.sim import trace as tracefile
+from mxsim.sim.checkpoint import Checkpoint
 from mxsim.sim.explore import Explorer, Report, merge_walks
+from mxsim.sim.progress import Progress
 from mxsim.sim.scenario import Scenario, from_raw, load, parse_overrides
 from mxsim.sim.timed import TimedRun
 from mxsim.sim.verdict import passed
@@ -132,13 +135,24 @@ def check_job(
     workers: int = 1,
     trace: str | None = None,
     diagram: str | None = None,
-    progress: Callable[[int, float, int], None] | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    checkpoint: str | None = None,
+    checkpoint_every: float = 60.0,
 ) -> dict[str, Any]:
-    """Exhaustive (or random-walk) exploration; writes the first counterexample."""
+    """Exhaustive (or random-walk) exploration; writes the first counterexample.
+
+    With ``checkpoint``, the search is saved there every ``checkpoint_every``
+    seconds and when it stops, and resumed from it if it holds a search of
+    this same check (sim.checkpoint).
+    """
     system = loaded.system()
     bounds = {"max_states": max_states, "max_depth": max_depth, "max_seconds": max_seconds}
+    saver = None
     if random_walks is None:
-        report = Explorer(system, progress=progress, **bounds).bfs()
+        explorer = Explorer(system, progress=progress, **bounds)
+        if checkpoint is not None:
+            saver = Checkpoint(checkpoint, check_identity(loaded, explorer), checkpoint_every)
+        report = explorer.bfs(saver)
         mode = "bfs"
     else:
         report = _walks(loaded, bounds, random_walks, seed, workers)
@@ -152,6 +166,10 @@ def check_job(
         "depth": report.depth,
         "complete": report.complete,
         "stopped": report.stopped,
+        "stop_reason": report.stop_reason or report.stopped,
+        "transitions": report.transitions,
+        "coverage": report.coverage,
+        "memory": report.memory,
         "seconds": round(report.seconds, 3),
         "timers": loaded.scenario.check.timers,
         "budgets": _budgets(loaded.scenario),
@@ -159,6 +177,8 @@ def check_job(
         "witnesses": {},
         "trace": None,
     }
+    if saver is not None:
+        out["checkpoint"] = {"path": checkpoint, "resumed": saver.resumed, "saves": saver.saves}
     if mode == "random":
         out["walks"] = report.walks
         out["seed"] = seed
@@ -180,6 +200,17 @@ def check_job(
     for name, actions in report.witnesses.items():
         out["witnesses"][name] = {"trace_length": len(actions) + len(system.nodes)}
     return out
+
+
+def check_identity(loaded: Loaded, explorer: Explorer) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed: the worlds its search meets."""
+    table = hashlib.sha256(canonical(loaded.raw).encode()).hexdigest()
+    return {
+        "scenario": loaded.scenario.name,
+        "table_sha256": table,
+        "overrides": dict(sorted(loaded.overrides.items())),
+        "max_depth": explorer.max_depth,
+    }
 
 
 def _budgets(sc: Scenario) -> dict[str, int]:
