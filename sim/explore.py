@@ -1,4 +1,4 @@
-"""The exhaustive runtime: breadth-first search over worlds, and random walks.
+"""The exhaustive runtime: breadth-first search over worlds.
 
 Time is abstracted away: in each world any in-flight message may be
 delivered next, any armed timer may fire (or, with ``timers = "idle"``, only
@@ -8,12 +8,13 @@ fingerprint; breadth-first order makes the first counterexample found for
 each property a shortest one.
 
 Successors come from :meth:`Explorer.successors`, the one place a state-space
-reduction (partial order, symmetry) would plug in.
+reduction (partial order, symmetry) would plug in. Random walks are in
+:mod:`mxsim.sim.walks`, shrinking in :mod:`mxsim.sim.shrink`, lassos in
+:mod:`mxsim.sim.liveness`.
 """
 
 from __future__ import annotations
 
-import random
 import sys
 import time
 from collections import deque
@@ -44,8 +45,6 @@ class Report:
     seconds: float
     counterexamples: list[Counterexample] = field(default_factory=list)
     witnesses: dict[str, list[Action]] = field(default_factory=dict)
-    walks: int = 0
-    quiescent_ends: int = 0  # random walks that ended in a quiescent world
 
     @property
     def verdict(self) -> str:
@@ -210,130 +209,11 @@ class Explorer:
                 out[p.name] = "holds"
         return out
 
-    # -- random walks ----------------------------------------------------------
+    def walks(self, walks: int, seed: int, first: int = 0):
+        """Plain random walks, kept for old callers: see :mod:`mxsim.sim.walks`."""
+        from mxsim.sim.walks import walks as run
 
-    def walks(self, walks: int, seed: int, first: int = 0) -> Report:
-        """``walks`` seeded random walks (walk ``i`` uses stream ``seed/walk/i``).
-
-        Walks are independent, so any split of the indices over worker
-        processes gives the same report once merged with :func:`merge_walks`.
-        """
-        start = time.monotonic()
-        system = self.system
-        init, _ = system.initial()
-        best: dict[str, list[Action]] = {}
-        reached: dict[str, list[Action]] = {}
-        visited = 0
-        max_depth = 0
-        quiescent_ends = 0
-        for i in range(first, first + walks):
-            rng = random.Random(f"mxsim/{seed}/walk/{i}")
-            world, path = init, []
-            self._walk_judge(world, path, best, reached)
-            while True:
-                visited += 1
-                acts = system.enabled(world)
-                # Fix (as in bfs): a quiescent world ends a run even with crash budget left.
-                if not acts or self._settled(world):
-                    quiescent_ends += 1
-                    view = system.view(world)
-                    broke = False
-                    for p in self.eventually:
-                        if not p.predicate(view):
-                            _keep_shorter(best, p.name, path)
-                            broke = True
-                    if not acts or broke:
-                        break
-                if len(path) >= self.max_depth:
-                    break
-                action = acts[rng.randrange(len(acts))]
-                world, _ = system.apply(world, action)
-                path = path + [action]
-                if self._walk_judge(world, path, best, reached):
-                    break
-            max_depth = max(max_depth, len(path))
-            if time.monotonic() - start > self.max_seconds:
-                break
-        verdicts = _walk_verdicts(system.properties, best, reached, quiescent_ends)
-        report = Report(
-            verdicts=verdicts,
-            states=visited,  # worlds visited, repeats included: independent of the split
-            depth=max_depth,
-            complete=False,
-            stopped="random walks",
-            seconds=time.monotonic() - start,
-            walks=walks,
-            quiescent_ends=quiescent_ends,
-        )
-        report.counterexamples = [Counterexample(n, a) for n, a in sorted(best.items())]
-        report.witnesses = dict(sorted(reached.items()))
-        return report
-
-    def _walk_judge(self, world: World, path: list, best: dict, reached: dict) -> bool:
-        view = self.system.view(world)
-        broke = False
-        for p in self.always:
-            if not p.predicate(view):
-                _keep_shorter(best, p.name, path)
-                broke = True
-        for p in self.sometimes:
-            if p.predicate(view):
-                _keep_shorter(reached, p.name, path)
-        return broke
-
-
-def _walk_verdicts(properties, best: dict, reached: dict, quiescent_ends: int) -> dict[str, str]:
-    verdicts = {}
-    for p in properties:
-        if p.kind == "sometimes":
-            verdicts[p.name] = "reached" if p.name in reached else "vacuous"
-        elif p.name in best:
-            verdicts[p.name] = "violated"
-        elif p.kind == "eventually" and not quiescent_ends:
-            verdicts[p.name] = "undecided"  # no walk ever got to test it
-        else:
-            verdicts[p.name] = "holds"
-    return verdicts
-
-
-def _keep_shorter(table: dict[str, list], name: str, path: list) -> None:
-    """Keep the shorter path; on a tie the earlier walk (deterministic merging)."""
-    if name not in table or len(path) < len(table[name]):
-        table[name] = list(path)
-
-
-def merge_walks(reports: list[Report]) -> Report:
-    """Merge reports of consecutive walk ranges, in index order."""
-    first = reports[0]
-    best: dict[str, list] = {}
-    reached: dict[str, list] = {}
-    for r in reports:
-        for c in r.counterexamples:
-            _keep_shorter(best, c.property, c.actions)
-        for n, a in r.witnesses.items():
-            _keep_shorter(reached, n, a)
-    verdicts = {}
-    for name, v in first.verdicts.items():
-        if v in ("reached", "vacuous"):
-            verdicts[name] = "reached" if name in reached else "vacuous"
-        elif name in best:
-            verdicts[name] = "violated"
-        elif all(r.verdicts[name] == "undecided" for r in reports):
-            verdicts[name] = "undecided"  # no walk in any range ended quiescent
-        else:
-            verdicts[name] = "holds"
-    return Report(
-        verdicts=verdicts,
-        states=sum(r.states for r in reports),
-        depth=max(r.depth for r in reports),
-        complete=False,
-        stopped="random walks",
-        seconds=max(r.seconds for r in reports),
-        counterexamples=[Counterexample(n, a) for n, a in sorted(best.items())],
-        witnesses=dict(sorted(reached.items())),
-        walks=sum(r.walks for r in reports),
-        quiescent_ends=sum(r.quiescent_ends for r in reports),
-    )
+        return run(self.system, walks, seed, first, self.max_depth, self.max_seconds, swarm=False)
 
 
 def _path(parent: dict, f: bytes) -> list[Action]:
