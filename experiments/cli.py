@@ -133,6 +133,18 @@ def run(scenario, seed, until, sets, trace, diagram, as_json) -> None:
 @click.option("--walks", type=click.IntRange(min=1), default=1000, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--swarm/--no-swarm",
+    default=True,
+    show_default=True,
+    help="Random walks: each walk draws its own fault rates and choice biases.",
+)
+@click.option(
+    "--shrink/--no-shrink",
+    default=True,
+    show_default=True,
+    help="Random walks: shrink each counterexample (delta debugging) before writing it.",
+)
 @click.option("--trace", type=click.Path(dir_okay=False), help="Counterexample trace file.")
 @click.option("--diagram", type=click.Path(dir_okay=False), help="Draw it (.png or .svg).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -159,6 +171,8 @@ def check(
     walks,
     seed,
     workers,
+    swarm,
+    shrink,
     trace,
     diagram,
     as_json,
@@ -176,9 +190,11 @@ def check(
     jobs.check_output(checkpoint)
     jobs.check_output(diagram, (".png", ".svg"))
     loaded = jobs.load_scenario(scenario, sets)
+    from mxsim.experiments.random_search import walk_progress_printer
     from mxsim.sim.explore import progress_printer
 
-    progress = None if as_json else progress_printer()
+    printer = walk_progress_printer if random_mode else progress_printer
+    progress = None if as_json else printer()
     report = jobs.check_job(
         loaded,
         max_states=max_states,
@@ -192,11 +208,18 @@ def check(
         progress=progress,
         checkpoint=checkpoint,
         checkpoint_every=checkpoint_every,
+        swarm=swarm,
+        shrink=shrink,
     )
     if progress is not None:
         click.echo("\r" + " " * 100 + "\r", nl=False, err=True)
     if as_json:
         _emit_json(report)
+    elif report["mode"] == "random":
+        from mxsim.experiments.random_search import describe
+
+        for line in describe(report):
+            click.echo(line)
     else:
         how = "random walks" if report["mode"] == "random" else "breadth-first"
         extent = "complete" if report["complete"] else f"bounded ({report['stopped']})"
@@ -211,6 +234,7 @@ def check(
             click.echo(line)
         for v in report["violations"]:
             click.echo(f"VIOLATED: {v['property']} (shortest trace: {v['trace_length']} steps)")
+    if not as_json:
         if report["trace"]:
             click.echo(f"replay: mxsim replay {report['trace']}")
         click.echo(f"verdict: {report['verdict']}")

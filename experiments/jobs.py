@@ -12,15 +12,15 @@ import json
 import os
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mxsim.experiments import random_search
 from mxsim.models.registry import MODELS, bundled
 from mxsim.sim import trace as tracefile
 from mxsim.sim.checkpoint import Checkpoint
-from mxsim.sim.explore import Explorer, Report, merge_walks
+from mxsim.sim.explore import Explorer
 from mxsim.sim.progress import Progress
 from mxsim.sim.scenario import Scenario, from_raw, load, parse_overrides
 from mxsim.sim.timed import TimedRun
@@ -138,6 +138,8 @@ def check_job(
     progress: Callable[[Progress], None] | None = None,
     checkpoint: str | None = None,
     checkpoint_every: float = 60.0,
+    swarm: bool = True,
+    shrink: bool = True,
 ) -> dict[str, Any]:
     """Exhaustive (or random-walk) exploration; writes the first counterexample.
 
@@ -155,7 +157,9 @@ def check_job(
         report = explorer.bfs(saver)
         mode = "bfs"
     else:
-        report = _walks(loaded, bounds, random_walks, seed, workers)
+        report = random_search.search(
+            loaded, max_depth, max_seconds, random_walks, seed, workers, swarm, shrink, progress
+        )
         mode = "random"
     out: dict[str, Any] = {
         "scenario": loaded.scenario.name,
@@ -166,10 +170,6 @@ def check_job(
         "depth": report.depth,
         "complete": report.complete,
         "stopped": report.stopped,
-        "stop_reason": report.stop_reason or report.stopped,
-        "transitions": report.transitions,
-        "coverage": report.coverage,
-        "memory": report.memory,
         "seconds": round(report.seconds, 3),
         "timers": loaded.scenario.check.timers,
         "budgets": _budgets(loaded.scenario),
@@ -177,16 +177,22 @@ def check_job(
         "witnesses": {},
         "trace": None,
     }
+    if mode == "bfs":
+        out["stop_reason"] = report.stop_reason or report.stopped
+        out["transitions"] = report.transitions
+        out["coverage"] = report.coverage
+        out["memory"] = report.memory
     if saver is not None:
         out["checkpoint"] = {"path": checkpoint, "resumed": saver.resumed, "saves": saver.saves}
     if mode == "random":
-        out["walks"] = report.walks
-        out["seed"] = seed
+        out.update(random_search.summary(report, seed))
     order = {p.name: i for i, p in enumerate(system.properties)}
     cexs = sorted(report.counterexamples, key=lambda c: order[c.property])
     for n, cex in enumerate(cexs):
         lines, world, judge = tracefile.path_lines(system, cex.actions)
         out["violations"].append({"property": cex.property, "trace_length": len(lines)})
+        if mode == "random":
+            out["violations"][-1].update(random_search.walk_fields(cex, len(system.nodes)))
         if n == 0:
             head = tracefile.header(system, "check", loaded.raw, loaded.overrides, None)
             digest = digest_states(world.states, world.up)
@@ -216,28 +222,6 @@ def check_identity(loaded: Loaded, explorer: Explorer) -> dict[str, Any]:
 def _budgets(sc: Scenario) -> dict[str, int]:
     c = sc.check
     return {"drops": c.drops, "duplicates": c.duplicates, "crashes": c.crashes}
-
-
-def _walk_range(args: tuple) -> Report:
-    raw, source, overrides, bounds, walks, seed, first = args
-    scenario = from_raw(raw, source, MODELS, overrides)
-    system = System(scenario, MODELS[scenario.model])
-    return Explorer(system, **bounds).walks(walks, seed, first)
-
-
-def _walks(loaded: Loaded, bounds: dict, walks: int, seed: int, workers: int) -> Report:
-    sc = loaded.scenario
-    workers = max(1, min(workers, walks))
-    share, extra = divmod(walks, workers)
-    jobs, first = [], 0
-    for w in range(workers):
-        n = share + (1 if w < extra else 0)
-        jobs.append((loaded.raw, sc.source, loaded.overrides, bounds, n, seed, first))
-        first += n
-    if workers == 1:
-        return merge_walks([_walk_range(jobs[0])])
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return merge_walks(list(pool.map(_walk_range, jobs)))
 
 
 # -- replay ------------------------------------------------------------------
