@@ -131,7 +131,10 @@ def run(scenario, seed, until, sets, trace, diagram, as_json) -> None:
 @click.option("--walks", type=click.IntRange(min=1), default=1000, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--trace", type=click.Path(dir_okay=False), help="Counterexample trace file.")
+@click.option("--trace", type=click.Path(dir_okay=False), help="Also write the first one here.")
+@click.option("--trace-dir", type=click.Path(file_okay=False), help="Directory for the traces.")
+@click.option("--property", "only", multiple=True, metavar="NAME", help="Check only NAME.")
+@click.option("--witness", multiple=True, metavar="GUARD", help="Save GUARD's witness trace.")
 @click.option("--diagram", type=click.Path(dir_okay=False), help="Draw it (.png or .svg).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def check(
@@ -145,12 +148,20 @@ def check(
     seed,
     workers,
     trace,
+    trace_dir,
+    only,
+    witness,
     diagram,
     as_json,
 ) -> None:
-    """Explore SCENARIO exhaustively (or by random walks) and judge its properties."""
+    """Explore SCENARIO exhaustively (or by random walks) and judge its properties.
+
+    Each violated property's shortest counterexample goes to a file of its
+    own (in --trace-dir, else the working directory).
+    """
     jobs.check_output(trace)
     jobs.check_output(diagram, (".png", ".svg"))
+    jobs.check_directory(trace_dir)
     loaded = jobs.load_scenario(scenario, sets)
     from mxsim.sim.explore import progress_printer
 
@@ -166,6 +177,9 @@ def check(
         trace=trace,
         diagram=diagram,
         progress=progress,
+        properties=only,
+        witnesses=witness,
+        trace_dir=trace_dir,
     )
     if progress is not None:
         click.echo("\r" + " " * 60 + "\r", nl=False, err=True)
@@ -175,18 +189,35 @@ def check(
         how = "random walks" if report["mode"] == "random" else "breadth-first"
         extent = "complete" if report["complete"] else f"bounded ({report['stopped']})"
         click.echo(
-            f"{report['scenario']}: {how}, {report['states']:,} states, depth {report['depth']}, "
+            f"{report['scenario']}: {how}, {report['states']:,} states, depth {report['depth']} "
+            f"(steps after the {report['starts']} node starts), "
             f"{extent}, {report['seconds']:.2f} s; timers fire: {report['timers']}; "
             f"budgets {report['budgets']}"
         )
         for line in _verdict_lines(report["properties"]):
             click.echo(line)
-        for v in report["violations"]:
-            click.echo(f"VIOLATED: {v['property']} (shortest trace: {v['trace_length']} steps)")
-        if report["trace"]:
-            click.echo(f"replay: mxsim replay {report['trace']}")
+        for line in _evidence_lines(report, trace):
+            click.echo(line)
         click.echo(f"verdict: {report['verdict']}")
     sys.exit(0 if all(v in PASSING for v in report["properties"].values()) else 1)
+
+
+def _evidence_lines(report: dict[str, Any], trace: str | None) -> list[str]:
+    """Where each violation's and witness's trace went, and how long each is."""
+    shortest = "shortest" if report["mode"] == "bfs" else "shortest walk found"
+    out = []
+    for v in report["violations"]:
+        out.append(
+            f"VIOLATED: {v['property']}: {shortest} {v['steps']} steps "
+            f"({v['trace_length']} trace steps with the starts): mxsim replay {v['trace']}"
+        )
+    if trace and report["violations"]:
+        out.append(f"first violation also in {trace}")
+    for name, w in report["witnesses"].items():
+        if "trace" in w:
+            where = f"mxsim replay {w['trace']}" if w["trace"] else "none: the guard is vacuous"
+            out.append(f"witness {name}: {where}")
+    return out
 
 
 @cli.command()

@@ -12,10 +12,11 @@ import os
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from mxsim.experiments import evidence
 from mxsim.models.registry import MODELS, bundled
 from mxsim.sim import trace as tracefile
 from mxsim.sim.explore import Explorer, Report, merge_walks
@@ -65,6 +66,21 @@ def check_output(path: str | None, suffixes: tuple[str, ...] | None = None) -> N
         raise OutputError(f"{path}: expected a file name, found a directory")
     if not os.access(parent, os.W_OK):
         raise OutputError(f"{path}: directory {parent} is not writable")
+
+
+def check_directory(path: str | None) -> None:
+    """An output directory: existing, or new in an existing directory (then made)."""
+    if path is None:
+        return
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise OutputError(f"{path}: expected a directory, found a file")
+    if not p.exists():
+        if not (p.parent if str(p.parent) else Path(".")).is_dir():
+            raise OutputError(f"{path}: expected an existing parent directory {p.parent}")
+        p.mkdir()
+    if not os.access(p, os.W_OK):
+        raise OutputError(f"{path}: directory is not writable")
 
 
 # -- run ---------------------------------------------------------------------
@@ -133,15 +149,24 @@ def check_job(
     trace: str | None = None,
     diagram: str | None = None,
     progress: Callable[[int, float, int], None] | None = None,
+    properties: Sequence[str] = (),
+    witnesses: Sequence[str] = (),
+    trace_dir: str | None = None,
 ) -> dict[str, Any]:
-    """Exhaustive (or random-walk) exploration; writes the first counterexample."""
-    system = loaded.system()
+    """Exhaustive (or random-walk) exploration of ``properties`` (default: all).
+
+    Writes each violated property's shortest counterexample to a file of
+    its own, and the witness of each guard in ``witnesses``; ``trace`` also
+    gets the first violation's trace (see :mod:`mxsim.experiments.evidence`).
+    """
+    full = loaded.system()
+    system = evidence.select_properties(full, properties, witnesses)
     bounds = {"max_states": max_states, "max_depth": max_depth, "max_seconds": max_seconds}
     if random_walks is None:
         report = Explorer(system, progress=progress, **bounds).bfs()
         mode = "bfs"
     else:
-        report = _walks(loaded, bounds, random_walks, seed, workers)
+        report = _walks(loaded, system.scenario.properties, bounds, random_walks, seed, workers)
         mode = "random"
     out: dict[str, Any] = {
         "scenario": loaded.scenario.name,
@@ -150,6 +175,7 @@ def check_job(
         "properties": report.verdicts,
         "states": report.states,
         "depth": report.depth,
+        "starts": len(full.nodes),
         "complete": report.complete,
         "stopped": report.stopped,
         "seconds": round(report.seconds, 3),
@@ -162,23 +188,16 @@ def check_job(
     if mode == "random":
         out["walks"] = report.walks
         out["seed"] = seed
-    order = {p.name: i for i, p in enumerate(system.properties)}
-    cexs = sorted(report.counterexamples, key=lambda c: order[c.property])
-    for n, cex in enumerate(cexs):
-        lines, world, judge = tracefile.path_lines(system, cex.actions)
-        out["violations"].append({"property": cex.property, "trace_length": len(lines)})
-        if n == 0:
-            head = tracefile.header(system, "check", loaded.raw, loaded.overrides, None)
-            digest = digest_states(world.states, world.up)
-            data, th = tracefile.finish(lines, head, judge.verdicts, judge.first_violation, digest)
-            path = trace or f"mxsim-{loaded.scenario.name}-counterexample.jsonl"
-            tracefile.write(path, data)
-            out["trace"] = path
-            out["trace_hash"] = th
-            if diagram:
-                _draw(head, lines, data, diagram, judge.first_violation)
-    for name, actions in report.witnesses.items():
-        out["witnesses"][name] = {"trace_length": len(actions) + len(system.nodes)}
+    where = trace_dir if trace_dir is not None else (str(Path(trace).parent) if trace else None)
+    head = tracefile.header(full, "check", loaded.raw, loaded.overrides, None)
+    first = evidence.write_evidence(full, head, loaded.overrides, report, out, where, witnesses)
+    if first is not None:
+        lines, data, violation = first
+        if trace:
+            tracefile.write(trace, data)
+            out["trace"] = trace
+        if diagram:
+            _draw(head, lines, data, diagram, violation)
     return out
 
 
@@ -188,20 +207,22 @@ def _budgets(sc: Scenario) -> dict[str, int]:
 
 
 def _walk_range(args: tuple) -> Report:
-    raw, source, overrides, bounds, walks, seed, first = args
-    scenario = from_raw(raw, source, MODELS, overrides)
+    raw, source, overrides, chosen, bounds, walks, seed, first = args
+    scenario = replace(from_raw(raw, source, MODELS, overrides), properties=chosen)
     system = System(scenario, MODELS[scenario.model])
     return Explorer(system, **bounds).walks(walks, seed, first)
 
 
-def _walks(loaded: Loaded, bounds: dict, walks: int, seed: int, workers: int) -> Report:
+def _walks(
+    loaded: Loaded, chosen: tuple[str, ...], bounds: dict, walks: int, seed: int, workers: int
+) -> Report:
     sc = loaded.scenario
     workers = max(1, min(workers, walks))
     share, extra = divmod(walks, workers)
     jobs, first = [], 0
     for w in range(workers):
         n = share + (1 if w < extra else 0)
-        jobs.append((loaded.raw, sc.source, loaded.overrides, bounds, n, seed, first))
+        jobs.append((loaded.raw, sc.source, loaded.overrides, chosen, bounds, n, seed, first))
         first += n
     if workers == 1:
         return merge_walks([_walk_range(jobs[0])])

@@ -104,11 +104,16 @@ class Explorer:
         last_report = start
         states = 1
         while queue:
+            # Fix: a world violating one property is expanded like any other
+            # while another property is undecided: the shortest path to a
+            # violation of B may pass through a world that violates A, and
+            # skipping it made B's counterexample longer, or B "hold".
+            if self._all_decided(violated, reached):
+                stopped = stopped or "all decided"
+                break
             world, fp = queue.popleft()
             depth = depth_of[fp]
             max_depth_seen = max(max_depth_seen, depth)
-            if any(fp == v for v in violated.values()):
-                continue  # a violating world is reported, not expanded
             succ = self.successors(world)
             # Fix: judge ``eventually`` in every quiescent world, not only in
             # worlds without successors. A crash budget left unspent keeps
@@ -116,7 +121,7 @@ class Explorer:
             # in no judged world and its violations went unreported.
             if not succ or self._settled(world):
                 self._judge_final(world, fp, violated)
-                if not succ or fp in violated.values():
+                if not succ:
                     continue
             if depth >= self.max_depth:
                 stopped = stopped or "max_depth"
@@ -132,9 +137,6 @@ class Explorer:
                 queue.append((nxt, f))
                 if states >= self.max_states:
                     break  # the bound is exact: no world beyond it is admitted
-            if self._all_decided(violated, reached):
-                stopped = stopped or "all decided"
-                break
             if states >= self.max_states:
                 stopped = "max_states"
                 break
