@@ -317,6 +317,35 @@ def sweep(scenario, vary, sets, seeds, workers, out, as_json) -> None:
         click.echo(f"wrote {path}")
 
 
+@cli.command()
+@click.argument("scenario")
+@click.option("--vary", multiple=True, metavar="SWITCH=V1,V2", help="Switch values to combine.")
+@sets_option
+@click.option("--max-states", type=click.IntRange(min=1), help="Bound on distinct states.")
+@click.option("--max-depth", type=click.IntRange(min=1), help="Bound on path length.")
+@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), help="Time bound.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the table as Markdown (.md).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def matrix(scenario, vary, sets, max_states, max_depth, max_seconds, workers, out, as_json):
+    """Check every property under every combination of SCENARIO's switches; tabulate."""
+    from mxsim.experiments import matrix as matrix_mod
+    from mxsim.experiments import sweep as sweep_mod
+
+    jobs.check_output(out, (".md",))
+    bounds = {"max_states": max_states, "max_depth": max_depth, "max_seconds": max_seconds}
+    result = matrix_mod.matrix(scenario, sweep_mod.parse_vary(vary), sets, bounds, workers)
+    if out:
+        matrix_mod.write_markdown(result, out)
+    if as_json:
+        _emit_json(result)
+    else:
+        for line in matrix_mod.text_table(result):
+            click.echo(line)
+        if out:
+            click.echo(f"wrote {out}")
+
+
 @cli.group()
 def experiment() -> None:
     """Experiments: sweeps that answer one question each, with a CSV and a figure."""
