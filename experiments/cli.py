@@ -130,7 +130,13 @@ def run(scenario, seed, until, sets, trace, diagram, as_json) -> None:
 @click.option("--random", "random_mode", is_flag=True, help="Random walks instead of BFS.")
 @click.option("--walks", type=click.IntRange(min=1), default=1000, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes: random walks, or breadth-first search split by fingerprint.",
+)
 @click.option("--trace", type=click.Path(dir_okay=False), help="Also write the first one here.")
 @click.option("--trace-dir", type=click.Path(file_okay=False), help="Directory for the traces.")
 @click.option("--property", "only", multiple=True, metavar="NAME", help="Check only NAME.")

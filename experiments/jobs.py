@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from mxsim.experiments import evidence
 from mxsim.models.registry import MODELS, bundled
 from mxsim.sim import trace as tracefile
 from mxsim.sim.explore import Explorer, Report, merge_walks
+from mxsim.sim.parallel import parallel_bfs
 from mxsim.sim.scenario import Scenario, from_raw, load, parse_overrides
 from mxsim.sim.timed import TimedRun
 from mxsim.sim.verdict import passed
@@ -162,11 +164,17 @@ def check_job(
     full = loaded.system()
     system = evidence.select_properties(full, properties, witnesses)
     bounds = {"max_states": max_states, "max_depth": max_depth, "max_seconds": max_seconds}
-    if random_walks is None:
+    chosen = system.scenario.properties
+    if random_walks is None and workers > 1:
+        sc = loaded.scenario
+        build = partial(_chosen_system, loaded.raw, sc.source, loaded.overrides, chosen)
+        report = parallel_bfs(build, workers, progress=progress, **bounds)
+        mode = "bfs"
+    elif random_walks is None:
         report = Explorer(system, progress=progress, **bounds).bfs()
         mode = "bfs"
     else:
-        report = _walks(loaded, system.scenario.properties, bounds, random_walks, seed, workers)
+        report = _walks(loaded, chosen, bounds, random_walks, seed, workers)
         mode = "random"
     out: dict[str, Any] = {
         "scenario": loaded.scenario.name,
@@ -206,10 +214,15 @@ def _budgets(sc: Scenario) -> dict[str, int]:
     return {"drops": c.drops, "duplicates": c.duplicates, "crashes": c.crashes}
 
 
+def _chosen_system(raw: dict, source: str, overrides: dict, chosen: tuple[str, ...]) -> System:
+    """The system of a scenario table checking ``chosen`` properties (in a worker process)."""
+    scenario = replace(from_raw(raw, source, MODELS, overrides), properties=chosen)
+    return System(scenario, MODELS[scenario.model])
+
+
 def _walk_range(args: tuple) -> Report:
     raw, source, overrides, chosen, bounds, walks, seed, first = args
-    scenario = replace(from_raw(raw, source, MODELS, overrides), properties=chosen)
-    system = System(scenario, MODELS[scenario.model])
+    system = _chosen_system(raw, source, overrides, chosen)
     return Explorer(system, **bounds).walks(walks, seed, first)
 
 
