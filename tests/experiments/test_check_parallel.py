@@ -11,20 +11,9 @@ def test_check_output_and_traces_are_the_same_for_any_workers(capsys, tmp_path):
     outputs = []
     for workers in ("1", "2", "3"):
         where = tmp_path / workers
-        code, out, _ = mxsim(
-            capsys,
-            "check",
-            "action-ids",
-            "--set",
-            "idempotent_retransmission=false",
-            "--workers",
-            workers,
-            "--witness",
-            "retransmission_race",
-            "--trace-dir",
-            str(where),
-            "--json",
-        )
+        args = ["action-ids", "--set", "idempotent_retransmission=false", "--workers", workers]
+        more = ["--witness", "retransmission_race", "--trace-dir", str(where), "--json"]
+        code, out, _ = mxsim(capsys, "check", *args, *more)
         assert code == 1
         report = json.loads(out.replace(str(where), "DIR"))
         del report["seconds"]
