@@ -36,7 +36,7 @@ from typing import Any
 from mxsim.sim.explore import Counterexample, Explorer, Report
 from mxsim.sim.world import System
 
-__all__ = ["parallel_bfs", "Shard", "owner"]
+__all__ = ["parallel_bfs", "Shard", "ShardError", "owner"]
 
 
 def owner(fp: bytes, shards: int) -> int:
@@ -46,6 +46,14 @@ def owner(fp: bytes, shards: int) -> int:
     1
     """
     return int.from_bytes(fp[-8:], "big") % shards
+
+
+class ShardError(RuntimeError):
+    """A shard's process failed (a bug in a model or the engine); ``details`` has its traceback."""
+
+    def __init__(self, details: str) -> None:
+        super().__init__(f"a search shard failed: {details.strip().splitlines()[-1]}")
+        self.details = details
 
 
 class Shard:
@@ -156,6 +164,9 @@ def _shard_main(make_system, index, shards, conn, inboxes) -> None:
             else:
                 return
     except BaseException:  # reported to the coordinator, which raises it
+        for k, box in enumerate(inboxes):
+            if k != index:
+                box.put([])  # so that no shard waits for this one's successors
         conn.send(("error", traceback.format_exc()))
 
 
@@ -205,7 +216,7 @@ class _Processes:
     def _reply(conn) -> Any:
         status, value = conn.recv()
         if status == "error":
-            raise RuntimeError(f"a search shard failed:\n{value}")
+            raise ShardError(value)
         return value
 
     def close(self) -> None:

@@ -15,7 +15,7 @@ from toy import make_system
 from mxsim.experiments.jobs import load_scenario
 from mxsim.sim.explore import Explorer
 from mxsim.sim.model import always, eventually, sometimes
-from mxsim.sim.parallel import owner, parallel_bfs
+from mxsim.sim.parallel import ShardError, owner, parallel_bfs
 from mxsim.sim.scenario import CheckSpec, Input
 
 
@@ -102,3 +102,17 @@ def test_bundled_scenarios(name, sets, bounds):
 def test_owner_spreads_fingerprints_over_the_shards():
     fps = [bytes([i]) * 16 for i in range(256)]
     assert sorted({owner(f, 3) for f in fps}) == [0, 1, 2]
+
+
+def _broken(v) -> bool:
+    if got(v) == [1, 0]:
+        raise ZeroDivisionError("a bug in a property")
+    return True
+
+
+def test_a_failing_shard_is_one_error_not_a_hang():
+    bug = always("bug")(_broken)
+    build = functools.partial(make_system, BURST, bug, check=FAULTS)
+    with pytest.raises(ShardError, match="ZeroDivisionError: a bug in a property") as info:
+        parallel_bfs(build, 2)
+    assert "Traceback" in info.value.details
