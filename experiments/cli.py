@@ -132,7 +132,13 @@ def run(scenario, seed, until, sets, trace, diagram, as_json) -> None:
 @click.option("--random", "random_mode", is_flag=True, help="Random walks instead of BFS.")
 @click.option("--walks", type=click.IntRange(min=1), default=1000, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes: random walks, or breadth-first search split by fingerprint.",
+)
 @click.option(
     "--swarm/--no-swarm",
     default=True,
@@ -145,7 +151,10 @@ def run(scenario, seed, until, sets, trace, diagram, as_json) -> None:
     show_default=True,
     help="Random walks: shrink each counterexample (delta debugging) before writing it.",
 )
-@click.option("--trace", type=click.Path(dir_okay=False), help="Counterexample trace file.")
+@click.option("--trace", type=click.Path(dir_okay=False), help="Also write the first one here.")
+@click.option("--trace-dir", type=click.Path(file_okay=False), help="Directory for the traces.")
+@click.option("--property", "only", multiple=True, metavar="NAME", help="Check only NAME.")
+@click.option("--witness", multiple=True, metavar="GUARD", help="Save GUARD's witness trace.")
 @click.option("--diagram", type=click.Path(dir_okay=False), help="Draw it (.png or .svg).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option(
@@ -174,6 +183,9 @@ def check(
     swarm,
     shrink,
     trace,
+    trace_dir,
+    only,
+    witness,
     diagram,
     as_json,
     checkpoint,
@@ -181,14 +193,19 @@ def check(
 ) -> None:
     """Explore SCENARIO exhaustively (or by random walks) and judge its properties.
 
-    Ctrl-C stops the search like a bound: the partial report is printed and
-    the counterexamples found so far are written.
+    Each violated property's shortest counterexample goes to a file of its
+    own (in --trace-dir, else the working directory). Ctrl-C stops the
+    search like a bound: the partial report is printed and the
+    counterexamples found so far are written.
     """
     if checkpoint and random_mode:
         raise BadInput("--checkpoint: expected a breadth-first check, not --random")
+    if checkpoint and workers > 1:
+        raise BadInput("--checkpoint: expected --workers 1 (a parallel search is not saved)")
     jobs.check_output(trace)
     jobs.check_output(checkpoint)
     jobs.check_output(diagram, (".png", ".svg"))
+    jobs.check_directory(trace_dir)
     loaded = jobs.load_scenario(scenario, sets)
     from mxsim.experiments.random_search import walk_progress_printer
     from mxsim.sim.explore import progress_printer
@@ -210,6 +227,9 @@ def check(
         checkpoint_every=checkpoint_every,
         swarm=swarm,
         shrink=shrink,
+        properties=only,
+        witnesses=witness,
+        trace_dir=trace_dir,
     )
     if progress is not None:
         click.echo("\r" + " " * 100 + "\r", nl=False, err=True)
@@ -224,7 +244,8 @@ def check(
         how = "random walks" if report["mode"] == "random" else "breadth-first"
         extent = "complete" if report["complete"] else f"bounded ({report['stopped']})"
         click.echo(
-            f"{report['scenario']}: {how}, {report['states']:,} states, depth {report['depth']}, "
+            f"{report['scenario']}: {how}, {report['states']:,} states, depth {report['depth']} "
+            f"(steps after the {report['starts']} node starts), "
             f"{extent}, {report['seconds']:.2f} s; timers fire: {report['timers']}; "
             f"budgets {report['budgets']}"
         )
@@ -232,13 +253,32 @@ def check(
             click.echo(line)
         for line in coverage_lines(report):
             click.echo(line)
-        for v in report["violations"]:
-            click.echo(f"VIOLATED: {v['property']} (shortest trace: {v['trace_length']} steps)")
     if not as_json:
-        if report["trace"]:
-            click.echo(f"replay: mxsim replay {report['trace']}")
+        for line in _evidence_lines(report, trace):
+            click.echo(line)
         click.echo(f"verdict: {report['verdict']}")
     sys.exit(0 if all(v in PASSING for v in report["properties"].values()) else 1)
+
+
+def _evidence_lines(report: dict[str, Any], trace: str | None) -> list[str]:
+    """Where each violation's and witness's trace went, and how long each is."""
+    out = []
+    for v in report["violations"]:
+        if report["mode"] == "random":
+            # describe() said how it was found and shrunk; say where it went.
+            out.append(f"  {v['property']}: mxsim replay {v['trace']}")
+            continue
+        out.append(
+            f"VIOLATED: {v['property']}: shortest {v['steps']} steps "
+            f"({v['trace_length']} trace steps with the starts): mxsim replay {v['trace']}"
+        )
+    if trace and report["violations"]:
+        out.append(f"first violation also in {trace}")
+    for name, w in report["witnesses"].items():
+        if "trace" in w:
+            where = f"mxsim replay {w['trace']}" if w["trace"] else "none: the guard is vacuous"
+            out.append(f"witness {name}: {where}")
+    return out
 
 
 @cli.command()
@@ -336,6 +376,35 @@ def sweep(scenario, vary, sets, seeds, workers, out, as_json) -> None:
         click.echo(f"{p:<{width}}  {cells}")
     for path in paths:
         click.echo(f"wrote {path}")
+
+
+@cli.command()
+@click.argument("scenario")
+@click.option("--vary", multiple=True, metavar="SWITCH=V1,V2", help="Switch values to combine.")
+@sets_option
+@click.option("--max-states", type=click.IntRange(min=1), help="Bound on distinct states.")
+@click.option("--max-depth", type=click.IntRange(min=1), help="Bound on path length.")
+@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), help="Time bound.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the table as Markdown (.md).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def matrix(scenario, vary, sets, max_states, max_depth, max_seconds, workers, out, as_json):
+    """Check every property under every combination of SCENARIO's switches; tabulate."""
+    from mxsim.experiments import matrix as matrix_mod
+    from mxsim.experiments import sweep as sweep_mod
+
+    jobs.check_output(out, (".md",))
+    bounds = {"max_states": max_states, "max_depth": max_depth, "max_seconds": max_seconds}
+    result = matrix_mod.matrix(scenario, sweep_mod.parse_vary(vary), sets, bounds, workers)
+    if out:
+        matrix_mod.write_markdown(result, out)
+    if as_json:
+        _emit_json(result)
+    else:
+        for line in matrix_mod.text_table(result):
+            click.echo(line)
+        if out:
+            click.echo(f"wrote {out}")
 
 
 @cli.group()

@@ -12,15 +12,17 @@ import json
 import os
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from mxsim.experiments import random_search
+from mxsim.experiments import evidence, random_search
 from mxsim.models.registry import MODELS, bundled
 from mxsim.sim import trace as tracefile
 from mxsim.sim.checkpoint import Checkpoint
 from mxsim.sim.explore import Explorer
+from mxsim.sim.parallel import parallel_bfs
 from mxsim.sim.progress import Progress
 from mxsim.sim.scenario import Scenario, from_raw, load, parse_overrides
 from mxsim.sim.timed import TimedRun
@@ -68,6 +70,21 @@ def check_output(path: str | None, suffixes: tuple[str, ...] | None = None) -> N
         raise OutputError(f"{path}: expected a file name, found a directory")
     if not os.access(parent, os.W_OK):
         raise OutputError(f"{path}: directory {parent} is not writable")
+
+
+def check_directory(path: str | None) -> None:
+    """An output directory: existing, or new in an existing directory (then made)."""
+    if path is None:
+        return
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise OutputError(f"{path}: expected a directory, found a file")
+    if not p.exists():
+        if not (p.parent if str(p.parent) else Path(".")).is_dir():
+            raise OutputError(f"{path}: expected an existing parent directory {p.parent}")
+        p.mkdir()
+    if not os.access(p, os.W_OK):
+        raise OutputError(f"{path}: directory is not writable")
 
 
 # -- run ---------------------------------------------------------------------
@@ -140,25 +157,48 @@ def check_job(
     checkpoint_every: float = 60.0,
     swarm: bool = True,
     shrink: bool = True,
+    properties: Sequence[str] = (),
+    witnesses: Sequence[str] = (),
+    trace_dir: str | None = None,
 ) -> dict[str, Any]:
-    """Exhaustive (or random-walk) exploration; writes the first counterexample.
+    """Exhaustive (or random-walk) exploration of ``properties`` (default: all).
 
+    Writes each violated property's shortest counterexample to a file of
+    its own, and the witness of each guard in ``witnesses``; ``trace`` also
+    gets the first violation's trace (see :mod:`mxsim.experiments.evidence`).
     With ``checkpoint``, the search is saved there every ``checkpoint_every``
     seconds and when it stops, and resumed from it if it holds a search of
     this same check (sim.checkpoint).
     """
-    system = loaded.system()
+    full = loaded.system()
+    system = evidence.select_properties(full, properties, witnesses)
     bounds = {"max_states": max_states, "max_depth": max_depth, "max_seconds": max_seconds}
+    chosen = system.scenario.properties
     saver = None
-    if random_walks is None:
+    if random_walks is None and workers > 1:
+        sc = loaded.scenario
+        build = partial(_chosen_system, loaded.raw, sc.source, loaded.overrides, chosen)
+        report = parallel_bfs(build, workers, **bounds)
+        mode = "bfs"
+    elif random_walks is None:
         explorer = Explorer(system, progress=progress, **bounds)
         if checkpoint is not None:
-            saver = Checkpoint(checkpoint, check_identity(loaded, explorer), checkpoint_every)
+            identity = check_identity(loaded, explorer, chosen)
+            saver = Checkpoint(checkpoint, identity, checkpoint_every)
         report = explorer.bfs(saver)
         mode = "bfs"
     else:
         report = random_search.search(
-            loaded, max_depth, max_seconds, random_walks, seed, workers, swarm, shrink, progress
+            loaded,
+            max_depth,
+            max_seconds,
+            random_walks,
+            seed,
+            workers,
+            swarm,
+            shrink,
+            progress,
+            chosen,
         )
         mode = "random"
     out: dict[str, Any] = {
@@ -168,6 +208,7 @@ def check_job(
         "properties": report.verdicts,
         "states": report.states,
         "depth": report.depth,
+        "starts": len(full.nodes),
         "complete": report.complete,
         "stopped": report.stopped,
         "seconds": round(report.seconds, 3),
@@ -186,29 +227,26 @@ def check_job(
         out["checkpoint"] = {"path": checkpoint, "resumed": saver.resumed, "saves": saver.saves}
     if mode == "random":
         out.update(random_search.summary(report, seed))
-    order = {p.name: i for i, p in enumerate(system.properties)}
-    cexs = sorted(report.counterexamples, key=lambda c: order[c.property])
-    for n, cex in enumerate(cexs):
-        lines, world, judge = tracefile.path_lines(system, cex.actions)
-        out["violations"].append({"property": cex.property, "trace_length": len(lines)})
-        if mode == "random":
-            out["violations"][-1].update(random_search.walk_fields(cex, len(system.nodes)))
-        if n == 0:
-            head = tracefile.header(system, "check", loaded.raw, loaded.overrides, None)
-            digest = digest_states(world.states, world.up)
-            data, th = tracefile.finish(lines, head, judge.verdicts, judge.first_violation, digest)
-            path = trace or f"mxsim-{loaded.scenario.name}-counterexample.jsonl"
-            tracefile.write(path, data)
-            out["trace"] = path
-            out["trace_hash"] = th
-            if diagram:
-                _draw(head, lines, data, diagram, judge.first_violation)
-    for name, actions in report.witnesses.items():
-        out["witnesses"][name] = {"trace_length": len(actions) + len(system.nodes)}
+    where = trace_dir if trace_dir is not None else (str(Path(trace).parent) if trace else None)
+    head = tracefile.header(full, "check", loaded.raw, loaded.overrides, None)
+    first = evidence.write_evidence(full, head, loaded.overrides, report, out, where, witnesses)
+    if mode == "random":
+        walked = {c.property: c for c in report.counterexamples}
+        for v in out["violations"]:
+            v.update(random_search.walk_fields(walked[v["property"]], len(full.nodes)))
+    if first is not None:
+        lines, data, violation = first
+        if trace:
+            tracefile.write(trace, data)
+            out["trace"] = trace
+        if diagram:
+            _draw(head, lines, data, diagram, violation)
     return out
 
 
-def check_identity(loaded: Loaded, explorer: Explorer) -> dict[str, Any]:
+def check_identity(
+    loaded: Loaded, explorer: Explorer, chosen: Sequence[str] = ()
+) -> dict[str, Any]:
     """What a checkpoint must match to be resumed: the worlds its search meets."""
     table = hashlib.sha256(canonical(loaded.raw).encode()).hexdigest()
     return {
@@ -216,12 +254,19 @@ def check_identity(loaded: Loaded, explorer: Explorer) -> dict[str, Any]:
         "table_sha256": table,
         "overrides": dict(sorted(loaded.overrides.items())),
         "max_depth": explorer.max_depth,
+        "properties": list(chosen),
     }
 
 
 def _budgets(sc: Scenario) -> dict[str, int]:
     c = sc.check
     return {"drops": c.drops, "duplicates": c.duplicates, "crashes": c.crashes}
+
+
+def _chosen_system(raw: dict, source: str, overrides: dict, chosen: tuple[str, ...]) -> System:
+    """The system of a scenario table checking ``chosen`` properties (in a worker process)."""
+    scenario = replace(from_raw(raw, source, MODELS, overrides), properties=chosen)
+    return System(scenario, MODELS[scenario.model])
 
 
 # -- replay ------------------------------------------------------------------

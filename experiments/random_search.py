@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import replace
 
 from mxsim.models.registry import MODELS
 from mxsim.sim.scenario import from_raw
@@ -38,9 +39,11 @@ def search(
     swarm: bool = True,
     shrinking: bool = True,
     progress: Progress | None = None,
+    chosen: tuple[str, ...] | None = None,
 ) -> WalkReport:
-    """Run ``walks`` walks of ``loaded`` (a :class:`mxsim.experiments.jobs.Loaded`)."""
-    system = loaded.system()
+    """Run ``walks`` walks of ``loaded`` (a :class:`mxsim.experiments.jobs.Loaded`),
+    judging the ``chosen`` properties (default: the scenario's)."""
+    system = _system(loaded.raw, loaded.scenario.source, loaded.overrides, chosen)
     limit = system.scenario.check.max_seconds if max_seconds is None else max_seconds
     start = time.time()
     deadline = start + limit
@@ -64,7 +67,15 @@ def search(
             if batch.deadline_hit:
                 break
     else:
-        base = (loaded.raw, loaded.scenario.source, loaded.overrides, max_depth, swarm, seed)
+        base = (
+            loaded.raw,
+            loaded.scenario.source,
+            loaded.overrides,
+            chosen,
+            max_depth,
+            swarm,
+            seed,
+        )
         with ProcessPoolExecutor(max_workers=workers) as pool:
             pending: set = set()
             stop = False
@@ -104,14 +115,21 @@ _WALKERS: dict[str, Walker] = {}  # per worker process: keeps the transition mem
 
 
 def _run_chunk(args: tuple) -> Batch:
-    raw, source, overrides, max_depth, swarm, seed, first, count, deadline, start = args
-    key = canonical([raw, source, overrides, max_depth, swarm])
+    raw, source, overrides, chosen, max_depth, swarm, seed, first, count, deadline, start = args
+    key = canonical([raw, source, overrides, chosen, max_depth, swarm])
     walker = _WALKERS.get(key)
     if walker is None:
-        scenario = from_raw(raw, source, MODELS, overrides)
-        system = System(scenario, MODELS[scenario.model])
+        system = _system(raw, source, overrides, chosen)
         walker = _WALKERS[key] = Walker(system, max_depth, swarm)
     return walker.run(seed, first, count, deadline, start)
+
+
+def _system(raw: dict, source: str, overrides: dict, chosen: tuple[str, ...] | None) -> System:
+    """The system of a scenario table judging ``chosen`` properties (default: all listed)."""
+    scenario = from_raw(raw, source, MODELS, overrides)
+    if chosen is not None:
+        scenario = replace(scenario, properties=tuple(chosen))
+    return System(scenario, MODELS[scenario.model])
 
 
 def walk_progress_printer(stream=None) -> Progress | None:

@@ -157,18 +157,28 @@ class Explorer:
         actions, delivered = search.actions, search.delivered
         max_depth, max_states = self.max_depth, self.max_states
         decided = len(violated) + len(reached)
+        if self._all_decided(violated, reached):
+            return "all decided"  # e.g. the initial world already violates everything
         last_report = last_save = time.monotonic()
         try:
             while frontier:
                 if search.states >= max_states:
                     return "max_states"
+                # Checked before each world, so that a decision made while
+                # judging a quiescent world (which `continue`s) stops it too.
+                if len(violated) + len(reached) != decided:
+                    decided = len(violated) + len(reached)
+                    if self._all_decided(violated, reached):
+                        return "all decided"
                 world = frontier.popleft()
                 n = search.expanded
                 depth = search.depth_of(n)
                 search.depth = depth
-                if n in violated.values():
-                    search.expanded += 1
-                    continue  # a violating world is reported, not expanded
+                # Fix (from the per-property traces work): a world violating one
+                # property is expanded like any other while another property is
+                # undecided: the shortest path to a violation of B may pass
+                # through a world that violates A, and skipping it made B's
+                # counterexample longer, or B "hold".
                 if fast:
                     acts, worlds = actions_of(world), None
                 else:
@@ -184,7 +194,7 @@ class Explorer:
                     if not acts or self._settled(world):
                         search.quiescent += 1
                         self._judge_final(world, n, violated)
-                        if not acts or n in violated.values():
+                        if not acts:
                             search.expanded += 1
                             continue
                     if depth >= max_depth:
@@ -225,10 +235,6 @@ class Explorer:
                 if not full:
                     search.expanded += 1
                     search.partial = 0
-                if len(violated) + len(reached) != decided:
-                    decided = len(violated) + len(reached)
-                    if self._all_decided(violated, reached):
-                        return "all decided"
                 if search.states >= max_states:
                     return "max_states"
                 if flag.raised:

@@ -68,7 +68,7 @@ def test_ctrl_c_prints_the_partial_report_and_writes_the_counterexample(
     code, out, _ = mxsim(capsys, "check", *TYPING, "--trace", str(trace))
     assert code == 1
     assert "stopped: interrupted" in out.splitlines()
-    assert "VIOLATED: presence_follows_sessions (shortest trace: 11 steps)" in out
+    assert "VIOLATED: presence_follows_sessions: shortest 7 steps (11 trace steps" in out
     monkeypatch.setattr(Explorer, "actions", plain)
     code, out, _ = mxsim(capsys, "replay", str(trace))
     assert code == 0
