@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from mxsim.models import room as R
 from mxsim.models.device import Device
-from mxsim.models.homeserver import Homeserver
+from mxsim.models.homeserver import Homeserver, actions
 from mxsim.sim.model import Model, Switch, View, always, eventually, sometimes
 
 __all__ = ["MODEL"]
@@ -284,7 +284,7 @@ MODEL = Model(
     name="matrix",
     doc="One homeserver and one device, each composed of parts, one per proposal section.",
     kinds={"homeserver": Homeserver, "device": Device},
-    switches=SWITCHES,
+    switches=SWITCHES + actions.SWITCHES,
     properties=(
         state_consistency,
         no_clobbering,
@@ -299,5 +299,6 @@ MODEL = Model(
         scrollback,
         backfill,
         out_of_order_shown,
+        *actions.PROPERTIES,
     ),
 )

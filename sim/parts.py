@@ -228,7 +228,7 @@ class Composed(Node):
     def on_start(self, ctx: Context, state: State) -> None:
         for p in self.used:
             p.on_start(ctx, state)
-        self._finish(ctx, state)
+        self.finish(ctx, state)
 
     def on_message(self, ctx: Context, state: State, src: str, msg: dict[str, Any]) -> None:
         if src == WORKLOAD:
@@ -238,15 +238,16 @@ class Composed(Node):
         else:
             self.deliver(ctx, state, src, msg)
         # A message for a part this node does not use is dropped.
-        self._finish(ctx, state)
+        self.finish(ctx, state)
 
     def on_timer(self, ctx: Context, state: State, name: str) -> None:
         prefix, _, rest = name.partition(":")
         target = self._by_name.get(prefix)
         if target is not None:
             target.on_timer(ctx, state, rest)
-            self._finish(ctx, state)
+            self.finish(ctx, state)
 
-    def _finish(self, ctx: Context, state: State) -> None:
+    def finish(self, ctx: Context, state: State) -> None:
+        """Run every used part's :meth:`Part.after` hook (the end of an input)."""
         for p in self._after:
             p.after(ctx, state)

@@ -91,10 +91,20 @@ class Requests(Part):
         aid = mine["next_aid"]
         mine["next_aid"] = aid + 1
         # "whoami" identifies the user, as an access token would.
-        fields = dict(
-            zip(REQUEST, (aid, self.node.config["user"], self.out_of_order()), strict=True)
-        )
-        ctx.send(self.node.config["server"], {"type": data["op"], **fields, **request})
+        server, user = self.node.config["server"], self.node.config["user"]
+        retransmission = self.node.part("retransmission")
+        if retransmission is None:
+            fields = dict(zip(REQUEST, (aid, user, self.out_of_order()), strict=True))
+            ctx.send(server, {"type": data["op"], **fields, **request})
+            return
+        # The link numbers the request with its action ID and resends it.
+        request = {
+            "type": data["op"],
+            "whoami": user,
+            "out_of_order": self.out_of_order(),
+            **request,
+        }
+        retransmission.send(ctx, state, server, request, aid)
 
     def on_result(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         self.note(state, msg["aid"], msg["ok"])

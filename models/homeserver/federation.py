@@ -53,7 +53,7 @@ class Federation(Part):
         LINK.retry(ctx, self.of(state)["link"], name.split(":", 1)[1])
 
     def on_fed_ack(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
-        LINK.acked(ctx, self.of(state)["link"], src, msg)
+        LINK.acked(ctx, self.of(state)["link"], src, msg["seq"])
 
     def on_fed_event(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         def apply(payload: dict) -> None:

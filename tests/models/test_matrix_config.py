@@ -40,7 +40,7 @@ def test_a_scenario_builds_only_the_parts_it_lists():
             'federation = {}, joining = {}, scrollback = {} }\n\n[[nodes]]\nname = "carol"',
             'federation = {}, joinin = {} }\n\n[[nodes]]\nname = "carol"',
             "nodes[1].config.joinin: expected one of: rooms, stream, joining, federation, "
-            "scrollback, found 'joinin'",
+            "scrollback, actions, found 'joinin'",
         ),
         (
             'creator = "@alice:hs1", messages',
