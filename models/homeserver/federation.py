@@ -28,7 +28,8 @@ LINK = Link("fed.event", "fed.ack", "federation:retry", RETRY_MS)
 
 class Federation(Part):
     """State: the reliable ``link``, events ``pending`` (event ID -> [event,
-    pushed]) until what they refer to arrives, and counters."""
+    pushed]) until what they refer to arrives, and ``seen``: whether an event
+    ever arrived before one it refers to (a flag, so it multiplies no states)."""
 
     name = "federation"
     section = "Federation; Message Events Ordering Notes"
@@ -39,7 +40,7 @@ class Federation(Part):
         return {
             "link": LINK.initial(),
             "pending": {},
-            "counters": {"out_of_order": 0, "fetches": 0},
+            "seen": {"out_of_order": False},
         }
 
     def federate(self, ctx: Context, state: dict, store: dict, ev: dict, extra=()) -> None:
@@ -88,11 +89,10 @@ class Federation(Part):
         if missing:
             # Proposal, "Message Events Ordering Notes": events arrive out of
             # order; fetch what this one refers to before accepting it.
-            mine["counters"]["out_of_order"] += 1
+            mine["seen"]["out_of_order"] = True
             mine["pending"][eid] = [ev, not fetched]
             wanted = [m for m in missing if m not in mine["pending"]]
             if wanted:
-                mine["counters"]["fetches"] += 1
                 ctx.send(src, {"type": "fed.get", "room": room_id, "ids": wanted})
             return
         self.ingest(ctx, state, store, ev, pushed=not fetched)

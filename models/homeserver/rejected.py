@@ -32,7 +32,7 @@ def is_power_event(ev: dict[str, Any]) -> bool:
 def late_rejections(stream: Any, state: dict, store: dict, ev: dict) -> None:
     """Re-examine the recent events concurrent with power event ``ev``.
 
-    ``stream`` is the homeserver's stream part, which counts and queues.
+    ``stream`` is the homeserver's stream part, which notes and queues.
     """
     candidates = [e for e in store["recent"] if e not in store["soft_failed"]]
     if not candidates:
@@ -43,7 +43,7 @@ def late_rejections(stream: Any, state: dict, store: dict, ev: dict) -> None:
         victim = store["events"][eid]
         if eid in older or is_state(victim) or R.passes_current(store, victim):
             continue
-        stream.count(state, "late_rejections")
+        stream.saw(state, "late_rejection")
         if not stream.node.switches["rejected_events"]:
             continue  # the devices keep showing it
         store["soft_failed"][eid] = "rejected after it was shown"

@@ -22,14 +22,14 @@ __all__ = ["Scrollback"]
 
 class Scrollback(Part):
     """State: ``requests`` awaiting history from another server ("device/aid" ->
-    the request) and ``backfills``, how many were asked for."""
+    the request) and ``backfilled``, whether it ever asked for history."""
 
     name = "scrollback"
     section = "Scrolling back; Contextual windowing"
     handles = ("scrollback", "context", "fed.backfill", "fed.history")
 
     def initial(self) -> dict[str, Any]:
-        return {"requests": {}, "backfills": 0}
+        return {"requests": {}, "backfilled": False}
 
     def on_scrollback(self, ctx: Context, state: dict, device: Any, msg: dict, again=False) -> None:
         """Proposal, "Scrolling back": events older than the device's earliest."""
@@ -52,7 +52,7 @@ class Scrollback(Part):
                 mine = self.of(state)
                 req = f"{device}/{aid}"
                 mine["requests"][req] = {**msg, "user": user, "device": device}
-                mine["backfills"] += 1
+                mine["backfilled"] = True
                 # Ask for enough events to fill the request, state events included.
                 ask = {"type": "fed.backfill", "room": room_id, "frontier": token}
                 ctx.send(others[0], {**ask, "limit": 2 * limit, "req": req})

@@ -40,7 +40,8 @@ WALK_BUDGET = 256
 
 class Stream(Part):
     """Devices (``devices``: node -> user, out-of-order opt-in, what it was sent
-    and shown, its stream position) and the counters of the stream's races."""
+    and shown, its stream position) and ``seen``, which of the stream's races
+    happened (flags, not counters, so they multiply no states)."""
 
     name = "stream"
     section = "Event Stream API"
@@ -51,14 +52,19 @@ class Stream(Part):
         return {
             "devices": {},  # node -> {"user", "ooo", "sent": {room: {key: eid}},
             #                  "depth": {room: int}, "shown": {room: [eid]}, "pos"}
-            "counters": {"clobbers": 0, "superseded": 0, "ooo_shown": 0, "late_rejections": 0},
+            "seen": {
+                "clobber": False,
+                "superseded": False,
+                "ooo_shown": False,
+                "late_rejection": False,
+            },
         }
 
     def devices(self, state: dict) -> dict[str, Any]:
         return self.of(state)["devices"]
 
-    def count(self, state: dict, name: str) -> None:
-        self.of(state)["counters"][name] += 1
+    def saw(self, state: dict, name: str) -> None:
+        self.of(state)["seen"][name] = True
 
     def on_register(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         self.register(state, src, msg["user"], msg["out_of_order"])
@@ -87,7 +93,7 @@ class Stream(Part):
     def accepted(self, ctx: Context, state: dict, store: dict, ev: dict, changed: list) -> None:
         """An event was accepted (not soft-failed): stream it, re-examine what was shown."""
         if is_state(ev) and store["current"].get(R.key_of(ev)) != ev["event_id"]:
-            self.count(state, "superseded")
+            self.saw(state, "superseded")
         if is_power_event(ev):
             late_rejections(self, state, store, ev)
         for device in sorted(self.devices(state)):
@@ -125,7 +131,7 @@ class Stream(Part):
         elif dev["ooo"]:
             # Proposal: the out-of-order event "will indicate which event it comes after".
             after = sorted(ev["prev_events"])[0] if ev["prev_events"] else None
-            self.count(state, "ooo_shown")
+            self.saw(state, "ooo_shown")
             self.push(state, device, room_id, ev, after=after)
             dev["shown"][room_id].append(ev["event_id"])
 
@@ -177,7 +183,7 @@ class Stream(Part):
         current = store["current"].get(key)
         if sent.get(key) == current and current is not None and eid != current:
             # The device holds the current value and would be handed an older one.
-            self.count(state, "clobbers")
+            self.saw(state, "clobber")
         sent[key] = eid
         ev = store["events"][eid]
         dev["depth"][room_id] = max(dev["depth"].get(room_id, 0), ev["depth"])
