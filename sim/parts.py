@@ -94,6 +94,10 @@ class Part:
 
     # -- state and handlers --------------------------------------------------
 
+    def bind(self) -> None:
+        """Called once all of the node's parts are built: a part may keep the
+        parts it calls (``self.rooms = self.node.part("rooms")``) here."""
+
     def of(self, state: State) -> Any:
         """This part's slice of the node's ``state``."""
         return state[self.name]
@@ -147,14 +151,21 @@ class Composed(Node):
             if cls.required or cls.name in config
         )
         self._by_name = {p.name: p for p in self.used}
-        self._by_type: dict[str, Part] = {}
+        # Message type -> the bound handler: ``on_<type>`` unless the part
+        # overrides on_message (resolved once here, not per message).
+        self._by_type: dict[str, Any] = {}
         self._by_op: dict[str, Part] = {}
         for p in self.used:
             for t in p.handles:
-                self._by_type[t] = p
+                if type(p).on_message is Part.on_message:
+                    self._by_type[t] = getattr(p, "on_" + t.replace(".", "_"))
+                else:
+                    self._by_type[t] = p.on_message
             for op in p.ops:
                 self._by_op[op] = p
         self._after = tuple(p for p in self.used if type(p).after is not Part.after)
+        for p in self.used:
+            p.bind()
 
     def part(self, name: str) -> Any:
         """The used part ``name``; None if this node does not use it."""
@@ -168,17 +179,13 @@ class Composed(Node):
 
         For a part that acts on another's behalf (``src`` need not be a node).
         """
-        target = self._by_type.get(msg.get("type"))
-        if target is None:
+        handler = self._by_type.get(msg.get("type"))
+        if handler is None:
             return False
-        target.on_message(ctx, state, src, msg)
+        handler(ctx, state, src, msg)
         return True
 
     # -- checking ------------------------------------------------------------
-
-    @classmethod
-    def part_names(cls) -> tuple[str, ...]:
-        return tuple(p.name for p in cls.parts)
 
     @classmethod
     def check_keys(cls, config: dict[str, Any], node_names: tuple[str, ...]) -> None:

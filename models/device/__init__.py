@@ -51,8 +51,12 @@ class Device(Composed):
         ):
             raise ConfigError("user", f"a user ID @name:{server}", user)
 
+    def __init__(self, name: str, config: dict[str, Any], switches: dict[str, Any]) -> None:
+        super().__init__(name, config, switches)
+        self._retransmission = self.part("retransmission")
+
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
-        retransmission = self.part("retransmission")
+        retransmission = self._retransmission
         if retransmission is not None and src != WORKLOAD and "aid" in msg:
             # An answer acknowledges its request; one for a settled action is dropped.
             if not retransmission.settle(ctx, state, src, msg["aid"]):

@@ -34,9 +34,12 @@ class Timeline(Part):
     def initial(self) -> dict[str, Any]:
         return {"timeline": {}, "redacted": [], "duplicates": 0}
 
-    def persists(self) -> bool:
+    def bind(self) -> None:
         scrollback = self.node.part("scrollback")
-        return scrollback is not None and scrollback.persists()
+        self._persists = scrollback is not None and scrollback.persists()
+
+    def persists(self) -> bool:
+        return self._persists
 
     def apply(self, state: dict, entry: dict) -> None:
         mine = self.of(state)

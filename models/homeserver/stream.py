@@ -48,6 +48,9 @@ class Stream(Part):
     required = True
     handles = ("register",)
 
+    def bind(self) -> None:
+        self.rooms = self.node.part("rooms")
+
     def initial(self) -> dict[str, Any]:
         return {
             "devices": {},  # node -> {"user", "ooo", "sent": {room: {key: eid}},
@@ -83,7 +86,7 @@ class Stream(Part):
             "pos": 0,
         }
         # A minimal initial sync: the rooms the user is in, as they are now.
-        stores = self.node.part("rooms").stores(state)
+        stores = self.rooms.stores(state)
         for room_id in sorted(stores):
             if R.membership(stores[room_id], user) == "join":
                 self.snapshot(state, stores[room_id], device, room_id)
@@ -100,7 +103,7 @@ class Stream(Part):
             self.stream_to(state, store, device, ev, changed)
 
     def stream_to(self, state, store, device, ev, changed) -> None:
-        dev = self.devices(state)[device]
+        dev = state["stream"]["devices"][device]
         room_id = ev["room_id"]
         if R.membership(store, dev["user"]) != "join":
             return
@@ -178,7 +181,7 @@ class Stream(Part):
         return self.next_pos(state, device), entries
 
     def send_state(self, state, store, device, room_id, key, eid, into=None) -> None:
-        dev = self.devices(state)[device]
+        dev = state["stream"]["devices"][device]
         sent = dev["sent"].setdefault(room_id, {})
         current = store["current"].get(key)
         if sent.get(key) == current and current is not None and eid != current:
@@ -199,12 +202,14 @@ class Stream(Part):
         if into is not None:
             into.append(entry)
             return
-        self.of(state).setdefault("outbox", {}).setdefault(device, []).append(entry)
+        state["stream"].setdefault("outbox", {}).setdefault(device, []).append(entry)
 
     def after(self, ctx: Context, state: dict) -> None:
         """One stream response per device per step, so a step's events reach a
         device together (the outbox is empty again between steps)."""
-        outbox = self.of(state).pop("outbox", {})
+        outbox = state["stream"].pop("outbox", None)
+        if not outbox:
+            return
         for device in sorted(outbox):
             pos = self.next_pos(state, device)
             ctx.send(device, {"type": "stream", "pos": pos, "events": outbox[device]})
