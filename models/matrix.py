@@ -21,32 +21,10 @@ from __future__ import annotations
 
 from mxsim.models import room as R
 from mxsim.models.device import Device
-from mxsim.models.homeserver import Homeserver, actions
-from mxsim.sim.model import Model, Switch, View, always, eventually, sometimes
+from mxsim.models.homeserver import Homeserver
+from mxsim.sim.model import Model, View, always, eventually, sometimes
 
 __all__ = ["MODEL"]
-
-SWITCHES = (
-    Switch(
-        "state_resolution",
-        "v2",
-        'Event Stream API: "the state of the room will always be eventually consistent" '
-        "(by which rule is left open: the era's depth order, or today's v2).",
-        choices=("v2", "depth"),
-    ),
-    Switch(
-        "omit_superseded_state",
-        True,
-        'Event Stream API, State Events Ordering Notes: "the home server reserves the right '
-        'to omit sending state events which are known to be superceded already".',
-    ),
-    Switch(
-        "rejected_events",
-        True,
-        'Event Stream API, Rejected events: "the home server will send a m.room.redaction '
-        'for the event in question".',
-    ),
-)
 
 
 def _servers(view: View) -> list[str]:
@@ -284,7 +262,9 @@ MODEL = Model(
     name="matrix",
     doc="One homeserver and one device, each composed of parts, one per proposal section.",
     kinds={"homeserver": Homeserver, "device": Device},
-    switches=SWITCHES + actions.SWITCHES,
+    # Each part brings its switches and properties; the ones above judge
+    # several parts and nodes at once.
+    switches=Homeserver.switches_of() + Device.switches_of(),
     properties=(
         state_consistency,
         no_clobbering,
@@ -299,6 +279,7 @@ MODEL = Model(
         scrollback,
         backfill,
         out_of_order_shown,
-        *actions.PROPERTIES,
+        *Homeserver.properties_of(),
+        *Device.properties_of(),
     ),
 )

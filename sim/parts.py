@@ -44,7 +44,7 @@ from typing import Any, ClassVar
 
 from mxsim.sim.node import WORKLOAD, ConfigError, Context, Node
 
-__all__ = ["Part", "Composed"]
+__all__ = ["Part", "Composed", "check_bool", "check_positive", "check_count"]
 
 State = dict[str, Any]
 
@@ -62,6 +62,10 @@ class Part:
 
     name: ClassVar[str] = "part"
     section: ClassVar[str] = ""
+    #: The design switches and properties this part brings (``mxsim.sim.model``
+    #: records); a model lists those of its kinds' parts (:meth:`Composed.switches_of`).
+    switches: ClassVar[tuple[Any, ...]] = ()
+    properties: ClassVar[tuple[Any, ...]] = ()
     required: ClassVar[bool] = False
     handles: ClassVar[tuple[str, ...]] = ()
     ops: ClassVar[tuple[str, ...]] = ()
@@ -188,6 +192,16 @@ class Composed(Node):
     # -- checking ------------------------------------------------------------
 
     @classmethod
+    def switches_of(cls) -> tuple[Any, ...]:
+        """The switches of all parts of this kind, in part order."""
+        return tuple(s for p in cls.parts for s in p.switches)
+
+    @classmethod
+    def properties_of(cls) -> tuple[Any, ...]:
+        """The properties of all parts of this kind, in part order."""
+        return tuple(q for p in cls.parts for q in p.properties)
+
+    @classmethod
     def check_keys(cls, config: dict[str, Any], node_names: tuple[str, ...]) -> None:
         """Check the node-wide keys (default: accept those of :attr:`keys`)."""
 
@@ -258,3 +272,25 @@ class Composed(Node):
         """Run every used part's :meth:`Part.after` hook (the end of an input)."""
         for p in self._after:
             p.after(ctx, state)
+
+
+# -- checks of typical config values (each raises ConfigError naming the key) --------
+
+
+def check_bool(config: dict[str, Any], key: str) -> None:
+    if not isinstance(config.get(key, False), bool):
+        raise ConfigError(key, "a boolean", config.get(key))
+
+
+def check_positive(config: dict[str, Any], key: str, default: float) -> None:
+    """A positive number (e.g. of milliseconds)."""
+    value = config.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(key, "a positive number", value)
+
+
+def check_count(config: dict[str, Any], key: str, default: int, least: int = 1) -> None:
+    """An integer no smaller than ``least``."""
+    value = config.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ConfigError(key, f"an integer >= {least}", value)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mxsim.sim.node import ConfigError, Context
-from mxsim.sim.parts import Part
+from mxsim.sim.node import Context
+from mxsim.sim.parts import Part, check_count, check_positive
 from mxsim.sim.reliable import Link
 
 __all__ = ["Retransmission"]
@@ -31,12 +31,8 @@ class Retransmission(Part):
     @classmethod
     def check_config(cls, config, node_config, node_names) -> None:
         super().check_config(config, node_config, node_names)
-        ms = config.get("retransmit_ms", 50)
-        if isinstance(ms, bool) or not isinstance(ms, int | float) or ms <= 0:
-            raise ConfigError("retransmit_ms", "a positive number of milliseconds", ms)
-        tries = config.get("max_tries", 3)
-        if isinstance(tries, bool) or not isinstance(tries, int) or tries < 1:
-            raise ConfigError("max_tries", "an integer >= 1", tries)
+        check_positive(config, "retransmit_ms", 50)
+        check_count(config, "max_tries", 3)
 
     def __init__(self, node: Any, config: dict[str, Any]) -> None:
         super().__init__(node, config)

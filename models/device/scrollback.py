@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mxsim.sim.node import ConfigError, Context
-from mxsim.sim.parts import Part
+from mxsim.sim.node import Context
+from mxsim.sim.parts import Part, check_bool
 
 __all__ = ["Scrollback"]
 
@@ -30,8 +30,7 @@ class Scrollback(Part):
     @classmethod
     def check_config(cls, config, node_config, node_names) -> None:
         super().check_config(config, node_config, node_names)
-        if not isinstance(config.get("persist", False), bool):
-            raise ConfigError("persist", "a boolean", config.get("persist"))
+        check_bool(config, "persist")
 
     def bind(self) -> None:
         self.requests = self.node.part("requests")

@@ -24,8 +24,8 @@ from typing import Any
 
 from mxsim.models.homeserver.rooms import result
 from mxsim.sim.model import Switch, View, always, eventually, sometimes
-from mxsim.sim.node import ConfigError, Context
-from mxsim.sim.parts import Part
+from mxsim.sim.node import Context
+from mxsim.sim.parts import Part, check_positive
 
 __all__ = ["Actions", "Capture", "SWITCHES", "PROPERTIES"]
 
@@ -66,9 +66,7 @@ class Actions(Part):
     @classmethod
     def check_config(cls, config, node_config, node_names) -> None:
         super().check_config(config, node_config, node_names)
-        value = config.get("hold_timeout_ms", 200)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ConfigError("hold_timeout_ms", "a positive number of milliseconds", value)
+        check_positive(config, "hold_timeout_ms", 200)
 
     def initial(self) -> dict[str, Any]:
         return {
@@ -224,3 +222,6 @@ PROPERTIES = (
     retransmission_race,
     out_of_order_action,
 )
+
+Actions.switches = SWITCHES
+Actions.properties = PROPERTIES

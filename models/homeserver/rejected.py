@@ -13,10 +13,18 @@ from typing import Any
 
 from mxsim.models import room as R
 from mxsim.models.events import is_state
+from mxsim.sim.model import Switch
 
-__all__ = ["is_power_event", "late_rejections"]
+__all__ = ["REJECTED_EVENTS", "is_power_event", "late_rejections"]
 
 POWER_TYPES = ("m.room.power_levels", "m.room.join_rules")
+
+REJECTED_EVENTS = Switch(
+    "rejected_events",
+    True,
+    'Event Stream API, Rejected events: "the home server will send a m.room.redaction '
+    'for the event in question".',
+)
 
 
 def is_power_event(ev: dict[str, Any]) -> bool:

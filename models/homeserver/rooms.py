@@ -14,6 +14,7 @@ from typing import Any
 
 from mxsim.models import room as R
 from mxsim.models.events import is_state
+from mxsim.sim.model import Switch
 from mxsim.sim.node import ConfigError, Context
 from mxsim.sim.parts import Part
 
@@ -21,6 +22,14 @@ __all__ = ["Rooms", "result", "initial_events"]
 
 ROOM_ACTIONS = ("send", "send_state", "delete_state", "invite", "kick", "ban", "unban", "leave")
 GENESIS_KEYS = ("room", "creator", "members", "preset", "messages")
+
+STATE_RESOLUTION = Switch(
+    "state_resolution",
+    "v2",
+    'Event Stream API: "the state of the room will always be eventually consistent" '
+    "(by which rule is left open: the era's depth order, or today's v2).",
+    choices=("v2", "depth"),
+)
 
 
 class Rooms(Part):
@@ -34,6 +43,7 @@ class Rooms(Part):
     ops = ("as_user",)
     durable = ("stores", "clock")
     keys = {"genesis": "a list of rooms"}
+    switches = (STATE_RESOLUTION,)
 
     @classmethod
     def check_config(cls, config, node_config, node_names) -> None:

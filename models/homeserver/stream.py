@@ -23,8 +23,9 @@ from typing import Any
 
 from mxsim.models import room as R
 from mxsim.models.events import is_state
-from mxsim.models.homeserver.rejected import is_power_event, late_rejections
+from mxsim.models.homeserver.rejected import REJECTED_EVENTS, is_power_event, late_rejections
 from mxsim.models.homeserver.rooms import type_filter
+from mxsim.sim.model import Switch
 from mxsim.sim.node import Context
 from mxsim.sim.parts import Part
 
@@ -37,6 +38,13 @@ INITIAL_LIMIT = 10
 #: a token for more rather than walk a long run of state events).
 WALK_BUDGET = 256
 
+OMIT_SUPERSEDED_STATE = Switch(
+    "omit_superseded_state",
+    True,
+    'Event Stream API, State Events Ordering Notes: "the home server reserves the right '
+    'to omit sending state events which are known to be superceded already".',
+)
+
 
 class Stream(Part):
     """Devices (``devices``: node -> user, out-of-order opt-in, what it was sent
@@ -47,6 +55,7 @@ class Stream(Part):
     section = "Event Stream API"
     required = True
     handles = ("register",)
+    switches = (OMIT_SUPERSEDED_STATE, REJECTED_EVENTS)
 
     def bind(self) -> None:
         self.rooms = self.node.part("rooms")
