@@ -265,7 +265,7 @@ def initial_events(creator: str, public: bool, power: dict | None = None) -> lis
 
 def result(aid: Any, ok: bool, **extra: Any) -> dict[str, Any]:
     """The answer to a request (wire message ``result``)."""
-    return {"type": "result", "aid": aid, "ok": ok, **{k: v for k, v in extra.items()}}
+    return {"type": "result", "aid": aid, "ok": ok, **extra}
 
 
 def type_filter(types: list[str] | None):
