@@ -28,6 +28,11 @@ class Stream(Part):
     required = True
     handles = ("stream", "invited", "joined")
 
+    def bind(self) -> None:
+        self.requests = self.node.part("requests")
+        self.timeline = self.node.part("timeline")
+        self.scrollback = self.node.part("scrollback")
+
     def initial(self) -> dict[str, Any]:
         return {
             "view": {},
@@ -41,7 +46,7 @@ class Stream(Part):
     def on_joined(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         # A join answered with the room's events instead of the stream: they
         # hold the stream position the server gave them.
-        self.node.part("requests").note(state, msg["aid"], msg["ok"])
+        self.requests.note(state, msg["aid"], msg["ok"])
         self.on_stream(
             ctx, state, src, {"type": "stream", "pos": msg["pos"], "events": msg["events"]}
         )
@@ -69,7 +74,7 @@ class Stream(Part):
         room, ev = entry["room"], entry["event"]
         if ev["type"] == "m.server.joined":
             mine["joined"][room] = mine["last_pos"]
-            scrollback = self.node.part("scrollback")
+            scrollback = self.scrollback
             if scrollback is not None:
                 scrollback.start_at(state, room, ev["token"])
             return
@@ -78,4 +83,4 @@ class Stream(Part):
                 "event_id"
             ]
             return
-        self.node.part("timeline").apply(state, entry)
+        self.timeline.apply(state, entry)
