@@ -143,6 +143,16 @@ def run(scenario, seed, until, sets, trace, diagram, as_json) -> None:
     show_default=True,
     help="Random walks: shrink each counterexample (delta debugging) before writing it.",
 )
+@click.option(
+    "--liveness",
+    is_flag=True,
+    help="Also look for fair cycles on which an eventually property never holds (lassos).",
+)
+@click.option(
+    "--liveness-bound",
+    type=click.IntRange(min=1),
+    help="With --liveness: also report runs over this many steps where one never holds.",
+)
 @click.option("--trace", type=click.Path(dir_okay=False), help="Counterexample trace file.")
 @click.option("--diagram", type=click.Path(dir_okay=False), help="Draw it (.png or .svg).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -158,6 +168,8 @@ def check(
     workers,
     swarm,
     shrink,
+    liveness,
+    liveness_bound,
     trace,
     diagram,
     as_json,
@@ -184,6 +196,8 @@ def check(
         progress=progress,
         swarm=swarm,
         shrink=shrink,
+        liveness=liveness,
+        liveness_bound=liveness_bound,
     )
     if progress is not None:
         click.echo("\r" + " " * 100 + "\r", nl=False, err=True)
@@ -209,8 +223,14 @@ def check(
     if not as_json:
         if report["trace"]:
             click.echo(f"replay: mxsim replay {report['trace']}")
+        if "liveness" in report:
+            from mxsim.experiments.lassos import describe
+
+            for line in describe(report["liveness"]):
+                click.echo(line)
         click.echo(f"verdict: {report['verdict']}")
-    sys.exit(0 if all(v in PASSING for v in report["properties"].values()) else 1)
+    lassos = report.get("liveness", {}).get("lassos")
+    sys.exit(0 if all(v in PASSING for v in report["properties"].values()) and not lassos else 1)
 
 
 @cli.command()

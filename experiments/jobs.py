@@ -135,6 +135,8 @@ def check_job(
     progress: Callable[..., None] | None = None,
     swarm: bool = True,
     shrink: bool = True,
+    liveness: bool = False,
+    liveness_bound: int | None = None,
 ) -> dict[str, Any]:
     """Exhaustive (or random-walk) exploration; writes the first counterexample."""
     system = loaded.system()
@@ -184,6 +186,10 @@ def check_job(
                 _draw(head, lines, data, diagram, judge.first_violation)
     for name, actions in report.witnesses.items():
         out["witnesses"][name] = {"trace_length": len(actions) + len(system.nodes)}
+    if liveness or liveness_bound is not None:
+        from mxsim.experiments.lassos import check_liveness
+
+        out["liveness"] = check_liveness(loaded, system, bounds, liveness_bound, trace)
     return out
 
 
@@ -207,6 +213,11 @@ def replay_job(path: str, diagram: str | None = None) -> dict[str, Any]:
     if head.get("nodes") != list(system.names):
         raise tracefile.TraceError(f"{path}: line 1: nodes do not match the embedded scenario")
     result = tracefile.replay(system, lines)
+    from mxsim.experiments.lassos import confirm
+
+    wrong = confirm(system, lines)
+    if wrong is not None:
+        raise tracefile.Mismatch(len(lines) - 2, wrong)
     if diagram:
         from mxsim.sim import diagram as diagram_mod
 
