@@ -48,10 +48,12 @@ def first_violations(walker: Walker, seed: int, max_walks: int, max_seconds: flo
     return {"found": found, "walks": i}
 
 
-def run(seeds: int = 5, max_walks: int = 2000, max_seconds: float = 5.0) -> dict:
+def run(
+    seeds: int = 10, max_walks: int = 1000, max_seconds: float = 3.0, findings=FINDINGS
+) -> dict:
     """Per finding and property: walks and seconds to the first violation, per policy."""
     out: dict = {}
-    for scenario, sets in FINDINGS:
+    for scenario, sets in findings:
         key = f"{scenario} " + " ".join(f"--set {s}" for s in sets)
         system = load_scenario(scenario, sets).system()
         per: dict[str, dict[str, dict]] = {}
@@ -70,7 +72,25 @@ def run(seeds: int = 5, max_walks: int = 2000, max_seconds: float = 5.0) -> dict
                         cell["missed"] += 1
                         cell["tried"].append(got["walks"])
         out[key] = {n: c for n, c in per.items() if c["plain"]["walks"] or c["swarm"]["walks"]}
-    return {"seeds": seeds, "max_walks": max_walks, "max_seconds": max_seconds, "findings": out}
+    totals = {
+        policy: {
+            # a miss counts the walks (and the seconds) it spent in vain
+            "walks": sum(
+                sum(c[policy]["walks"]) + sum(c[policy]["tried"])
+                for props in out.values()
+                for c in props.values()
+            ),
+            "missed": sum(c[policy]["missed"] for props in out.values() for c in props.values()),
+        }
+        for policy in ("plain", "swarm")
+    }
+    return {
+        "seeds": seeds,
+        "max_walks": max_walks,
+        "max_seconds": max_seconds,
+        "findings": out,
+        "totals": totals,
+    }
 
 
 def _cell(c: dict, seeds: int) -> str:
@@ -93,6 +113,11 @@ def describe(report: dict) -> list[str]:
         lines.append(f"{key}")
         for name, c in props.items():
             lines.append(f"  {name:<28} {_cell(c['plain'], seeds)}   {_cell(c['swarm'], seeds)}")
+    t = report["totals"]
+    lines.append(
+        f"all findings: plain {t['plain']['walks']:,} walks ({t['plain']['missed']} misses), "
+        f"swarm {t['swarm']['walks']:,} walks ({t['swarm']['missed']} misses)"
+    )
     return lines
 
 

@@ -265,8 +265,9 @@ def replay(trace_file, diagram, as_json) -> None:
 @click.option("--deliveries", type=click.IntRange(min=1000), default=200_000, show_default=True)
 @click.option(
     "--only",
-    type=click.Choice(["engine", "rooms"]),
-    help="Run one part: the engine against bare simpy, or the homeserver model.",
+    type=click.Choice(["engine", "rooms", "swarm"]),
+    help="Run one part: the engine against bare simpy, the homeserver model, or swarm "
+    "against plain random walks (only run when named).",
 )
 def bench(as_json: bool, deliveries: int, only: str | None) -> None:
     """Measure deliveries/s against bare simpy, checker states/s, and the rooms model."""
@@ -281,6 +282,11 @@ def bench(as_json: bool, deliveries: int, only: str | None) -> None:
     if only in (None, "rooms"):
         report["rooms"] = bench_rooms.run()
         lines += bench_rooms.describe(report["rooms"])
+    if only == "swarm":
+        from mxsim.experiments import bench_swarm
+
+        report["swarm"] = bench_swarm.run()
+        lines += bench_swarm.describe(report["swarm"])
     if as_json:
         _emit_json(report)
     else:

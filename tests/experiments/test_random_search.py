@@ -83,3 +83,13 @@ def test_the_written_trace_is_the_shrunk_one_and_replays(capsys, tmp_path):
     assert len(steps) == first["trace_length"]
     code, out, _ = mxsim(capsys, "replay", str(trace), "--json")
     assert code == 0 and json.loads(out)["verdicts"][first["property"]] == "violated"
+
+
+def test_liveness_on_a_bundled_scenario_reports_its_search(capsys, tmp_path):
+    code, out, _ = mxsim(capsys, "check", "action-ids-parallel", "--liveness", "--json")
+    live = json.loads(out)["liveness"]
+    assert code == 0
+    assert (live["complete"], live["lassos"], live["trace"]) == (True, [], None)
+    assert live["states"] > 1 and live["transitions"] >= live["states"] - 1
+    code, out, _ = mxsim(capsys, "check", "action-ids-parallel", "--liveness")
+    assert "no fair cycle" in out
