@@ -93,3 +93,23 @@ def test_liveness_on_a_bundled_scenario_reports_its_search(capsys, tmp_path):
     assert live["states"] > 1 and live["transitions"] >= live["states"] - 1
     code, out, _ = mxsim(capsys, "check", "action-ids-parallel", "--liveness")
     assert "no fair cycle" in out
+
+
+def test_the_report_is_the_same_under_any_pythonhashseed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    outputs = []
+    for hashseed in ("1", "2"):
+        trace = tmp_path / f"h{hashseed}.jsonl"
+        args = [*ACTION_IDS, "--walks", "80", "--seed", "3", "--trace", str(trace), "--json"]
+        code = "from mxsim.experiments.cli import main; main()"
+        env = {**os.environ, "PYTHONHASHSEED": hashseed}
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True
+        )
+        report = json.loads(done.stdout)
+        report["trace"] = None
+        outputs.append((without_timing(report), trace.read_bytes()))
+    assert outputs[0] == outputs[1]
