@@ -43,6 +43,7 @@ def check_liveness(
         "bound": bound,
         "lassos": [],
         "long_runs": {},
+        "unfair_cycles": dict(report.unfair),
         "trace": None,
     }
     starts = len(system.nodes)
@@ -118,6 +119,8 @@ def describe(live: dict) -> list[str]:
         )
     if not live["lassos"]:
         lines.append("  no fair cycle on which an eventually property stays false")
+    for name, n in live["unfair_cycles"].items():
+        lines.append(f"  {name}: {n} cycles where it stays false, each unfair (owes a step)")
     for name, run in live["long_runs"].items():
         lines.append(
             f"LONG RUN: {name} false for more than {live['bound']} steps in a row "

@@ -58,6 +58,7 @@ class LivenessReport:
     lassos: list[Lasso] = field(default_factory=list)
     long_runs: dict[str, list[Action]] = field(default_factory=dict)  # property -> run
     bound: int | None = None
+    unfair: dict[str, int] = field(default_factory=dict)  # property -> cyclic parts, all unfair
 
 
 class _Graph:
@@ -150,9 +151,11 @@ def explore(
     for p in props:
         bad = g.bad[p.name]
         comps = _sccs(g, bad)
-        lasso = _lasso(g, bad, comps)
+        lasso, unfair = _lasso(g, bad, comps)
         if lasso is not None:
             report.lassos.append(Lasso(p.name, *lasso))
+        elif unfair:
+            report.unfair[p.name] = unfair
         if bound is not None:
             run = _long_run(g, bad, comps, bound)
             if run is not None:
@@ -218,21 +221,24 @@ def _cyclic(g: _Graph, comp: list[int]) -> bool:
     return any(m == v for m, _, _ in g.edges[v])
 
 
-def _lasso(g: _Graph, bad, comps) -> tuple[list[Action], list[Action]] | None:
-    """The fair lasso whose cycle's entry is nearest the start, if any."""
+def _lasso(g: _Graph, bad, comps) -> tuple[tuple[list[Action], list[Action]] | None, int]:
+    """The fair lasso whose cycle's entry is nearest the start, if any; and how
+    many cyclic components hold no fair cycle."""
     best = None
+    unfair = 0
     for comp in comps:
         if not _cyclic(g, comp):
             continue
         members = set(comp)
         cycle = _fair_cycle(g, comp, members)
         if cycle is None:
+            unfair += 1
             continue
         entry = comp[0]  # worlds are numbered in breadth-first order
         prefix = g.path(entry)
         if best is None or len(prefix) + len(cycle) < len(best[0]) + len(best[1]):
             best = (prefix, cycle)
-    return best
+    return best, unfair
 
 
 def _fair_cycle(g: _Graph, comp: list[int], members: set[int]) -> list[Action] | None:

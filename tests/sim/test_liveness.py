@@ -40,6 +40,7 @@ def test_a_cycle_that_owes_a_delivery_is_unfair_and_not_reported():
     system = make_system([stopper, ringer], stops, check=CheckSpec(timers="any"))
     report = explore(system)
     assert report.complete and report.lassos == []
+    assert report.unfair == {"stops_ringing": 1}
     unfair = Lasso("stops_ringing", [], [RING])
     assert not verify_lasso(system, unfair)  # the cycle itself is there, but unfair
 
