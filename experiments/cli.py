@@ -229,8 +229,9 @@ def check(
             for line in describe(report["liveness"]):
                 click.echo(line)
         click.echo(f"verdict: {report['verdict']}")
-    lassos = report.get("liveness", {}).get("lassos")
-    sys.exit(0 if all(v in PASSING for v in report["properties"].values()) and not lassos else 1)
+    live = report.get("liveness", {})
+    stuck = live.get("lassos") or live.get("long_runs")
+    sys.exit(0 if all(v in PASSING for v in report["properties"].values()) and not stuck else 1)
 
 
 @cli.command()

@@ -21,12 +21,12 @@ from mxsim.sim.world import System, action_of, digest_states
 __all__ = ["check_liveness", "lasso_path", "confirm"]
 
 
-def lasso_path(trace: str | None, scenario: str) -> str:
+def lasso_path(trace: str | None, scenario: str, kind: str = "lasso") -> str:
     """Where the lasso goes: beside ``--trace`` (``T-lasso.jsonl``), else a default name."""
     if trace:
         p = Path(trace)
-        return str(p.with_name(f"{p.stem}-lasso{p.suffix or '.jsonl'}"))
-    return f"mxsim-{scenario}-lasso.jsonl"
+        return str(p.with_name(f"{p.stem}-{kind}{p.suffix or '.jsonl'}"))
+    return f"mxsim-{scenario}-{kind}.jsonl"
 
 
 def check_liveness(
@@ -60,26 +60,34 @@ def check_liveness(
             path = lasso_path(trace, loaded.scenario.name)
             tracefile.write(path, _lasso_trace(loaded, system, lasso))
             out["trace"] = path
-    for name, run in report.long_runs.items():
-        out["long_runs"][name] = {"trace_length": starts + len(run)}
+    for k, (name, run) in enumerate(report.long_runs.items()):
+        out["long_runs"][name] = {"trace_length": starts + len(run), "trace": None}
+        if k == 0:
+            path = lasso_path(trace, loaded.scenario.name, "long")
+            mark = {"long_run": {"property": name, "bound": bound}}
+            tracefile.write(path, _trace(loaded, system, run, {}, mark))
+            out["long_runs"][name]["trace"] = path
     return out
 
 
 def _lasso_trace(loaded, system: System, lasso: Lasso) -> bytes:
-    lines, world, judge = tracefile.path_lines(system, lasso.prefix + lasso.cycle)
-    first = len(lines) - len(lasso.cycle)
-    for line in lines[first:]:
-        line["cycle"] = True
+    first = len(system.nodes) + len(lasso.prefix)
+    claim = {"property": lasso.property, "cycle_from": first, "cycle_steps": len(lasso.cycle)}
+    return _trace(loaded, system, lasso.prefix + lasso.cycle, {"cycle": first}, {"lasso": claim})
+
+
+def _trace(loaded, system: System, actions: list, marks: dict, extra: dict) -> bytes:
+    """A checker trace of ``actions``; steps from ``marks["cycle"]`` on are marked,
+    and ``extra`` joins the end line (after the hash, which covers the steps)."""
+    lines, world, judge = tracefile.path_lines(system, actions)
+    if "cycle" in marks:
+        for line in lines[marks["cycle"] :]:
+            line["cycle"] = True
     head = tracefile.header(system, "check", loaded.raw, loaded.overrides, None)
     digest = digest_states(world.states, world.up)
     data, _ = tracefile.finish(lines, head, judge.verdicts, judge.first_violation, digest)
     body, end = data.rstrip(b"\n").rsplit(b"\n", 1)
-    end_line = json.loads(end)
-    end_line["lasso"] = {
-        "property": lasso.property,
-        "cycle_from": first,
-        "cycle_steps": len(lasso.cycle),
-    }
+    end_line = {**json.loads(end), **extra}
     return body + b"\n" + tracefile.encode([end_line])
 
 
@@ -126,6 +134,8 @@ def describe(live: dict) -> list[str]:
             f"LONG RUN: {name} false for more than {live['bound']} steps in a row "
             f"({run['trace_length']} steps)"
         )
+        if run["trace"]:
+            lines.append(f"long run: mxsim replay {run['trace']}")
     if live["trace"]:
         lines.append(f"lasso: mxsim replay {live['trace']}")
     return lines

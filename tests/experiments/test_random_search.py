@@ -113,3 +113,20 @@ def test_the_report_is_the_same_under_any_pythonhashseed(tmp_path):
         report["trace"] = None
         outputs.append((without_timing(report), trace.read_bytes()))
     assert outputs[0] == outputs[1]
+
+
+def test_a_run_longer_than_the_liveness_bound_is_written_and_replays(capsys, tmp_path):
+    trace = tmp_path / "t.jsonl"
+    args = ["check", "action-ids-parallel", "--liveness-bound", "3", "--trace", str(trace)]
+    code, out, _ = mxsim(capsys, *args, "--json")
+    live = json.loads(out)["liveness"]
+    assert code == 1
+    [(name, run)] = live["long_runs"].items()
+    assert run["trace"] == str(tmp_path / "t-long.jsonl")
+    code, out, _ = mxsim(capsys, "replay", run["trace"])
+    assert code == 0, out
+    steps = [json.loads(x) for x in (tmp_path / "t-long.jsonl").read_text().splitlines()]
+    assert len(steps) - 2 == run["trace_length"]
+    assert steps[-1]["long_run"] == {"property": name, "bound": 3}
+    code, out, _ = mxsim(capsys, "check", "action-ids-parallel", "--liveness-bound", "1000")
+    assert code == 0 and "LONG RUN" not in out

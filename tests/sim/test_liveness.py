@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from toy import make_system, msg
 
 from mxsim.sim.liveness import Lasso, explore, verify_lasso
@@ -106,3 +107,41 @@ def test_the_lasso_trace_marks_its_cycle_replays_and_is_confirmed():
     assert confirm(bell(repeat=False), lines) is not None
     lines[-1]["lasso"]["cycle_from"] = 2
     assert confirm(system, lines) is not None
+
+
+def test_check_writes_a_lasso_that_replay_confirms_and_a_forged_one_it_refuses(
+    tmp_path, monkeypatch
+):
+    from toy import make_model
+
+    from mxsim.experiments import jobs
+    from mxsim.experiments.lassos import _trace
+    from mxsim.sim.scenario import from_raw
+    from mxsim.sim.trace import Mismatch
+
+    monkeypatch.setitem(jobs.MODELS, "toy", make_model(stops))
+    raw = {
+        "scenario": {"name": "bell", "description": "rings for ever", "model": "toy"},
+        "nodes": [{"name": "bell", "kind": "ringer", "config": {"repeat": True}}],
+    }
+    loaded = jobs.Loaded(from_raw(raw, "bell.toml", jobs.MODELS), raw, {})
+    trace = tmp_path / "t.jsonl"
+    out = jobs.check_job(loaded, trace=str(trace), liveness=True)
+    live = out["liveness"]
+    assert live["lassos"] == [{"property": "stops_ringing", "prefix_steps": 1, "cycle_steps": 1}]
+    path = tmp_path / "t-lasso.jsonl"
+    assert live["trace"] == str(path)
+    assert jobs.replay_job(str(path))["steps"] == 2
+    # A keeper whose timer re-arms but who records each tick: its trace replays,
+    # yet the world after a tick is never the world before it. Claim a lasso.
+    ticks = eventually("stops_ringing")(lambda v: not v.state("k")["fired"])
+    monkeypatch.setitem(jobs.MODELS, "toy", make_model(ticks))
+    raw["nodes"] = [{"name": "k", "kind": "keeper", "config": {"tick_ms": 5, "repeat": True}}]
+    loaded = jobs.Loaded(from_raw(raw, "keeper.toml", jobs.MODELS), raw, {})
+    system = loaded.system()
+    claim = {"lasso": {"property": "stops_ringing", "cycle_from": 2, "cycle_steps": 1}}
+    tick = ("timer", "k", "tick")
+    forged = tmp_path / "forged.jsonl"
+    forged.write_bytes(_trace(loaded, system, [tick, tick], {"cycle": 2}, claim))
+    with pytest.raises(Mismatch, match="does not close"):
+        jobs.replay_job(str(forged))
