@@ -151,6 +151,16 @@ def run(scenario, seed, until, sets, trace, diagram, as_json) -> None:
     show_default=True,
     help="Random walks: shrink each counterexample (delta debugging) before writing it.",
 )
+@click.option(
+    "--liveness",
+    is_flag=True,
+    help="Also look for fair cycles on which an eventually property never holds (lassos).",
+)
+@click.option(
+    "--liveness-bound",
+    type=click.IntRange(min=1),
+    help="With --liveness: also report runs over this many steps where one never holds.",
+)
 @click.option("--trace", type=click.Path(dir_okay=False), help="Also write the first one here.")
 @click.option("--trace-dir", type=click.Path(file_okay=False), help="Directory for the traces.")
 @click.option("--property", "only", multiple=True, metavar="NAME", help="Check only NAME.")
@@ -182,6 +192,8 @@ def check(
     workers,
     swarm,
     shrink,
+    liveness,
+    liveness_bound,
     trace,
     trace_dir,
     only,
@@ -230,6 +242,8 @@ def check(
         properties=only,
         witnesses=witness,
         trace_dir=trace_dir,
+        liveness=liveness,
+        liveness_bound=liveness_bound,
     )
     if progress is not None:
         click.echo("\r" + " " * 100 + "\r", nl=False, err=True)
@@ -256,8 +270,15 @@ def check(
     if not as_json:
         for line in _evidence_lines(report, trace):
             click.echo(line)
+        if "liveness" in report:
+            from mxsim.experiments.lassos import describe
+
+            for line in describe(report["liveness"]):
+                click.echo(line)
         click.echo(f"verdict: {report['verdict']}")
-    sys.exit(0 if all(v in PASSING for v in report["properties"].values()) else 1)
+    live = report.get("liveness", {})
+    stuck = live.get("lassos") or live.get("long_runs")
+    sys.exit(0 if all(v in PASSING for v in report["properties"].values()) and not stuck else 1)
 
 
 def _evidence_lines(report: dict[str, Any], trace: str | None) -> list[str]:
@@ -313,8 +334,9 @@ def replay(trace_file, diagram, as_json) -> None:
 @click.option("--deliveries", type=click.IntRange(min=1000), default=200_000, show_default=True)
 @click.option(
     "--only",
-    type=click.Choice(["engine", "rooms"]),
-    help="Run one part: the engine against bare simpy, or the homeserver model.",
+    type=click.Choice(["engine", "rooms", "swarm"]),
+    help="Run one part: the engine against bare simpy, the homeserver model, or swarm "
+    "against plain random walks (only run when named).",
 )
 def bench(as_json: bool, deliveries: int, only: str | None) -> None:
     """Measure deliveries/s against bare simpy, checker states/s, and the rooms model."""
@@ -329,6 +351,11 @@ def bench(as_json: bool, deliveries: int, only: str | None) -> None:
     if only in (None, "rooms"):
         report["rooms"] = bench_rooms.run()
         lines += bench_rooms.describe(report["rooms"])
+    if only == "swarm":
+        from mxsim.experiments import bench_swarm
+
+        report["swarm"] = bench_swarm.run()
+        lines += bench_swarm.describe(report["swarm"])
     if as_json:
         _emit_json(report)
     else:

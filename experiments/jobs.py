@@ -160,6 +160,8 @@ def check_job(
     properties: Sequence[str] = (),
     witnesses: Sequence[str] = (),
     trace_dir: str | None = None,
+    liveness: bool = False,
+    liveness_bound: int | None = None,
 ) -> dict[str, Any]:
     """Exhaustive (or random-walk) exploration of ``properties`` (default: all).
 
@@ -241,6 +243,10 @@ def check_job(
             out["trace"] = trace
         if diagram:
             _draw(head, lines, data, diagram, violation)
+    if liveness or liveness_bound is not None:
+        from mxsim.experiments.lassos import check_liveness
+
+        out["liveness"] = check_liveness(loaded, system, bounds, liveness_bound, trace)
     return out
 
 
@@ -284,6 +290,11 @@ def replay_job(path: str, diagram: str | None = None) -> dict[str, Any]:
     if head.get("nodes") != list(system.names):
         raise tracefile.TraceError(f"{path}: line 1: nodes do not match the embedded scenario")
     result = tracefile.replay(system, lines)
+    from mxsim.experiments.lassos import confirm
+
+    wrong = confirm(system, lines)
+    if wrong is not None:
+        raise tracefile.Mismatch(len(lines) - 2, wrong)
     if diagram:
         from mxsim.sim import diagram as diagram_mod
 

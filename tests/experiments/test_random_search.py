@@ -83,3 +83,50 @@ def test_the_written_trace_is_the_shrunk_one_and_replays(capsys, tmp_path):
     assert len(steps) == first["trace_length"]
     code, out, _ = mxsim(capsys, "replay", str(trace), "--json")
     assert code == 0 and json.loads(out)["verdicts"][first["property"]] == "violated"
+
+
+def test_liveness_on_a_bundled_scenario_reports_its_search(capsys, tmp_path):
+    code, out, _ = mxsim(capsys, "check", "action-ids-parallel", "--liveness", "--json")
+    live = json.loads(out)["liveness"]
+    assert code == 0
+    assert (live["complete"], live["lassos"], live["trace"]) == (True, [], None)
+    assert live["states"] > 1 and live["transitions"] >= live["states"] - 1
+    code, out, _ = mxsim(capsys, "check", "action-ids-parallel", "--liveness")
+    assert "no fair cycle" in out
+
+
+def test_the_report_is_the_same_under_any_pythonhashseed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    outputs = []
+    for hashseed in ("1", "2"):
+        trace = tmp_path / f"h{hashseed}.jsonl"
+        args = [*ACTION_IDS, "--walks", "80", "--seed", "3", "--trace", str(trace), "--json"]
+        code = "from mxsim.experiments.cli import main; main()"
+        env = {**os.environ, "PYTHONHASHSEED": hashseed}
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True
+        )
+        report = json.loads(done.stdout)
+        report["trace"] = None
+        outputs.append((without_timing(report), trace.read_bytes()))
+    assert outputs[0] == outputs[1]
+
+
+def test_a_run_longer_than_the_liveness_bound_is_written_and_replays(capsys, tmp_path):
+    trace = tmp_path / "t.jsonl"
+    args = ["check", "action-ids-parallel", "--liveness-bound", "3", "--trace", str(trace)]
+    code, out, _ = mxsim(capsys, *args, "--json")
+    live = json.loads(out)["liveness"]
+    assert code == 1
+    [(name, run)] = live["long_runs"].items()
+    assert run["trace"] == str(tmp_path / "t-long.jsonl")
+    code, out, _ = mxsim(capsys, "replay", run["trace"])
+    assert code == 0, out
+    steps = [json.loads(x) for x in (tmp_path / "t-long.jsonl").read_text().splitlines()]
+    assert len(steps) - 2 == run["trace_length"]
+    assert steps[-1]["long_run"] == {"property": name, "bound": 3}
+    code, out, _ = mxsim(capsys, "check", "action-ids-parallel", "--liveness-bound", "1000")
+    assert code == 0 and "LONG RUN" not in out
