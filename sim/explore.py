@@ -138,10 +138,12 @@ class Explorer:
         memory = Memory(search)
         with stop_on_interrupt() as flag:
             stopped = self._search(search, start, flag, checkpoint, memory)
-        seconds = search.seconds + time.monotonic() - start
-        if checkpoint is not None and not self.torn:
-            search.seconds = seconds
-            checkpoint.save(search)
+            seconds = search.seconds + time.monotonic() - start
+            if checkpoint is not None and not self.torn:
+                # Inside the block: a Ctrl-C now only raises the flag, so the
+                # save completes and the report is still printed.
+                search.seconds = seconds
+                checkpoint.save(search)
         return self._report(init, search, stopped, seconds, memory.finish(first_states))
 
     def _search(self, search: Search, start: float, flag, checkpoint, memory) -> str | None:
