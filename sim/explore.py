@@ -139,12 +139,13 @@ class Explorer:
         with stop_on_interrupt() as flag:
             stopped = self._search(search, start, flag, checkpoint, memory)
             seconds = search.seconds + time.monotonic() - start
+            used = memory.finish(first_states)  # before the save's own buffers
             if checkpoint is not None and not self.torn:
                 # Inside the block: a Ctrl-C now only raises the flag, so the
                 # save completes and the report is still printed.
                 search.seconds = seconds
                 checkpoint.save(search)
-        return self._report(init, search, stopped, seconds, memory.finish(first_states))
+        return self._report(init, search, stopped, seconds, used)
 
     def _search(self, search: Search, start: float, flag, checkpoint, memory) -> str | None:
         """Run the search loop; the reason it stopped (None: the frontier ran dry)."""
@@ -155,6 +156,7 @@ class Explorer:
         # called; otherwise successors are built only when their key is new.
         cls = type(self)
         fast = cls.successors is Explorer.successors and cls.key is Explorer.key
+        settled = self._settled
         seen, frontier = search.seen, search.frontier
         violated, reached = search.violated, search.reached
         actions, delivered = search.actions, search.delivered
@@ -169,7 +171,7 @@ class Explorer:
                 n = search.expanded
                 depth = search.depth_of(n)
                 search.depth = depth
-                if n in violated.values():
+                if violated and n in violated.values():
                     search.expanded += 1
                     continue  # a violating world is reported, not expanded
                 if fast:
@@ -184,10 +186,10 @@ class Explorer:
                     # keeps ("crash", n) enabled, so the run that never crashes
                     # used to end in no judged world and its violations went
                     # unreported.
-                    if not acts or self._settled(world):
+                    if not acts or settled(world):
                         search.quiescent += 1
                         self._judge_final(world, n, violated)
-                        if not acts or n in violated.values():
+                        if not acts or (violated and n in violated.values()):
                             search.expanded += 1
                             continue
                     if depth >= max_depth:
