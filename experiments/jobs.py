@@ -254,7 +254,8 @@ def check_identity(
     loaded: Loaded, explorer: Explorer, chosen: Sequence[str] = ()
 ) -> dict[str, Any]:
     """What a checkpoint must match to be resumed: the worlds its search meets."""
-    table = hashlib.sha256(canonical(loaded.raw).encode()).hexdigest()
+    text = json.dumps(loaded.raw, sort_keys=True, separators=(",", ":"), default=str)
+    table = hashlib.sha256(text.encode()).hexdigest()  # default=str: TOML dates
     return {
         "scenario": loaded.scenario.name,
         "table_sha256": table,

@@ -10,8 +10,13 @@ A checkpoint file is three parts:
 3. a pickle of plain data only (ints, strings, bytes, tuples, lists, dicts,
    None and booleans) holding the :class:`sim.search.Search`.
 
-Why a pickle: the visited set and the frontier are millions of small values,
-which JSON would make several times larger and slower to write; pickle reads
+The frontier is packed as tuples of ints over one table of its strings
+(the node states and messages that many worlds share), so the pickle needs
+no memo of shared objects.
+
+Why a pickle: the visited set and the frontier are millions of small
+values, which JSON would make several times larger and slower to write;
+pickle reads
 and writes them at C speed. It is loaded by an unpickler that refuses every
 class and function, so a file can hold nothing but data. The key set is
 written sorted and the frontier in search order, so the same search gives
@@ -76,10 +81,7 @@ class Checkpoint:
             "parent": search.parent.tobytes(),
             "via": search.via.tobytes(),
             "levels": list(search.levels),
-            "frontier": [
-                (w.states, w.up, w.inflight, w.timers, w.workload, w.budget, w._key)
-                for w in search.frontier
-            ],
+            "frontier": _pack(search.frontier),
             "found": (dict(search.violated), dict(search.reached)),
             "position": (search.expanded, search.partial, search.depth, search.depth_cut),
             "counts": (search.transitions, search.quiescent),
@@ -87,7 +89,14 @@ class Checkpoint:
             "delivered": dict(sorted(search.delivered.items())),
         }
         line = json.dumps(head, sort_keys=True, separators=(",", ":")).encode()
-        write_atomic(self.path, MAGIC + line + b"\n" + pickle.dumps(data, protocol=4))
+        out = io.BytesIO()
+        pickler = pickle.Pickler(out, protocol=4)
+        # No memo: the frontier is packed as ints over one table of strings, so
+        # nothing is shared, and a memo of millions of objects would double
+        # the memory of a large search while it saves.
+        pickler.fast = True
+        pickler.dump(data)
+        write_atomic(self.path, MAGIC + line + b"\n" + out.getvalue())
         self.saves += 1
 
     # -- reading ---------------------------------------------------------
@@ -135,6 +144,59 @@ def _name(identity: Any) -> str:
     return f"{identity.get('scenario')} with {how}, max_depth {identity.get('max_depth')}"
 
 
+def _pack(frontier: deque[World]) -> tuple[list[str], list[tuple]]:
+    """The frontier as tuples of ints indexing one table of its strings, in order."""
+    table: dict[str, int] = {}
+    ref = table.setdefault
+    worlds = []
+    for w in frontier:
+        worlds.append(
+            (
+                tuple(ref(t, len(table)) for t in w.states),
+                w.up,
+                tuple(
+                    (ref(d, len(table)), ref(s, len(table)), ref(m, len(table)))
+                    for d, s, m in w.inflight
+                ),
+                tuple((ref(n, len(table)), ref(t, len(table)), delay) for n, t, delay in w.timers),
+                w.workload,
+                w.budget,
+                w._key,
+            )
+        )
+    return list(table), worlds
+
+
+def _unpack(packed: tuple[list[str], list[tuple]]) -> deque[World]:
+    strings, worlds = packed
+    # Worlds shared their in-flight entries before the save; share them again.
+    entries: dict[tuple, tuple] = {}
+    out: deque[World] = deque()
+    for states, up, inflight, timers, workload, budget, key in worlds:
+        msgs = []
+        for ints in inflight:
+            e = entries.get(ints)
+            if e is None:
+                d, s, m = ints
+                e = entries[ints] = (strings[d], strings[s], strings[m])
+            msgs.append(e)
+        armed = []
+        for n, t, delay in timers:
+            armed.append((strings[n], strings[t], delay))
+        out.append(
+            _world(
+                tuple([strings[i] for i in states]),
+                tuple(up),
+                tuple(msgs),
+                tuple(armed),
+                workload,
+                tuple(budget),
+                key,
+            )
+        )
+    return out
+
+
 def _ints(code: str, blob: bytes, byteorder: str) -> array:
     a = array(code)
     a.frombytes(blob)
@@ -148,7 +210,7 @@ def _search(data: dict, seconds: float) -> Search:
     expanded, partial, depth, depth_cut = data["position"]
     transitions, quiescent = data["counts"]
     violated, reached = data["found"]
-    frontier: deque[World] = deque(_world(*entry) for entry in data["frontier"])
+    frontier = _unpack(data["frontier"])
     search = Search(
         seen=set(_ints("Q", data["seen"], order)),
         parent=_ints("I", data["parent"], order),

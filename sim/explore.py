@@ -137,11 +137,14 @@ class Explorer:
         memory = Memory(search)
         with stop_on_interrupt() as flag:
             stopped = self._search(search, start, flag, checkpoint, memory)
-        seconds = search.seconds + time.monotonic() - start
-        if checkpoint is not None and not self.torn:
-            search.seconds = seconds
-            checkpoint.save(search)
-        return self._report(init, search, stopped, seconds, memory.finish(first_states))
+            seconds = search.seconds + time.monotonic() - start
+            used = memory.finish(first_states)  # before the save's own buffers
+            if checkpoint is not None and not self.torn:
+                # Inside the block: a Ctrl-C now only raises the flag, so the
+                # save completes and the report is still printed.
+                search.seconds = seconds
+                checkpoint.save(search)
+        return self._report(init, search, stopped, seconds, used)
 
     def _search(self, search: Search, start: float, flag, checkpoint, memory) -> str | None:
         """Run the search loop; the reason it stopped (None: the frontier ran dry)."""
@@ -152,6 +155,7 @@ class Explorer:
         # called; otherwise successors are built only when their key is new.
         cls = type(self)
         fast = cls.successors is Explorer.successors and cls.key is Explorer.key
+        settled = self._settled
         seen, frontier = search.seen, search.frontier
         violated, reached = search.violated, search.reached
         actions, delivered = search.actions, search.delivered
@@ -191,7 +195,7 @@ class Explorer:
                     # keeps ("crash", n) enabled, so the run that never crashes
                     # used to end in no judged world and its violations went
                     # unreported.
-                    if not acts or self._settled(world):
+                    if not acts or settled(world):
                         search.quiescent += 1
                         self._judge_final(world, n, violated)
                         if not acts:

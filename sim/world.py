@@ -47,6 +47,7 @@ Action = tuple[Any, ...]
 # Entries in each of System's memos (transitions, decoded states) before it is
 # emptied: they are pure functions of their keys, so the bound costs only speed.
 MEMO_LIMIT = 100_000
+DECODED_LIMIT = 20_000  # decoded states are several times their JSON's size
 
 
 def canonical(value: Any) -> str:
@@ -512,7 +513,10 @@ class System:
         old = world.states[i]
         memo_key = None if key is None else (i, act, old, key)
         hit = self._transitions.get(memo_key) if memo_key is not None else None
-        if hit is None:
+        if hit is None or (recording and hit[3] is None):
+            # A search keeps no records, and a record may hold parts of the
+            # handler's decoded state, so the memo holds one only once a
+            # step that records (a trace, a replay) has asked for it.
             state = json.loads(old)
             ctx = Effects(node.name, self.switches)
             call(node, ctx, state)
@@ -520,7 +524,8 @@ class System:
             sends = tuple((dst, node.name, canonical(msg)) for dst, msg in ctx.sends)
             d = self.digests
             delta = d.state(i, new) - d.state(i, old) + sum(d.message(e) for e in sends)
-            hit = (new, sends, tuple(ctx.timer_ops), ctx.record(), delta)
+            record = ctx.record() if recording else None
+            hit = (new, sends, tuple(ctx.timer_ops), record, delta)
             if memo_key is not None:
                 if len(self._transitions) >= MEMO_LIMIT:
                     self._transitions.clear()  # pure values: a smaller memo is only slower
@@ -604,7 +609,7 @@ class System:
         """The value of a canonical JSON string, shared: treat it as read-only."""
         value = self._decoded.get(text)
         if value is None:
-            if len(self._decoded) >= MEMO_LIMIT:
+            if len(self._decoded) >= DECODED_LIMIT:
                 self._decoded.clear()  # bounded: a value is re-decoded when met again
             value = self._decoded[text] = json.loads(text)
         return value

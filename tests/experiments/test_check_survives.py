@@ -101,3 +101,37 @@ def test_checkpoint_of_another_check_is_refused_in_one_line(capsys, tmp_path):
     assert ck.read_bytes() == before
     code, _, err = mxsim(capsys, "check", "action-ids", "--random", "--checkpoint", str(ck))
     assert code == 2 and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_real_ctrl_c_then_resume_from_the_checkpoint(tmp_path):
+    # End to end, as a user at a terminal: the check saves every 0.2 s; once
+    # the first save is there, the search is running (and SIGINT is its
+    # bound), so Ctrl-C is sent; the same command then resumes it.
+    import os
+    import subprocess
+    import sys
+    import time
+
+    ck = tmp_path / "rejected.ckpt"
+    from pathlib import Path
+
+    argv = [str(Path(sys.executable).parent / "mxsim"), "check", "rejected-event"]
+    argv += ["--max-seconds", "900", "--json"]  # a loaded machine must not cut it short
+    run = [*argv, "--checkpoint", str(ck), "--checkpoint-every", "0.2"]
+    env = dict(os.environ)
+    proc = subprocess.Popen(run, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    deadline = time.monotonic() + 120
+    while not ck.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    cut = json.loads(out)
+    assert cut["stop_reason"] == "interrupted", err
+    assert proc.returncode in (0, 1)  # a verdict, not 130 (aborted)
+    whole = json.loads(subprocess.run(argv, capture_output=True, env=env).stdout)
+    done = subprocess.run([*argv, "--checkpoint", str(ck)], capture_output=True, env=env)
+    resumed = json.loads(done.stdout)
+    assert resumed["checkpoint"]["resumed"] is True
+    assert stable(resumed) == stable(whole)
+    assert cut["states"] < whole["states"]
