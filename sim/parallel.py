@@ -34,7 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mxsim.sim.explore import Counterexample, Explorer, Report
-from mxsim.sim.world import System
+from mxsim.sim.world import System, World
 
 __all__ = ["parallel_bfs", "Shard", "ShardError", "owner"]
 
@@ -67,6 +67,7 @@ class Shard:
         self.send = send  # (shard, batch) -> None; None when alone
         self.parent: dict[bytes, tuple[bytes, Any] | None] = {}
         self.sent: set[bytes] = set()  # worlds this shard already sent to their owner
+        self.wire = [_Wire() for _ in range(shards)]  # to shard k; from shard k
         self.frontier: list[tuple[int, Any, bytes]] = []  # (position, world, fp) in order
         self.pending: list[tuple[tuple[int, int], Any, bytes]] = []  # next level, key order
 
@@ -107,8 +108,10 @@ class Shard:
         if children and self.shards > 1:
             for k in range(self.shards):
                 if k != self.index:
-                    self.send(k, batches[k])
-            incoming += [receive() for _ in range(self.shards - 1)]
+                    self.send(k, (self.index, self.wire[k].pack(batches[k])))
+            for _ in range(self.shards - 1):
+                sender, packed = receive()
+                incoming.append(self.wire[sender].unpack(packed))
         best: dict[bytes, tuple] = {}
         for batch in incoming:
             for key, f, pfp, action, nxt in batch:
@@ -144,6 +147,57 @@ class Shard:
         self.pending = []
 
 
+class _Wire:
+    """Worlds sent between two shards, their strings sent once.
+
+    Node states and messages (canonical JSON) recur in many worlds, so each
+    direction keeps a table: a string's first batch carries its text, later
+    ones its number. Batches between two shards arrive in the order they
+    were sent, so both ends number the strings alike. The receiver thus
+    also shares one string object per text, as the serial search does.
+    """
+
+    def __init__(self) -> None:
+        self.codes: dict[str, int] = {}  # sending end
+        self.texts: list[str] = []  # receiving end
+
+    def pack(self, batch: list) -> tuple[list[str], list]:
+        codes, fresh = self.codes, []
+
+        def code(text: str) -> int:
+            c = codes.get(text)
+            if c is None:
+                c = codes[text] = len(codes)
+                fresh.append(text)
+            return c
+
+        out = []
+        for key, f, pfp, action, w in batch:
+            states = tuple(code(t) for t in w.states)
+            inflight = tuple((d, s, code(m)) for d, s, m in w.inflight)
+            out.append(
+                (key, f, pfp, action, (states, w.up, inflight, w.timers, w.workload, w.budget))
+            )
+        return fresh, out
+
+    def unpack(self, packed: tuple[list[str], list]) -> list:
+        fresh, batch = packed
+        texts = self.texts
+        texts.extend(fresh)
+        out = []
+        for key, f, pfp, action, (states, up, inflight, timers, workload, budget) in batch:
+            world = World(
+                states=tuple(texts[c] for c in states),
+                up=up,
+                inflight=tuple((d, s, texts[c]) for d, s, c in inflight),
+                timers=timers,
+                workload=workload,
+                budget=budget,
+            )
+            out.append((key, f, pfp, action, world))
+        return out
+
+
 # -- the shards' processes -----------------------------------------------------
 
 
@@ -166,7 +220,7 @@ def _shard_main(make_system, index, shards, conn, inboxes) -> None:
     except BaseException:  # reported to the coordinator, which raises it
         for k, box in enumerate(inboxes):
             if k != index:
-                box.put([])  # so that no shard waits for this one's successors
+                box.put((index, ([], [])))  # so that no shard waits for this one's successors
         conn.send(("error", traceback.format_exc()))
 
 
