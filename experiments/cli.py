@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from mxsim.experiments import jobs
+from mxsim.experiments import evidence, jobs
 from mxsim.experiments.cmd_resolve import resolve
 from mxsim.experiments.receipts import ExperimentError
 from mxsim.models.registry import bundled, describe
@@ -202,28 +202,10 @@ def check(
         )
         for line in _verdict_lines(report["properties"]):
             click.echo(line)
-        for line in _evidence_lines(report, trace):
+        for line in evidence.lines(report, trace):
             click.echo(line)
         click.echo(f"verdict: {report['verdict']}")
     sys.exit(0 if all(v in PASSING for v in report["properties"].values()) else 1)
-
-
-def _evidence_lines(report: dict[str, Any], trace: str | None) -> list[str]:
-    """Where each violation's and witness's trace went, and how long each is."""
-    shortest = "shortest" if report["mode"] == "bfs" else "shortest walk found"
-    out = []
-    for v in report["violations"]:
-        out.append(
-            f"VIOLATED: {v['property']}: {shortest} {v['steps']} steps "
-            f"({v['trace_length']} trace steps with the starts): mxsim replay {v['trace']}"
-        )
-    if trace and report["violations"]:
-        out.append(f"first violation also in {trace}")
-    for name, w in report["witnesses"].items():
-        if "trace" in w:
-            where = f"mxsim replay {w['trace']}" if w["trace"] else "none: the guard is vacuous"
-            out.append(f"witness {name}: {where}")
-    return out
 
 
 @cli.command()

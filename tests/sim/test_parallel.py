@@ -15,8 +15,9 @@ from toy import make_system
 from mxsim.experiments.jobs import load_scenario
 from mxsim.sim.explore import Explorer
 from mxsim.sim.model import always, eventually, sometimes
-from mxsim.sim.parallel import ShardError, owner, parallel_bfs
+from mxsim.sim.parallel import ShardError, parallel_bfs
 from mxsim.sim.scenario import CheckSpec, Input
+from mxsim.sim.shard import owner
 
 
 def summary(report) -> tuple:
