@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from toy import make_system
 
 from mxsim.experiments.jobs import load_scenario
@@ -117,3 +119,27 @@ def test_a_failing_shard_is_one_error_not_a_hang():
     with pytest.raises(ShardError, match="ZeroDivisionError: a bug in a property") as info:
         parallel_bfs(build, 2)
     assert "Traceback" in info.value.details
+
+
+PROPS = (not_201, short, reversed_, never_dup, all_three)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    count=st.integers(1, 3),
+    sorted_sink=st.booleans(),
+    drops=st.integers(0, 1),
+    dups=st.integers(0, 1),
+    chosen=st.sets(st.integers(0, len(PROPS) - 1), min_size=1),
+    depth=st.integers(1, 6),
+    workers=st.integers(2, 3),
+)
+def test_random_small_models(count, sorted_sink, drops, dups, chosen, depth, workers):
+    sink = ("sink", "sink", {"sorted": sorted_sink})
+    nodes = [("src", "burst", {"to": "sink", "count": count}), sink]
+    props = [PROPS[i] for i in sorted(chosen)]
+    build = functools.partial(
+        make_system, nodes, *props, check=CheckSpec(drops=drops, duplicates=dups)
+    )
+    serial = summary(Explorer(build(), max_depth=depth).bfs())
+    assert summary(parallel_bfs(build, workers, max_depth=depth)) == serial
