@@ -1,4 +1,4 @@
-"""Benchmarks of the homeserver model (``mxsim bench --rooms``).
+"""Benchmarks of the matrix model's homeserver in rooms (``mxsim bench --only rooms``).
 
 1. Deliveries per second of a timed run of one room shared by 20 servers
    and 200 users (10 per server, one device each), every user posting in turn.
@@ -20,7 +20,7 @@ from typing import Any
 from mxsim.models import room as R
 from mxsim.models.device import Device
 from mxsim.models.homeserver import Homeserver
-from mxsim.models.rooms import MODEL as ROOMS
+from mxsim.models.matrix import MODEL as MATRIX
 from mxsim.sim.model import Model
 from mxsim.sim.scenario import Input, Latency, Link, NodeSpec, RunSpec, Scenario
 from mxsim.sim.timed import TimedRun
@@ -41,8 +41,8 @@ class HistoryHomeserver(Homeserver):
         # states when it is made); on_start then finds the room in place.
         state = super().initial_state()
         super().on_start(None, state)  # the genesis room; it sends nothing
-        store = state["rooms"][ROOM]
-        creator = self.config["genesis"][0]["creator"]
+        store = state["rooms"]["stores"][ROOM]
+        creator = self.config["rooms"]["genesis"][0]["creator"]
         for n in range(self.config.get("history", 0)):
             body = {"body": f"old {n}"}
             ev = R.next_event(store, ROOM, "m.room.message", creator, body, None, f"$history.{n}")
@@ -63,7 +63,8 @@ def room_system(
     users = [f"@u{j}:{hs}" for hs in names for j in range(users_per_server)]
     creator = users[0]
     genesis = [{"room": ROOM, "creator": creator, "members": users[1:]}]
-    nodes = [NodeSpec(hs, "homeserver", {"genesis": genesis, "history": history}) for hs in names]
+    config = {"rooms": {"genesis": genesis}, "federation": {}, "history": history}
+    nodes = [NodeSpec(hs, "homeserver", config) for hs in names]
     devices = []
     for user in users:
         name = "d." + user[1:].replace(":", ".")
@@ -83,15 +84,15 @@ def room_system(
     scenario = Scenario(
         name="bench-rooms",
         description="one room, many servers",
-        model="rooms",
+        model="matrix",
         source="bench",
-        switches={s.name: s.default for s in ROOMS.switches},
+        switches={s.name: s.default for s in MATRIX.switches},
         nodes=tuple(nodes),
         default_link=Link(latency=Latency("uniform", 1000, 5000)),
         workload=workload,
         run=RunSpec(seed=1, until=10**13),
     )
-    model = Model("rooms", ROOMS.doc, {"homeserver": HistoryHomeserver, "device": Device})
+    model = Model("matrix", MATRIX.doc, {"homeserver": HistoryHomeserver, "device": Device})
     return System(scenario, model)
 
 
@@ -101,7 +102,7 @@ def _timed(system: System) -> tuple[int, float, int]:
     result = run.run()
     seconds = time.perf_counter() - t0
     forks = sum(
-        run.states[i]["rooms"][ROOM]["conflicts"]
+        run.states[i]["rooms"]["stores"][ROOM]["conflicts"]
         for i, n in enumerate(system.nodes)
         if n.kind == "homeserver"
     )

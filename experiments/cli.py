@@ -22,6 +22,8 @@ from mxsim.experiments import evidence, jobs
 from mxsim.experiments.cmd_resolve import resolve
 from mxsim.experiments.receipts import ExperimentError
 from mxsim.models.registry import bundled, describe
+from mxsim.sim.checkpoint import CheckpointError
+from mxsim.sim.coverage import coverage_lines
 from mxsim.sim.scenario import ScenarioError
 from mxsim.sim.trace import Mismatch, TraceError
 from mxsim.sim.verdict import PASSING
@@ -137,12 +139,37 @@ def run(scenario, seed, until, sets, trace, diagram, as_json) -> None:
     show_default=True,
     help="Processes: random walks, or breadth-first search split by fingerprint.",
 )
+@click.option(
+    "--swarm/--no-swarm",
+    default=True,
+    show_default=True,
+    help="Random walks: each walk draws its own fault rates and choice biases.",
+)
+@click.option(
+    "--shrink/--no-shrink",
+    default=True,
+    show_default=True,
+    help="Random walks: shrink each counterexample (delta debugging) before writing it.",
+)
 @click.option("--trace", type=click.Path(dir_okay=False), help="Also write the first one here.")
 @click.option("--trace-dir", type=click.Path(file_okay=False), help="Directory for the traces.")
 @click.option("--property", "only", multiple=True, metavar="NAME", help="Check only NAME.")
 @click.option("--witness", multiple=True, metavar="GUARD", help="Save GUARD's witness trace.")
 @click.option("--diagram", type=click.Path(dir_okay=False), help="Draw it (.png or .svg).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False),
+    help="Save the search here as it runs and resume from it (same check only).",
+)
+@click.option(
+    "--checkpoint-every",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Seconds between checkpoint saves.",
+)
 def check(
     scenario,
     sets,
@@ -153,25 +180,38 @@ def check(
     walks,
     seed,
     workers,
+    swarm,
+    shrink,
     trace,
     trace_dir,
     only,
     witness,
     diagram,
     as_json,
+    checkpoint,
+    checkpoint_every,
 ) -> None:
     """Explore SCENARIO exhaustively (or by random walks) and judge its properties.
 
     Each violated property's shortest counterexample goes to a file of its
-    own (in --trace-dir, else the working directory).
+    own (in --trace-dir, else the working directory). Ctrl-C stops the
+    search like a bound: the partial report is printed and the
+    counterexamples found so far are written.
     """
+    if checkpoint and random_mode:
+        raise BadInput("--checkpoint: expected a breadth-first check, not --random")
+    if checkpoint and workers > 1:
+        raise BadInput("--checkpoint: expected --workers 1 (a parallel search is not saved)")
     jobs.check_output(trace)
+    jobs.check_output(checkpoint)
     jobs.check_output(diagram, (".png", ".svg"))
     jobs.check_directory(trace_dir)
     loaded = jobs.load_scenario(scenario, sets)
+    from mxsim.experiments.random_search import walk_progress_printer
     from mxsim.sim.explore import progress_printer
 
-    progress = None if as_json else progress_printer()
+    printer = walk_progress_printer if random_mode else progress_printer
+    progress = None if as_json else printer()
     report = jobs.check_job(
         loaded,
         max_states=max_states,
@@ -183,14 +223,23 @@ def check(
         trace=trace,
         diagram=diagram,
         progress=progress,
+        checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every,
+        swarm=swarm,
+        shrink=shrink,
         properties=only,
         witnesses=witness,
         trace_dir=trace_dir,
     )
     if progress is not None:
-        click.echo("\r" + " " * 60 + "\r", nl=False, err=True)
+        click.echo("\r" + " " * 100 + "\r", nl=False, err=True)
     if as_json:
         _emit_json(report)
+    elif report["mode"] == "random":
+        from mxsim.experiments.random_search import describe
+
+        for line in describe(report):
+            click.echo(line)
     else:
         how = "random walks" if report["mode"] == "random" else "breadth-first"
         extent = "complete" if report["complete"] else f"bounded ({report['stopped']})"
@@ -202,6 +251,9 @@ def check(
         )
         for line in _verdict_lines(report["properties"]):
             click.echo(line)
+        for line in coverage_lines(report):
+            click.echo(line)
+    if not as_json:
         for line in evidence.lines(report, trace):
             click.echo(line)
         click.echo(f"verdict: {report['verdict']}")
@@ -394,7 +446,14 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as e:
         click.echo(f"mxsim: {e.format_message()}", err=True)
         sys.exit(2)
-    except (ScenarioError, TraceError, jobs.OutputError, BadInput, ExperimentError) as e:
+    except (
+        ScenarioError,
+        TraceError,
+        jobs.OutputError,
+        BadInput,
+        ExperimentError,
+        CheckpointError,
+    ) as e:
         click.echo(str(e).replace("\n", " "), err=True)
         sys.exit(2)
     except click.exceptions.Abort:

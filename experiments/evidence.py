@@ -159,11 +159,14 @@ def write_evidence(
 
 def lines(report: dict[str, Any], trace: str | None) -> list[str]:
     """Where each violation's and witness's trace went, and how long each is."""
-    shortest = "shortest" if report["mode"] == "bfs" else "shortest walk found"
     out = []
     for v in report["violations"]:
+        if report["mode"] == "random":
+            # random_search.describe() said how it was found and shrunk; say where it went.
+            out.append(f"  {v['property']}: mxsim replay {v['trace']}")
+            continue
         out.append(
-            f"VIOLATED: {v['property']}: {shortest} {v['steps']} steps "
+            f"VIOLATED: {v['property']}: shortest {v['steps']} steps "
             f"({v['trace_length']} trace steps with the starts): mxsim replay {v['trace']}"
         )
     if trace and report["violations"]:

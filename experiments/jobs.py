@@ -7,21 +7,23 @@ and exit codes, and tests and notebooks call the same code.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from mxsim.experiments import evidence
+from mxsim.experiments import evidence, random_search
 from mxsim.models.registry import MODELS, bundled
 from mxsim.sim import trace as tracefile
-from mxsim.sim.explore import Explorer, Report, merge_walks
+from mxsim.sim.checkpoint import Checkpoint
+from mxsim.sim.explore import Explorer
 from mxsim.sim.parallel import parallel_bfs
+from mxsim.sim.progress import Progress
 from mxsim.sim.scenario import Scenario, from_raw, load, parse_overrides
 from mxsim.sim.timed import TimedRun
 from mxsim.sim.verdict import passed
@@ -150,7 +152,11 @@ def check_job(
     workers: int = 1,
     trace: str | None = None,
     diagram: str | None = None,
-    progress: Callable[[int, float, int], None] | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    checkpoint: str | None = None,
+    checkpoint_every: float = 60.0,
+    swarm: bool = True,
+    shrink: bool = True,
     properties: Sequence[str] = (),
     witnesses: Sequence[str] = (),
     trace_dir: str | None = None,
@@ -160,21 +166,40 @@ def check_job(
     Writes each violated property's shortest counterexample to a file of
     its own, and the witness of each guard in ``witnesses``; ``trace`` also
     gets the first violation's trace (see :mod:`mxsim.experiments.evidence`).
+    With ``checkpoint``, the search is saved there every ``checkpoint_every``
+    seconds and when it stops, and resumed from it if it holds a search of
+    this same check (sim.checkpoint).
     """
     full = loaded.system()
     system = evidence.select_properties(full, properties, witnesses)
     bounds = {"max_states": max_states, "max_depth": max_depth, "max_seconds": max_seconds}
     chosen = system.scenario.properties
+    saver = None
     if random_walks is None and workers > 1:
         sc = loaded.scenario
         build = partial(_chosen_system, loaded.raw, sc.source, loaded.overrides, chosen)
-        report = parallel_bfs(build, workers, progress=progress, **bounds)
+        report = parallel_bfs(build, workers, **bounds)
         mode = "bfs"
     elif random_walks is None:
-        report = Explorer(system, progress=progress, **bounds).bfs()
+        explorer = Explorer(system, progress=progress, **bounds)
+        if checkpoint is not None:
+            identity = check_identity(loaded, explorer, chosen)
+            saver = Checkpoint(checkpoint, identity, checkpoint_every)
+        report = explorer.bfs(saver)
         mode = "bfs"
     else:
-        report = _walks(loaded, chosen, bounds, random_walks, seed, workers)
+        report = random_search.search(
+            loaded,
+            max_depth,
+            max_seconds,
+            random_walks,
+            seed,
+            workers,
+            swarm,
+            shrink,
+            progress,
+            chosen,
+        )
         mode = "random"
     out: dict[str, Any] = {
         "scenario": loaded.scenario.name,
@@ -193,12 +218,22 @@ def check_job(
         "witnesses": {},
         "trace": None,
     }
+    if mode == "bfs":
+        out["stop_reason"] = report.stop_reason or report.stopped
+        out["transitions"] = report.transitions
+        out["coverage"] = report.coverage
+        out["memory"] = report.memory
+    if saver is not None:
+        out["checkpoint"] = {"path": checkpoint, "resumed": saver.resumed, "saves": saver.saves}
     if mode == "random":
-        out["walks"] = report.walks
-        out["seed"] = seed
+        out.update(random_search.summary(report, seed))
     where = trace_dir if trace_dir is not None else (str(Path(trace).parent) if trace else None)
     head = tracefile.header(full, "check", loaded.raw, loaded.overrides, None)
     first = evidence.write_evidence(full, head, loaded.overrides, report, out, where, witnesses)
+    if mode == "random":
+        walked = {c.property: c for c in report.counterexamples}
+        for v in out["violations"]:
+            v.update(random_search.walk_fields(walked[v["property"]], len(full.nodes)))
     if first is not None:
         lines, data, violation = first
         if trace:
@@ -207,6 +242,20 @@ def check_job(
         if diagram:
             _draw(head, lines, data, diagram, violation)
     return out
+
+
+def check_identity(
+    loaded: Loaded, explorer: Explorer, chosen: Sequence[str] = ()
+) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed: the worlds its search meets."""
+    table = hashlib.sha256(canonical(loaded.raw).encode()).hexdigest()
+    return {
+        "scenario": loaded.scenario.name,
+        "table_sha256": table,
+        "overrides": dict(sorted(loaded.overrides.items())),
+        "max_depth": explorer.max_depth,
+        "properties": list(chosen),
+    }
 
 
 def _budgets(sc: Scenario) -> dict[str, int]:
@@ -218,29 +267,6 @@ def _chosen_system(raw: dict, source: str, overrides: dict, chosen: tuple[str, .
     """The system of a scenario table checking ``chosen`` properties (in a worker process)."""
     scenario = replace(from_raw(raw, source, MODELS, overrides), properties=chosen)
     return System(scenario, MODELS[scenario.model])
-
-
-def _walk_range(args: tuple) -> Report:
-    raw, source, overrides, chosen, bounds, walks, seed, first = args
-    system = _chosen_system(raw, source, overrides, chosen)
-    return Explorer(system, **bounds).walks(walks, seed, first)
-
-
-def _walks(
-    loaded: Loaded, chosen: tuple[str, ...], bounds: dict, walks: int, seed: int, workers: int
-) -> Report:
-    sc = loaded.scenario
-    workers = max(1, min(workers, walks))
-    share, extra = divmod(walks, workers)
-    jobs, first = [], 0
-    for w in range(workers):
-        n = share + (1 if w < extra else 0)
-        jobs.append((loaded.raw, sc.source, loaded.overrides, chosen, bounds, n, seed, first))
-        first += n
-    if workers == 1:
-        return merge_walks([_walk_range(jobs[0])])
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return merge_walks(list(pool.map(_walk_range, jobs)))
 
 
 # -- replay ------------------------------------------------------------------

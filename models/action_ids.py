@@ -15,7 +15,10 @@ Proposal sections modelled (``general_api.rst``):
 Sessions, local echo and the event stream come with the client model; here
 the session is fixed for the whole run.
 
-Messages (client -> server): ``{"type": "send", "session", "action_id", "body"}``.
+Messages (client -> server): ``{"type": "send", "session", "action_id", "body", "try"}``;
+``try`` numbers the client's transmissions of one action (1: the first send,
+2 and on: its retransmissions), so a retransmission is a message of its own and
+not a network copy of the first; the server ignores it but for the guard.
 Replies: ``{"type": "sent", "action_id", "event_id", "position"}`` or
 ``{"type": "rejected", "action_id", "reason"}``.
 """
@@ -91,14 +94,16 @@ class Client(Node):
     def initial_state(self) -> dict[str, Any]:
         # pending: action ID (as str, JSON keys are strings) -> {"body", "tries"}
         # outcome: action ID -> "sent" | "rejected" | "gave up"
-        return {"next_id": 0, "pending": {}, "outcome": {}, "retransmissions": 0}
+        # (retransmissions are counted as a metric, not in the state: a count
+        # would tell apart worlds that differ in nothing else)
+        return {"next_id": 0, "pending": {}, "outcome": {}}
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         if src == WORKLOAD:
             aid = state["next_id"]
             state["next_id"] = aid + 1
             state["pending"][str(aid)] = {"body": msg["body"], "tries": 1}
-            self._transmit(ctx, aid, msg["body"])
+            self._transmit(ctx, aid, msg["body"], 1)
             return
         key = str(msg["action_id"])
         if key not in state["pending"]:
@@ -117,12 +122,12 @@ class Client(Node):
             state["outcome"][key] = "gave up"
             return
         entry["tries"] += 1
-        state["retransmissions"] += 1
         ctx.metric("retransmissions")
-        self._transmit(ctx, int(key), entry["body"])
+        self._transmit(ctx, int(key), entry["body"], entry["tries"])
 
-    def _transmit(self, ctx: Context, aid: int, body: str) -> None:
+    def _transmit(self, ctx: Context, aid: int, body: str, tried: int) -> None:
         request = {"type": "send", "session": SESSION, "action_id": aid, "body": body}
+        request["try"] = tried
         ctx.send(self.config["server"], request)
         ctx.set_timer(f"retry:{aid}", self.config.get("retransmit_ms", 50))
 
@@ -143,9 +148,11 @@ class Homeserver(Node):
         _positive_number(config, "hold_timeout_ms", 200)
 
     def initial_state(self) -> dict[str, Any]:
-        # clients: "client/session" -> {"next": int, "done": {aid: [event_id, pos]},
-        #                               "held": {aid: body}, "rejected": [aid, ...]}
-        return {"room": [], "clients": {}, "retransmits_seen": 0, "out_of_order_seen": 0}
+        # clients: "client/session" -> {"next": int, "done": {aid: [event_id, pos, try]},
+        #                               "held": {aid: [body, try]}, "rejected": [aid, ...]}
+        # The guards' observations are flags: once seen, a race stays seen, and
+        # seeing it again adds no state.
+        return {"room": [], "clients": {}, "retransmission_race": False, "out_of_order": False}
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         if msg.get("type") != "send":
@@ -154,10 +161,13 @@ class Homeserver(Node):
         c = state["clients"].setdefault(who, {"next": 0, "done": {}, "held": {}, "rejected": []})
         aid = msg["action_id"]
         key = str(aid)
-        if key in c["done"]:
-            state["retransmits_seen"] += 1
+        if key in c["done"] and msg["try"] > c["done"][key][2]:
+            # The race the guard names: a later transmission of the client (its
+            # retry timer fired) arrives after an earlier one was applied. A
+            # network copy of the applied transmission has the same ``try``.
+            state["retransmission_race"] = True
         if key in c["done"] and self.switches["idempotent_retransmission"]:
-            event_id, pos = c["done"][key]
+            event_id, pos, _ = c["done"][key]
             ctx.send(src, {"type": "sent", "action_id": aid, "event_id": event_id, "position": pos})
             return
         if aid in c["rejected"]:
@@ -166,17 +176,17 @@ class Homeserver(Node):
         if key in c["held"]:
             return  # a retransmission of a request already waiting
         if aid > c["next"]:
-            state["out_of_order_seen"] += 1
+            state["out_of_order"] = True
         if aid > c["next"] and self.switches["hold_out_of_order"]:
-            c["held"][key] = msg["body"]
+            c["held"][key] = [msg["body"], msg["try"]]
             ctx.set_timer(f"hold:{who}:{aid}", self.config.get("hold_timeout_ms", 200))
             return
-        self._apply(ctx, state, src, who, aid, msg["body"])
+        self._apply(ctx, state, src, who, aid, msg["body"], msg["try"])
         while str(c["next"]) in c["held"]:
             nxt = c["next"]
-            body = c["held"].pop(str(nxt))
+            body, tried = c["held"].pop(str(nxt))
             ctx.cancel_timer(f"hold:{who}:{nxt}")
-            self._apply(ctx, state, src, who, nxt, body)
+            self._apply(ctx, state, src, who, nxt, body, tried)
 
     def on_timer(self, ctx: Context, state: dict, name: str) -> None:
         prefix, aid_text = name.rsplit(":", 1)
@@ -187,12 +197,14 @@ class Homeserver(Node):
         c["rejected"].append(aid)
         ctx.send(who.split("/", 1)[0], _rejected(aid))
 
-    def _apply(self, ctx: Context, state: dict, src: str, who: str, aid: int, body: str) -> None:
+    def _apply(
+        self, ctx: Context, state: dict, src: str, who: str, aid: int, body: str, tried: int
+    ) -> None:
         c = state["clients"][who]
         pos = len(state["room"])
         event_id = f"${pos}"
         state["room"].append({"event_id": event_id, "sender": src, "action_id": aid, "body": body})
-        c["done"][str(aid)] = [event_id, pos]
+        c["done"][str(aid)] = [event_id, pos, tried]
         c["next"] = max(c["next"], aid + 1)
         ctx.metric("events")
         ctx.send(src, {"type": "sent", "action_id": aid, "event_id": event_id, "position": pos})
@@ -263,14 +275,16 @@ def settled(view: View) -> bool:
 
 @sometimes("retransmission_race")
 def retransmission_race(view: View) -> bool:
-    """A retransmission reached the server after the action was applied."""
-    return any(view.state(hs)["retransmits_seen"] > 0 for hs in _servers(view))
+    """A retransmission by the client (its retry timer fired and it sent the
+    action again) reached the server after an earlier transmission of the
+    action was applied; a network duplicate of the applied request is not one."""
+    return any(view.state(hs)["retransmission_race"] for hs in _servers(view))
 
 
 @sometimes("out_of_order_arrival")
 def out_of_order_arrival(view: View) -> bool:
     """A higher action ID reached the server before a lower one."""
-    return any(view.state(hs)["out_of_order_seen"] > 0 for hs in _servers(view))
+    return any(view.state(hs)["out_of_order"] for hs in _servers(view))
 
 
 MODEL = Model(

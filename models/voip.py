@@ -117,11 +117,9 @@ class Homeserver(Node):
     def initial_state(self) -> dict[str, Any]:
         # calls: call ID -> {"call": invite, "children": [child, ...]}
         # parked: device -> the "have" of its waiting stream request
-        return {
-            "calls": {},
-            "parked": {},
-            "seen": {"late_answers": 0, "concurrent_answers": 0},
-        }
+        # late_answer, concurrent_answers: the guards' observations, flags (a
+        # race seen once is seen; counting would multiply states).
+        return {"calls": {}, "parked": {}, "late_answer": False, "concurrent_answers": False}
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         if msg.get("type") != "sync" or src not in self.config["devices"]:
@@ -134,7 +132,8 @@ class Homeserver(Node):
                     calls[ev["event_id"]] = {"call": ev, "children": []}
                     grown = True
             elif ev["updates"] in calls:  # a device only updates calls it was shown
-                grown |= self._adopt(state, calls[ev["updates"]], ev)
+                seen = msg["have"].get(ev["updates"], 0)
+                grown |= self._adopt(state, calls[ev["updates"]], ev, seen)
         state["parked"][src] = msg["have"]
         targets = sorted(state["parked"]) if grown else [src]
         for dev in targets:
@@ -159,17 +158,29 @@ class Homeserver(Node):
                 out.append(bundle)
         return out
 
-    def _adopt(self, state: dict, bundle: dict, ev: dict) -> bool:
-        """Add a child to its call's bundle once; True if it is new."""
+    def _adopt(self, state: dict, bundle: dict, ev: dict, seen: int) -> bool:
+        """Add a child to its call's bundle once; True if it is new.
+
+        ``seen``: how many children of the call the sending device had when it
+        sent this request (its ``have``). The bundle only grows at its end, so
+        the device had seen ``children[:seen]``.
+        """
         children = bundle["children"]
         if any(c["event_id"] == ev["event_id"] for c in children):
             return False
-        out = C.outcome(children)
         if ev["type"] == C.ANSWER:
-            if out["hangup"] is not None:
-                state["seen"]["late_answers"] += 1
-            if any(r["type"] == C.ANSWER for r in out["responses"]):
-                state["seen"]["concurrent_answers"] += 1
+            if C.outcome(children)["hangup"] is not None:
+                state["late_answer"] = True
+            # Concurrent answers: another device's answer that this device had
+            # not received. That device cannot have seen this answer either: the
+            # server is the only way between devices and takes it only now. (A
+            # device answers in the handler that sends this request, so ``seen``
+            # is what it knew when answering; after a lost request, a later copy
+            # may claim more, which can only hide a race, never invent one.)
+            if any(
+                c["type"] == C.ANSWER and c["device_id"] != ev["device_id"] for c in children[seen:]
+            ):
+                state["concurrent_answers"] = True
         children.append(ev)
         return True
 
@@ -232,7 +243,8 @@ class Device(Node):
         # calls: call ID -> {"role", "state", "reason", "peer", "connected",
         #                    "children": [child IDs seen], "n": bundle length seen}
         # pending: own events not yet echoed by the server
-        return {"calls": {}, "pending": [], "made": 0, "polls": 0, "glare": 0, "rang": 0}
+        # glare: the guard's observation, a flag
+        return {"calls": {}, "pending": [], "made": 0, "polls": 0, "glare": False}
 
     # -- entry points ----------------------------------------------------
 
@@ -353,7 +365,6 @@ class Device(Node):
             if self._glare(state, cid, call, rec, out):
                 return
             rec["state"] = "ringing"
-            state["rang"] += 1
             if self.config.get("respond", "answer") == "reject":
                 out.append(self._child(state, cid, C.REJECT))
                 self._end(rec, "rejected")
@@ -430,7 +441,7 @@ class Device(Node):
         ]
         if not mine:
             return False
-        state["glare"] += 1
+        state["glare"] = True
         own = mine[0]
         if C.glare_winner(own, cid) == own:
             self._end(rec, "glare")  # the other side hangs its call up
@@ -550,14 +561,16 @@ def rejection_ends_only_its_user(view: View) -> bool:
 
 @sometimes("concurrent_answers")
 def concurrent_answers(view: View) -> bool:
-    """Two devices answered the same call before either learned of the other."""
-    return any(view.state(s)["seen"]["concurrent_answers"] for s in _servers(view))
+    """Two devices answered the same call concurrently: neither had received the
+    other's answer when it sent its own (an answer given after the other was
+    seen is ordered after it, not concurrent)."""
+    return any(view.state(s)["concurrent_answers"] for s in _servers(view))
 
 
 @sometimes("answer_after_hangup")
 def answer_after_hangup(view: View) -> bool:
     """An answer reached the server after the call was hung up."""
-    return any(view.state(s)["seen"]["late_answers"] for s in _servers(view))
+    return any(view.state(s)["late_answer"] for s in _servers(view))
 
 
 @sometimes("rejection_before_answer")

@@ -180,15 +180,15 @@ class Device(Node):
             "presence": {},  # user -> [presence, caps hash]
             "known_caps": {},  # hash -> capability set
             "typing": {},  # room -> users typing
-            "seen": {"resp_after_stream": 0, "stream_after_resp": 0, "unknown_room": 0},
+            # What the properties look for, as flags (seen once stays seen; a count
+            # would make new states of old ones).
+            "seen": {"resp_after_stream": False, "stream_after_resp": False, "unknown_room": False},
             "seen_more": {
-                "foreign_action_id": 0,
-                "renewed": 0,
-                "retransmit_unanswered": 0,
-                "joined_elsewhere": 0,
-                "catch_up": 0,
-                "scrolled_back": 0,
-                "left": 0,
+                "foreign_action_id": False,
+                "renewed": False,
+                "joined_elsewhere": False,
+                "scrolled_back": False,
+                "left": False,
             },
             "behind": 0,  # the furthest stream position a response named
         }
@@ -239,7 +239,6 @@ class Device(Node):
                 echo["status"] = "failed"
             return
         entry["tries"] += 1
-        state["seen_more"]["retransmit_unanswered"] += 1
         ctx.metric("retransmissions")
         self._transmit(ctx, state, rid)
 
@@ -359,6 +358,9 @@ class Device(Node):
         req.update(type="req", rid=int(rid), user=self.config["user"])
         if entry["op"] in ACTIONS:
             req["aid"] = entry["aid"]
+            # Which transmission this is (1: the first), so that a retransmission
+            # is a message of its own, not a network copy of the first.
+            req["try"] = entry["tries"]
         else:
             req.pop("txn", None)
         ctx.send(self.config["server"], req)
@@ -396,7 +398,7 @@ class Device(Node):
         it must re-establish its typing status and presence status"; a new session
         also needs the capability set ("Capabilities": "When a session is started")
         and, here, the event stream opened again from the last position."""
-        state["seen_more"]["renewed"] += 1
+        state["seen_more"]["renewed"] = True
         wants = state["wants"]
         if wants["presence"] is not None and skip != "presence":
             self._request(ctx, state, "presence", presence=wants["presence"])
@@ -485,9 +487,7 @@ class Device(Node):
             return
         # "2a: The request has been successfully processed and can be displayed as Sent."
         if echo["placed_id"] is not None:
-            state["seen"]["resp_after_stream"] += 1
-        else:
-            state["seen"]["stream_after_resp"] += 1
+            state["seen"]["resp_after_stream"] = True
         echo["status"] = "sent"
         echo["sent_id"] = msg["event_id"]
         echo["pos"] = msg["pos"]
@@ -533,7 +533,7 @@ class Device(Node):
             if eid not in timeline and eid not in new:
                 new.append(eid)
         if new:
-            state["seen_more"]["scrolled_back"] += 1
+            state["seen_more"]["scrolled_back"] = True
         timeline[:0] = new
         state["scroll"][room] = {"start": msg["start"], "more": msg["more"]}
 
@@ -587,7 +587,6 @@ class Device(Node):
             return
         if any(e["op"] == "sync" for e in state["inflight"].values()):
             return
-        state["seen_more"]["catch_up"] += 1
         self._request(ctx, state, "sync", filter=state["token"], since=state["last_pos"])
 
     def _arm_poll(self, ctx: Context) -> None:
@@ -632,15 +631,15 @@ class Device(Node):
         own = etype == "m.room.member" and e.get("state_key") == self.config["user"]
         own_join = own and e.get("membership") == "join"
         if own_join and "action_id" not in e and not e.get("snapshot"):
-            state["seen_more"]["joined_elsewhere"] += 1
+            state["seen_more"]["joined_elsewhere"] = True
         if room not in state["rooms"] and not own and not e.get("snapshot"):
             # Proposal TODO: "Receiving events for unknown rooms. How do you handle this?"
-            state["seen"]["unknown_room"] += 1
+            state["seen"]["unknown_room"] = True
         if own and not own_join and not e.get("snapshot"):
             # "Data required when you leave a room on another device": the room's
             # events end here (its later events are not the user's to see).
             if room in state["rooms"]:
-                state["seen_more"]["left"] += 1
+                state["seen_more"]["left"] = True
                 state["rooms"] = [r for r in state["rooms"] if r != room]
         else:
             self._know(state, room)
@@ -649,7 +648,7 @@ class Device(Node):
             shown[f"{etype}|{e['state_key']}"] = e["event_id"]
             txn = self._match(state, e)
             if txn is not None:
-                state["echoes"][txn]["placed_id"] = e["event_id"]
+                _place(state, state["echoes"][txn], e["event_id"])
             return
         if etype != "m.room.message":
             return
@@ -659,14 +658,14 @@ class Device(Node):
         if echo_txn is not None:
             # "2b/3: [...] the client knows its position in the event stream."
             echo = state["echoes"][echo_txn]
-            echo["placed_id"] = eid
+            _place(state, echo, eid)
             if f"~{echo_txn}" in timeline:
                 timeline.remove(f"~{echo_txn}")
         elif "action_id" in e and not any(
             echo["placed_id"] == eid for echo in state["echoes"].values()
         ):
             # (An echo already placed by a snapshot copy of this event is our own.)
-            state["seen_more"]["foreign_action_id"] += 1
+            state["seen_more"]["foreign_action_id"] = True
         if eid not in timeline:
             timeline.append(eid)
 
@@ -685,3 +684,13 @@ class Device(Node):
                 if entry["session"] == state["session"]:
                     return str(entry["txn"])
         return None
+
+
+def _place(state: dict, echo: dict, event_id: str) -> None:
+    """Place a local echo at its event, which came from the server (3)."""
+    if echo["status"] == "sent":
+        # The guard stream_after_response: the event came after the response (2a,
+        # then 3). Seen here, when it comes, and not when the response does: a
+        # device whose stream never brings the event has not shown that order.
+        state["seen"]["stream_after_resp"] = True
+    echo["placed_id"] = event_id

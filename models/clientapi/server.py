@@ -97,13 +97,15 @@ class Homeserver(Node):
             "caps": {},  # hash -> capability set
             "presence": {},  # user -> {"presence", "caps"}
             "txns": {},  # device -> {txn: response}, under txn_scope = "device"
-            "seen": {"retransmit": 0, "out_of_order": 0, "stale": 0, "expired": 0},
+            # What the guards look for, as flags: a race seen once stays seen, and
+            # seeing it again does not make a new state.
+            "seen": {"retransmit": False, "out_of_order": False, "stale": False, "expired": False},
             "seen_more": {
-                "unknown_hash": 0,
-                "lookup": 0,
-                "filter_expired": 0,
-                "stale_action": 0,
-                "overtaken": 0,
+                "unknown_hash": False,
+                "lookup": False,
+                "filter_expired": False,
+                "stale_action": False,
+                "overtaken": False,
             },
         }
 
@@ -141,7 +143,7 @@ class Homeserver(Node):
         if kind == "session":
             rec = state["sessions"].get(rest)
             if rec is not None and rec["live"]:
-                state["seen"]["expired"] += 1
+                state["seen"]["expired"] = True
                 self._end_session(ctx, state, rest)
         elif kind == "hold":
             device, aid = rest.rsplit(":", 1)
@@ -168,9 +170,9 @@ class Homeserver(Node):
             # "If the server expires a session and the client uses an old session ID,
             # the server should fail the request with the old session ID and send a new
             # session ID in response."
-            state["seen"]["stale"] += 1
+            state["seen"]["stale"] = True
             if msg["op"] in ACTIONS:
-                state["seen_more"]["stale_action"] += 1
+                state["seen_more"]["stale_action"] = True
             once = self.switches["stale_session_renewal"] == "once"
             if not (once and live and S.number(rec["id"]) > S.number(sid)):
                 if live:
@@ -266,7 +268,7 @@ class Homeserver(Node):
         so this one, overtaken or retransmitted late, must not undo it."""
         last = rec.setdefault("wish_rids", {})
         if msg["rid"] < last.get(key, -1):
-            state["seen_more"]["overtaken"] += 1
+            state["seen_more"]["overtaken"] = True
             return self.switches["presence_typing_order"] == "latest_request"
         last[key] = msg["rid"]
         return False
@@ -303,7 +305,7 @@ class Homeserver(Node):
         if msg["hash"] not in state["caps"]:
             # "be most likely refused by the home server as it does not know the
             # full capability set for that hash"
-            state["seen_more"]["unknown_hash"] += 1
+            state["seen_more"]["unknown_hash"] = True
             self._answer(ctx, device, rec, msg, False, error="unknown capability hash")
             return
         rec["caps"] = msg["hash"]
@@ -319,7 +321,7 @@ class Homeserver(Node):
         self._answer(ctx, device, rec, msg, True, hash=h)
 
     def _op_caps_lookup(self, ctx, state, device, rec, msg) -> None:
-        state["seen_more"]["lookup"] += 1
+        state["seen_more"]["lookup"] = True
         caps = state["caps"].get(msg["hash"])
         if caps is None:
             self._answer(ctx, device, rec, msg, False, error="unknown capability hash")
@@ -344,7 +346,7 @@ class Homeserver(Node):
         token = msg["filter"]
         defn = F.normalise({}) if token is None else state["filters"].get(token)
         if defn is None:
-            state["seen_more"]["filter_expired"] += 1
+            state["seen_more"]["filter_expired"] = True
             self._answer(ctx, device, rec, msg, False, error="unknown filter token")
             return
         user = rec["user"]
@@ -409,19 +411,21 @@ class Homeserver(Node):
         if self.switches["txn_scope"] == "device":
             done = state["txns"].get(device, {}).get(str(msg["txn"]))
             if done is not None:
-                state["seen"]["retransmit"] += 1
-                resp = {**done, "rid": msg["rid"], "session": rec["id"]}
+                if _resent(done, msg):
+                    state["seen"]["retransmit"] = True
+                resp = {**_reply(done), "rid": msg["rid"], "session": rec["id"]}
                 if key not in rec["done"] and aid >= rec["next"]:
                     # The action ID is used up (as if applied), so that later ones of
                     # the session are not held waiting for it.
-                    rec["done"][key] = resp
+                    rec["done"][key] = {**resp, "applied": done["applied"]}
                     self._release(ctx, state, device, rec)
                 ctx.send(device, resp)
                 return
         if key in rec["done"]:
-            state["seen"]["retransmit"] += 1
+            if _resent(rec["done"][key], msg):
+                state["seen"]["retransmit"] = True
             if self.switches["idempotent_retransmission"]:
-                ctx.send(device, {**rec["done"][key], "rid": msg["rid"]})
+                ctx.send(device, {**_reply(rec["done"][key]), "rid": msg["rid"]})
                 return
         if aid in rec["rejected"]:
             self._answer(ctx, device, rec, msg, False, error="missing sequence number")
@@ -429,7 +433,7 @@ class Homeserver(Node):
         if key in rec["held"]:
             return  # a retransmission of a request already waiting
         if aid > rec["next"]:
-            state["seen"]["out_of_order"] += 1
+            state["seen"]["out_of_order"] = True
             if self.switches["hold_out_of_order"]:
                 # "it will block the request until it receives earlier seqnums"
                 rec["held"][key] = msg
@@ -495,6 +499,9 @@ class Homeserver(Node):
                 resp = self._answer(ctx, device, rec, msg, True, room=room, **extra)
                 if self._typing_now(state, room) != typing:
                     self._typing_changed(state, room)  # a rejoin brings the wish back
+        # Kept with the transmission that was applied (its session and try), so a
+        # later one is told apart from a network copy of it (the guard).
+        resp = {**resp, "applied": [msg.get("session"), msg.get("try", 1)]}
         rec["done"][str(aid)] = resp
         if self.switches["txn_scope"] == "device":
             state["txns"].setdefault(device, {})[str(msg["txn"])] = resp
@@ -553,3 +560,15 @@ class Homeserver(Node):
             msg = {"type": "stream", "prev": stream["pos"], "pos": state["order"]}
             stream["pos"] = state["order"]
             ctx.send(device, {**msg, "events": outbox[device]})
+
+
+def _resent(done: dict, msg: dict) -> bool:
+    """``msg`` is the device's own re-send of the applied action: a retransmission
+    (a later try) or a re-send under a renewed session, not a network copy."""
+    session, tried = done["applied"]
+    return msg.get("session") != session or msg.get("try", 1) > tried
+
+
+def _reply(done: dict) -> dict:
+    """The stored response, as sent again."""
+    return {k: v for k, v in done.items() if k != "applied"}

@@ -209,4 +209,4 @@ def test_the_device_inserts_scrollback_at_the_start_without_duplicates():
     )
     assert state["timeline"]["!r"] == ["$1", "$2", "$3", "~0"]
     assert state["scroll"]["!r"] == {"start": "$1", "more": False}
-    assert state["seen_more"]["scrolled_back"] == 1
+    assert state["seen_more"]["scrolled_back"] is True

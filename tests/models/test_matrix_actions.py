@@ -15,20 +15,22 @@ SCENARIO = """
 [scenario]
 name = "room-actions"
 description = "test"
-model = "rooms"
+model = "matrix"
 
 [[nodes]]
 name = "hs1"
 kind = "homeserver"
+config = { federation = {}, joining = {} }
 
 [[nodes]]
 name = "hs2"
 kind = "homeserver"
+config = { federation = {}, joining = {} }
 
 [[nodes]]
 name = "alice"
 kind = "device"
-config = { server = "hs1", user = "@alice:hs1", out_of_order = true }
+config = { server = "hs1", user = "@alice:hs1", timeline = { out_of_order = true } }
 
 [[nodes]]
 name = "bob"
@@ -154,59 +156,59 @@ def test_the_run_is_quiescent_and_the_properties_hold(world):
 
 def test_create_room_sets_initial_state_and_invites_remote_users(world):
     _, state = world
-    store = state("hs1")["rooms"][CLUB]
+    store = state("hs1")["rooms"]["stores"][CLUB]
     assert store["events"][store["current"]["m.room.name\x1f"]]["content"] == {"name": "Club"}
     rules = store["events"][store["current"]["m.room.join_rules\x1f"]]
     assert rules["content"]["join_rule"] == "invite"
     assert R.aliases(store) == ["#club:hs1"]
     assert store["events"]["$hs1.7"]["state_key"] == "@bob:hs2"
-    assert "$hs1.7" in state("bob")["invites"]  # the invite reached bob's device
+    assert "$hs1.7" in state("bob")["stream"]["invites"]  # the invite reached bob's device
 
 
 def test_join_by_invite_event_id_through_the_inviting_server(world):
     _, state = world
-    assert state("bob")["results"]["0"] is True
-    assert "$hs1.7" not in state("hs2")["invites"]
+    assert state("bob")["requests"]["results"]["0"] is True
+    assert "$hs1.7" not in state("hs2")["joining"]["invites"]
 
 
 def test_reject_invite_by_event_id_deletes_the_member_event(world):
     _, state = world
-    assert state("dave")["results"]["0"] is True
+    assert state("dave")["requests"]["results"]["0"] is True
     for server in ("hs1", "hs2"):
-        store = state(server)["rooms"][CLUB]
+        store = state(server)["rooms"]["stores"][CLUB]
         member = store["events"][store["current"]["m.room.member\x1f@dave:hs2"]]
         assert "content" not in member  # an event lacking content
         assert R.membership(store, "@dave:hs2") == "leave"
-    assert "$hs1.8" not in state("hs2")["invites"]
+    assert "$hs1.8" not in state("hs2")["joining"]["invites"]
 
 
 def test_join_by_alias_resolved_by_the_alias_server_then_leave(world):
     _, state = world
-    assert state("erin")["results"] == {"0": True, "1": True}
+    assert state("erin")["requests"]["results"] == {"0": True, "1": True}
     for server in ("hs1", "hs2"):
-        assert R.membership(state(server)["rooms"][PUB], "@erin:hs2") == "leave"
+        assert R.membership(state(server)["rooms"]["stores"][PUB], "@erin:hs2") == "leave"
 
 
 def test_delete_state_is_an_event_lacking_content(world):
     _, state = world
-    store = state("hs1")["rooms"][CLUB]
+    store = state("hs1")["rooms"]["stores"][CLUB]
     topic = store["events"][store["current"]["m.room.topic\x1f"]]
     assert "content" not in topic and topic["sender"] == "@alice:hs1"
 
 
 def test_kick_then_a_private_room_refuses_the_rejoin_then_ban(world):
     _, state = world
-    bob = state("bob")["results"]
+    bob = state("bob")["requests"]["results"]
     assert bob["1"] is True  # the message, while joined
     assert bob["2"] is False  # rejoining an invite-only room after the kick
-    assert state("alice")["results"] == {str(i): True for i in range(6)}
+    assert state("alice")["requests"]["results"] == {str(i): True for i in range(6)}
     for server in ("hs1", "hs2"):
-        assert R.membership(state(server)["rooms"][CLUB], "@bob:hs2") == "ban"
+        assert R.membership(state(server)["rooms"]["stores"][CLUB], "@bob:hs2") == "ban"
 
 
 def test_a_joined_device_sees_its_server_state_and_the_remote_message(world):
     _, state = world
-    hs1 = state("hs1")["rooms"][CLUB]
-    assert state("alice")["view"][CLUB] == hs1["current"]
-    hello = [e for e in state("alice")["timeline"][CLUB] if e.startswith("$hs2")]
+    hs1 = state("hs1")["rooms"]["stores"][CLUB]
+    assert state("alice")["stream"]["view"][CLUB] == hs1["current"]
+    hello = [e for e in state("alice")["timeline"]["timeline"][CLUB] if e.startswith("$hs2")]
     assert hello and hs1["events"][hello[0]]["content"] == {"body": "hello"}

@@ -1,8 +1,20 @@
-"""The homeserver model: servers federating rooms, devices reading the event stream.
+"""The matrix model: one homeserver node kind and one device node kind, each
+composed of parts (one per proposal section), with every part's switches and
+properties.
 
 Switches are named after the proposal's sections; their defaults are the
 proposal's choices (state resolution, which the proposal leaves open,
-defaults to the v2 algorithm homeservers run today).
+defaults to the v2 algorithm homeservers run today). The node state of a
+homeserver is ``{part: slice}`` (see :mod:`mxsim.models.homeserver`), of a
+device likewise (:mod:`mxsim.models.device`); the helpers below read them.
+
+Findings (README, "The matrix model"):
+
+- ``check superseded-state --set omit_superseded_state=false``: a device is
+  handed a topic its server already superseded (``no_clobbering``);
+- ``check rejected-event --set rejected_events=false``: timelines disagree;
+- ``run state-reset --set state_resolution=depth`` (and ``check --random``):
+  the ban is reset (``bans_stick``).
 """
 
 from __future__ import annotations
@@ -45,16 +57,30 @@ def _devices(view: View) -> list[str]:
     return [n for n in view.nodes if view.kind(n) == "device"]
 
 
+def _stores(view: View, server: str) -> dict:
+    return view.state(server)["rooms"]["stores"]
+
+
+def _devices_of(view: View, server: str) -> dict:
+    return view.state(server)["stream"]["devices"]
+
+
+def _counter(view: View, server: str, part: str, name: str) -> int:
+    """A homeserver part's counter; 0 where the server does not use the part."""
+    return view.state(server).get(part, {}).get("counters", {}).get(name, 0)
+
+
 def _rooms(view: View) -> list[str]:
-    return sorted({r for s in _servers(view) for r in view.state(s)["rooms"]})
+    return sorted({r for s in _servers(view) for r in _stores(view, s)})
 
 
 def _resident(view: View, server: str, room: str) -> dict | None:
     """The server's store for ``room`` if one of its users is joined to it."""
-    store = view.state(server)["rooms"].get(room)
+    store = _stores(view, server).get(room)
     if store is None:
         return None
-    users = {view.state(server)["devices"][d]["user"] for d in view.state(server)["devices"]}
+    devices = _devices_of(view, server)
+    users = {devices[d]["user"] for d in devices}
     if any(R.membership(store, u) == "join" for u in users):
         return store
     return None
@@ -72,10 +98,10 @@ def state_consistency(view: View) -> bool:
         if any(st != states[0] for st in states[1:]):
             return False
     for d in _devices(view):
-        dev = view.state(d)
-        server = view.state(_server_of(view, d))
-        for room, store in server["rooms"].items():
-            user = server["devices"].get(d, {}).get("user")
+        dev = view.state(d)["stream"]
+        server = _server_of(view, d)
+        for room, store in _stores(view, server).items():
+            user = _devices_of(view, server).get(d, {}).get("user")
             if user is None or R.membership(store, user) != "join":
                 continue
             if dev["view"].get(room, {}) != store["current"]:
@@ -85,28 +111,25 @@ def state_consistency(view: View) -> bool:
 
 def _server_of(view: View, device: str) -> str:
     # A device's server is the domain of its user, which the config guarantees.
-    for s in _servers(view):
-        if device in view.state(s)["devices"]:
-            return s
-    return _servers(view)[0]
+    return view.config(device)["server"]
 
 
 @always("no_clobbering")
 def no_clobbering(view: View) -> bool:
     """No device is sent a state event that is superseded by one it was sent before."""
-    return all(view.state(s)["counters"]["clobbers"] == 0 for s in _servers(view))
+    return all(_counter(view, s, "stream", "clobbers") == 0 for s in _servers(view))
 
 
 @always("events_once")
 def events_once(view: View) -> bool:
     """No device is handed an event it already holds (it would have to drop it)."""
-    return all(view.state(d).get("duplicates", 0) == 0 for d in _devices(view))
+    return all(view.state(d)["timeline"]["duplicates"] == 0 for d in _devices(view))
 
 
 @always("stream_positions_increase")
 def stream_positions_increase(view: View) -> bool:
     """Each device sees strictly increasing stream positions."""
-    return all(view.state(d)["positions_increase"] for d in _devices(view))
+    return all(view.state(d)["stream"]["positions_increase"] for d in _devices(view))
 
 
 @eventually("timelines_agree")
@@ -114,12 +137,12 @@ def timelines_agree(view: View) -> bool:
     """Joined devices that take out-of-order events display the same messages."""
     shown: dict[str, set] = {}
     for d in _devices(view):
-        dev = view.state(d)
-        server = view.state(_server_of(view, d))
-        info = server["devices"].get(d)
+        dev = view.state(d)["timeline"]
+        server = _server_of(view, d)
+        info = _devices_of(view, server).get(d)
         if info is None or not info["ooo"]:
             continue
-        for room, store in server["rooms"].items():
+        for room, store in _stores(view, server).items():
             if R.membership(store, info["user"]) != "join":
                 continue
             visible = set(dev["timeline"].get(room, [])) - set(dev["redacted"])
@@ -134,7 +157,7 @@ def bans_stick(view: View) -> bool:
     for room in _rooms(view):
         banned, lifted = set(), set()
         for s in _servers(view):
-            store = view.state(s)["rooms"].get(room)
+            store = _stores(view, s).get(room)
             if store is None:
                 continue
             for eid, ev in store["events"].items():
@@ -146,7 +169,7 @@ def bans_stick(view: View) -> bool:
                 elif ev["sender"] != ev["state_key"] and membership == "leave":
                     lifted.add(ev["state_key"])
         for s in _servers(view):
-            store = view.state(s)["rooms"].get(room)
+            store = _stores(view, s).get(room)
             if store is None or not store["current"]:
                 continue
             for user in sorted(banned - lifted):
@@ -159,7 +182,7 @@ def _graph(view: View, room: str) -> dict:
     """Every placed event of ``room`` any server holds (for judging, not for nodes)."""
     events: dict = {}
     for s in _servers(view):
-        store = view.state(s)["rooms"].get(room)
+        store = _stores(view, s).get(room)
         if store is not None:
             for eid in store["after"]:
                 events.setdefault(eid, store["events"][eid])
@@ -183,16 +206,16 @@ def scrollback(view: View) -> bool:
     parent after its child; once it has scrolled back to the room's start, it
     holds every message its server shows, exactly once."""
     for d in _devices(view):
-        dev = view.state(d)
-        server = view.state(_server_of(view, d))
-        info = server["devices"].get(d)
-        if info is None or "timeline" not in dev or "earliest" not in dev:
+        if not _persists(view, d):
+            continue
+        dev, shown = view.state(d)["timeline"], view.state(d)["scrollback"]
+        server = _server_of(view, d)
+        info = _devices_of(view, server).get(d)
+        if info is None:
             continue
         for room, timeline in sorted(dev["timeline"].items()):
-            store = server["rooms"].get(room)
+            store = _stores(view, server).get(room)
             if store is None or R.membership(store, info["user"]) != "join":
-                continue
-            if not _persists(view, d):
                 continue
             if len(set(timeline)) != len(timeline):
                 return False
@@ -202,7 +225,7 @@ def scrollback(view: View) -> bool:
                 older = _ancestors(events, eid, memo) if eid in events else ()
                 if any(pos.get(a, -1) > i for a in older):
                     return False  # a parent shown after its child
-            if dev["more"].get(room) == [False, False] and room in dev["earliest"]:
+            if shown["more"].get(room) == [False, False] and room in shown["earliest"]:
                 shown = {e for e in store["after"] if R.visible(store, e)}
                 shown = {e for e in shown if "state_key" not in store["events"][e]}
                 if set(timeline) - set(dev["redacted"]) != shown - set(dev["redacted"]):
@@ -211,16 +234,16 @@ def scrollback(view: View) -> bool:
 
 
 def _persists(view: View, device: str) -> bool:
-    return bool(view.state(device).get("persisting"))
+    return bool(view.config(device).get("scrollback", {}).get("persist"))
 
 
 @sometimes("backfill")
 def backfill(view: View) -> bool:
     """A server fetched history over federation and a device scrolled back to the start."""
-    if not any(view.state(s)["counters"]["backfills"] > 0 for s in _servers(view)):
+    if not any(view.state(s).get("scrollback", {}).get("backfills") for s in _servers(view)):
         return False
     return any(
-        _persists(view, d) and [False, False] in view.state(d)["more"].values()
+        _persists(view, d) and [False, False] in view.state(d)["scrollback"]["more"].values()
         for d in _devices(view)
     )
 
@@ -228,38 +251,38 @@ def backfill(view: View) -> bool:
 @sometimes("out_of_order_shown")
 def out_of_order_shown(view: View) -> bool:
     """A device was sent a message older than one it was shown, with the event it comes after."""
-    return any(view.state(s)["counters"].get("ooo_shown", 0) > 0 for s in _servers(view))
+    return any(_counter(view, s, "stream", "ooo_shown") > 0 for s in _servers(view))
 
 
 @sometimes("state_conflict")
 def state_conflict(view: View) -> bool:
     """Some server resolved conflicting state sets."""
     return any(
-        store["conflicts"] > 0 for s in _servers(view) for store in view.state(s)["rooms"].values()
+        store["conflicts"] > 0 for s in _servers(view) for store in _stores(view, s).values()
     )
 
 
 @sometimes("out_of_order_arrival")
 def out_of_order_arrival(view: View) -> bool:
     """An event reached a server before an event it refers to."""
-    return any(view.state(s)["counters"]["out_of_order"] > 0 for s in _servers(view))
+    return any(_counter(view, s, "federation", "out_of_order") > 0 for s in _servers(view))
 
 
 @sometimes("superseded_arrival")
 def superseded_arrival(view: View) -> bool:
     """A state event reached a server after one that supersedes it."""
-    return any(view.state(s)["counters"]["superseded"] > 0 for s in _servers(view))
+    return any(_counter(view, s, "stream", "superseded") > 0 for s in _servers(view))
 
 
 @sometimes("late_rejection")
 def late_rejection(view: View) -> bool:
     """A server learned it should not have accepted an event it had shown."""
-    return any(view.state(s)["counters"]["late_rejections"] > 0 for s in _servers(view))
+    return any(_counter(view, s, "stream", "late_rejections") > 0 for s in _servers(view))
 
 
 MODEL = Model(
-    name="rooms",
-    doc="Homeservers federating rooms as event graphs; devices reading the event stream.",
+    name="matrix",
+    doc="One homeserver and one device, each composed of parts, one per proposal section.",
     kinds={"homeserver": Homeserver, "device": Device},
     switches=SWITCHES,
     properties=(

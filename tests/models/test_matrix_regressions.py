@@ -1,4 +1,4 @@
-"""Regressions found by exploring the rooms model."""
+"""Regressions found by exploring the rooms (now matrix) model."""
 
 import json
 from dataclasses import replace
@@ -6,7 +6,7 @@ from dataclasses import replace
 from mxsim.experiments.jobs import load_scenario
 from mxsim.models import room as R
 from mxsim.models.homeserver import Homeserver
-from mxsim.models.rooms import MODEL
+from mxsim.models.matrix import MODEL
 
 SWITCHES = {s.name: s.default for s in MODEL.switches}
 GENESIS = [{"room": "!r:hs1", "creator": "@alice:hs1", "members": ["@bob:hs2"]}]
@@ -17,12 +17,13 @@ def test_a_message_that_merges_forks_and_changes_state_is_still_shown():
     # message whose arrival changed the room's current state (it merged two
     # forks) sent the devices the changed state but never the message, so
     # the devices' timelines disagreed at quiescence.
-    hs = Homeserver("hs1", {"genesis": GENESIS}, SWITCHES)
+    hs = Homeserver("hs1", {"rooms": {"genesis": GENESIS}}, SWITCHES)
     state = hs.initial_state()
     hs.on_start(None, state)
-    store = state["rooms"]["!r:hs1"]
-    hs._register(state, "alice", {"user": "@alice:hs1", "out_of_order": True})
-    state.pop("outbox", None)
+    store = state["rooms"]["stores"]["!r:hs1"]
+    stream = hs.part("stream")
+    stream.register(state, "alice", "@alice:hs1", True)
+    state["stream"].pop("outbox", None)
     last = store["extremities"][0]
     message = {
         "event_id": "$m",
@@ -36,8 +37,8 @@ def test_a_message_that_merges_forks_and_changes_state_is_still_shown():
     }
     store["events"]["$m"] = message
     topic_key = "m.room.join_rules" + R.SEP
-    hs._stream_to(None, state, store, "alice", message, [topic_key])
-    shown = [e["event"]["event_id"] for e in state["outbox"]["alice"]]
+    stream.stream_to(state, store, "alice", message, [topic_key])
+    shown = [e["event"]["event_id"] for e in state["stream"]["outbox"]["alice"]]
     assert "$m" in shown
 
 
@@ -48,6 +49,6 @@ def test_events_once_fails_when_a_device_is_handed_an_event_twice():
     assert prop.predicate(system.view(world))
     i = next(i for i, n in enumerate(system.nodes) if n.kind == "device")
     state = json.loads(world.states[i])
-    state["duplicates"] = 1
+    state["timeline"]["duplicates"] = 1
     states = world.states[:i] + (json.dumps(state),) + world.states[i + 1 :]
     assert not prop.predicate(system.view(replace(world, states=states)))

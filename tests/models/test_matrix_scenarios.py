@@ -1,4 +1,4 @@
-"""The bundled rooms scenarios decide what they were written to decide, and
+"""The bundled rooms scenarios of the matrix model decide what they were written to decide, and
 each switch away from the proposal's choice breaks the property it guards."""
 
 from __future__ import annotations

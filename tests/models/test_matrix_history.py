@@ -6,7 +6,8 @@ from __future__ import annotations
 from mxsim.experiments.jobs import load_scenario
 from mxsim.models import room as R
 from mxsim.models.device import Device
-from mxsim.models.homeserver import JOIN_HISTORY, Homeserver
+from mxsim.models.homeserver import Homeserver
+from mxsim.models.homeserver.joining import JOIN_HISTORY
 from mxsim.sim.explore import Explorer
 from mxsim.sim.timed import TimedRun
 
@@ -40,7 +41,10 @@ def server(name: str, messages: int = 0, members=()) -> tuple[Homeserver, dict]:
         "members": list(members),
         "messages": [f"m{i}" for i in range(1, messages + 1)],
     }
-    hs = Homeserver(name, {"genesis": [genesis]} if name == "hs1" else {}, SWITCHES)
+    parts = {"federation": {}, "joining": {}, "scrollback": {}}
+    if name == "hs1":
+        parts["rooms"] = {"genesis": [genesis]}
+    hs = Homeserver(name, parts, SWITCHES)
     state = hs.initial_state()
     hs.on_start(Ctx(), state)
     return hs, state
@@ -49,7 +53,8 @@ def server(name: str, messages: int = 0, members=()) -> tuple[Homeserver, dict]:
 def act(hs, state, device, user, streams=False, **action) -> list[tuple[str, dict]]:
     """What the server sends on a device's action (stream batches only if asked)."""
     ctx = Ctx()
-    msg = {"type": "action", "aid": action.pop("aid", 0), "whoami": user, **action}
+    aid = action.pop("aid", 0)
+    msg = {"type": action.pop("op"), "aid": aid, "whoami": user, "out_of_order": False, **action}
     hs.on_message(ctx, state, device, msg)
     return [(d, m) for d, m in ctx.sent if streams or m["type"] != "stream"]
 
@@ -114,13 +119,13 @@ def _remote_join(messages: int):
 
 def test_a_server_joining_remotely_gets_state_and_recent_history_only():
     hs1, s1, hs2, s2, join_state = _remote_join(messages=6)
-    store = s2["rooms"][ROOM]
+    store = s2["rooms"]["stores"][ROOM]
     assert R.membership(store, "@carol:hs2") == "join"
     # The current state and its auth chain are there, the older messages are not.
     assert len(join_state["after"]) <= JOIN_HISTORY + 1
     placed = [e for e in store["after"] if "state_key" not in store["events"][e]]
     assert len(placed) == JOIN_HISTORY
-    assert store["current"] == s1["rooms"][ROOM]["current"]
+    assert store["current"] == s1["rooms"]["stores"][ROOM]["current"]
 
 
 def test_scrollback_backfills_over_federation_when_the_local_history_ends():
@@ -137,7 +142,7 @@ def test_scrollback_backfills_over_federation_when_the_local_history_ends():
     assert dst == "carol" and res["aid"] == 1
     assert bodies(res["chunk"]) == ["m6", "m5", "m4", "m3", "m2", "m1"]
     assert not res["more_remote"] and res["token"] == []
-    assert s2["counters"]["backfills"] == 1
+    assert s2["scrollback"]["backfills"] == 1
 
 
 def test_context_returns_messages_around_an_event_with_tokens_and_state():
@@ -153,9 +158,9 @@ def test_context_returns_messages_around_an_event_with_tokens_and_state():
 def test_join_with_a_filter_answers_in_the_response_instead_of_the_stream():
     hs1, s1 = server("hs1", messages=3)
     for dev in ("bob1", "bob2"):
-        deliver(hs1, s1, dev, {"type": "register", "user": "@bob:hs1"})
+        deliver(hs1, s1, dev, {"type": "register", "user": "@bob:hs1", "out_of_order": False})
     sent = act(hs1, s1, "bob1", "@bob:hs1", op="join", room=ROOM, filter={"limit": 2}, streams=True)
-    results = [m for d, m in sent if d == "bob1" and m["type"] == "result"]
+    results = [m for d, m in sent if d == "bob1" and m["type"] == "joined"]
     streams = {d: m for d, m in sent if m["type"] == "stream"}
     [result] = results
     types = [e["event"]["type"] for e in result["events"]]
@@ -178,15 +183,24 @@ def test_device_applies_a_join_response_at_its_stream_position():
     dev.on_message(
         ctx, state, "hs1", {"type": "stream", "pos": 2, "events": [{"room": ROOM, "event": topic}]}
     )
-    assert state["view"] == {}
+    assert state["stream"]["view"] == {}
     dev.on_message(
         ctx,
         state,
         "hs1",
-        {"type": "result", "aid": 0, "ok": True, "pos": 1, "events": [joined], "room": ROOM},
+        {
+            "type": "joined",
+            "aid": 0,
+            "ok": True,
+            "event_id": "$j",
+            "pos": 1,
+            "events": [joined],
+            "room": ROOM,
+        },
     )
-    assert state["joined"] == {ROOM: 1}
-    assert state["view"][ROOM] == {"m.room.topic\x1f": "$t"}
+    assert state["stream"]["joined"] == {ROOM: 1}
+    assert state["stream"]["view"][ROOM] == {"m.room.topic\x1f": "$t"}
+    assert state["requests"]["results"] == {"0": True}
 
 
 def test_bundled_scrollback_scenario_holds_in_run_and_check():

@@ -1,0 +1,50 @@
+"""One device node kind, composed of one part per proposal section.
+
+=============  ==========================================  ==============
+part           proposal section                            module
+=============  ==========================================  ==============
+requests       Action APIs                                 requests.py
+stream         Event Stream API                            stream.py
+timeline       Message Events Ordering Notes               timeline.py
+scrollback     Scrolling back; Contextual windowing        scrollback.py
+=============  ==========================================  ==============
+
+Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
+then one table per part it configures or uses: ``timeline = { out_of_order =
+true }``, ``scrollback = { persist = true }``. ``requests``, ``stream`` and
+``timeline`` are in every device.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mxsim.models.device.requests import Requests
+from mxsim.models.device.scrollback import Scrollback
+from mxsim.models.device.stream import Stream
+from mxsim.models.device.timeline import Timeline
+from mxsim.sim.node import ConfigError
+from mxsim.sim.parts import Composed
+
+__all__ = ["Device"]
+
+
+class Device(Composed):
+    """A client device of one user on one homeserver."""
+
+    kind = "device"
+    parts = (Requests, Stream, Timeline, Scrollback)
+    keys = {"server": "a homeserver node", "user": "a user ID"}
+
+    @classmethod
+    def check_keys(cls, config: dict[str, Any], node_names: tuple[str, ...]) -> None:
+        server = config.get("server")
+        if server not in node_names:
+            raise ConfigError("server", "the name of a homeserver node", server)
+        user = config.get("user")
+        if (
+            not isinstance(user, str)
+            or not user.startswith("@")
+            or user.split(":", 1)[-1] != server
+        ):
+            raise ConfigError("user", f"a user ID @name:{server}", user)

@@ -1,0 +1,103 @@
+"""A device's requests (proposal: "Action APIs").
+
+The user's actions come as workload inputs, e.g.
+``{"op": "send", "room": "!r:hs1", "body": "hi"}``; the device sends each as
+the request of that name (see :mod:`mxsim.models.wire` for each one's
+fields) with the next action ID, and keeps each answer's outcome.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mxsim.models.wire import REQUEST, WIRE, request_fields
+from mxsim.sim.node import ConfigError, Context
+from mxsim.sim.parts import Part
+from mxsim.sim.wire import CLIENT_SERVER
+
+__all__ = ["Requests", "OPS"]
+
+#: Workload ops: every client-server request but ``register``.
+OPS = tuple(n for n, m in WIRE.messages.items() if m.direction == CLIENT_SERVER and n != "register")
+
+#: Optional fields that are not strings, and the type each must have.
+TYPED = {
+    "limit": int,
+    "before": int,
+    "after": int,
+    "backfill": bool,
+    "types": list,
+    "filter": dict,
+    "state": list,
+    "via": list,
+    "content": dict,
+    "power": dict,
+}
+
+
+class Requests(Part):
+    """State: ``next_aid`` and ``results`` (action ID -> ok)."""
+
+    name = "requests"
+    section = "Action APIs"
+    required = True
+    handles = ("result",)
+    ops = OPS
+
+    @classmethod
+    def check_input(cls, data: dict[str, Any]) -> None:
+        op = data.get("op")
+        if op not in OPS:
+            raise ConfigError("op", "one of: " + ", ".join(OPS), op)
+        needed, optional = request_fields(op)
+        for key in needed:
+            if not isinstance(data.get(key), str):
+                raise ConfigError(key, "a string", data.get(key))
+        for key in data:
+            if key not in ("op", *needed, *optional):
+                raise ConfigError(key, f"a field of op {op}: " + ", ".join(needed + optional), key)
+            want = TYPED.get(key)
+            if want is not None and key not in needed:
+                ok = isinstance(data[key], want) and not (
+                    want is int and isinstance(data[key], bool)
+                )
+                if not ok:
+                    raise ConfigError(key, f"a {want.__name__}", data[key])
+
+    def initial(self) -> dict[str, Any]:
+        return {"results": {}, "next_aid": 0}
+
+    def out_of_order(self) -> bool:
+        return bool(self.node.part("timeline").config.get("out_of_order", False))
+
+    def on_start(self, ctx: Context, state: dict) -> None:
+        user, ooo = self.node.config["user"], self.out_of_order()
+        ctx.send(
+            self.node.config["server"], {"type": "register", "user": user, "out_of_order": ooo}
+        )
+
+    def on_input(self, ctx: Context, state: dict, data: dict[str, Any]) -> None:
+        request = {k: v for k, v in data.items() if k != "op"}
+        if data["op"] == "scrollback":
+            scrollback = self.node.part("scrollback")
+            start = scrollback.earliest(state, data["room"]) if scrollback else None
+            if start is None:
+                # No place in the room yet, so nothing to scroll back from: a
+                # client only scrolls back a room it shows.
+                return
+            # Proposal, "Scrolling back": "Identifier for the earliest event".
+            request["from"] = start
+        mine = self.of(state)
+        aid = mine["next_aid"]
+        mine["next_aid"] = aid + 1
+        # "whoami" identifies the user, as an access token would.
+        fields = dict(
+            zip(REQUEST, (aid, self.node.config["user"], self.out_of_order()), strict=True)
+        )
+        ctx.send(self.node.config["server"], {"type": data["op"], **fields, **request})
+
+    def on_result(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        self.note(state, msg["aid"], msg["ok"])
+
+    def note(self, state: dict, aid: int, ok: bool) -> None:
+        self.of(state)["results"][str(aid)] = ok

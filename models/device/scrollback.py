@@ -1,0 +1,59 @@
+"""A device scrolling back (proposal: "Scrolling back", "Contextual windowing").
+
+The device keeps, per room, the token of the earliest event it has (from
+the server-generated join event, then from each page). One configured with
+``persist = true`` keeps pages at the start of its timeline (proposal,
+"Message Events Ordering Notes": clients that "persist scrollback for a room
+... need to know about the message event and where to insert it").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mxsim.sim.node import ConfigError, Context
+from mxsim.sim.parts import Part
+
+__all__ = ["Scrollback"]
+
+
+class Scrollback(Part):
+    """Config: ``persist`` (bool). State: ``earliest`` (room -> token), ``more``
+    (room -> [more on the server, more over federation]), ``contexts``
+    (event ID -> [chunk IDs, start token, end token])."""
+
+    name = "scrollback"
+    section = "Scrolling back; Contextual windowing"
+    handles = ("chunk", "window")
+    keys = {"persist": "a boolean"}
+
+    @classmethod
+    def check_config(cls, config, node_config, node_names) -> None:
+        super().check_config(config, node_config, node_names)
+        if not isinstance(config.get("persist", False), bool):
+            raise ConfigError("persist", "a boolean", config.get("persist"))
+
+    def initial(self) -> dict[str, Any]:
+        return {"earliest": {}, "more": {}, "contexts": {}}
+
+    def persists(self) -> bool:
+        return bool(self.config.get("persist"))
+
+    def earliest(self, state: dict, room: str) -> Any:
+        return self.of(state)["earliest"].get(room)
+
+    def start_at(self, state: dict, room: str, token: Any) -> None:
+        self.of(state)["earliest"][room] = token
+
+    def on_chunk(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        self.node.part("requests").note(state, msg["aid"], msg["ok"])
+        mine, room = self.of(state), msg["room"]
+        mine["earliest"][room] = msg["token"]
+        mine["more"][room] = [msg["more_local"], msg["more_remote"]]
+        if self.persists():
+            self.node.part("timeline").prepend(state, room, msg["chunk"])
+
+    def on_window(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        self.node.part("requests").note(state, msg["aid"], msg["ok"])
+        chunk = [ev["event_id"] for ev in msg["chunk"]]
+        self.of(state)["contexts"][msg["event_id"]] = [chunk, msg["start"], msg["end"]]

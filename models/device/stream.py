@@ -1,0 +1,81 @@
+"""A device reading its event stream (proposal: "Event Stream API").
+
+The stream is read in position order, as a client polling from its last
+position would; the network may deliver pushes out of it. A state event
+replaces the device's view of that key (there is no state resolution on a
+client); messages and local redactions go to the timeline part; the
+server-generated ``m.server.joined`` event marks the device's place in a room.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mxsim.models.room import SEP
+from mxsim.sim.node import Context
+from mxsim.sim.parts import Part
+
+__all__ = ["Stream"]
+
+
+class Stream(Part):
+    """State: ``view`` (room -> {type\\x1fstate_key: event ID}), ``invites``,
+    ``joined`` (room -> position of its join event), ``last_pos``, ``buffer``
+    (position -> what arrived ahead of its turn), ``positions_increase``."""
+
+    name = "stream"
+    section = "Event Stream API"
+    required = True
+    handles = ("stream", "invited", "joined")
+
+    def initial(self) -> dict[str, Any]:
+        return {
+            "view": {},
+            "invites": [],
+            "joined": {},
+            "last_pos": 0,
+            "buffer": {},
+            "positions_increase": True,
+        }
+
+    def on_joined(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        # A join answered with the room's events instead of the stream: they
+        # hold the stream position the server gave them.
+        self.node.part("requests").note(state, msg["aid"], msg["ok"])
+        self.on_stream(
+            ctx, state, src, {"type": "stream", "pos": msg["pos"], "events": msg["events"]}
+        )
+
+    def on_invited(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        self.on_stream(ctx, state, src, msg)
+
+    def on_stream(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        mine = self.of(state)
+        if msg["pos"] <= mine["last_pos"] or str(msg["pos"]) in mine["buffer"]:
+            mine["positions_increase"] = False  # a position seen twice
+            return
+        mine["buffer"][str(msg["pos"])] = msg
+        while str(mine["last_pos"] + 1) in mine["buffer"]:
+            nxt = mine["buffer"].pop(str(mine["last_pos"] + 1))
+            mine["last_pos"] = nxt["pos"]
+            if nxt["type"] == "invited":
+                mine["invites"].append(nxt["event"]["event_id"])
+            else:
+                for entry in nxt["events"]:
+                    self.apply(state, entry)
+
+    def apply(self, state: dict, entry: dict) -> None:
+        mine = self.of(state)
+        room, ev = entry["room"], entry["event"]
+        if ev["type"] == "m.server.joined":
+            mine["joined"][room] = mine["last_pos"]
+            scrollback = self.node.part("scrollback")
+            if scrollback is not None:
+                scrollback.start_at(state, room, ev["token"])
+            return
+        if "state_key" in ev:
+            mine["view"].setdefault(room, {})[f"{ev['type']}{SEP}{ev['state_key']}"] = ev[
+                "event_id"
+            ]
+            return
+        self.node.part("timeline").apply(state, entry)

@@ -1,0 +1,70 @@
+"""A device's timeline (proposal: "Message Events Ordering Notes", "Rejected events").
+
+Messages join the timeline in stream order; an out-of-order message (for a
+device that opted in with ``out_of_order``) goes after the event it names; a
+local ``m.room.redaction`` hides an event. A device that persists scrollback
+holds each event once, by ID, and counts an event handed to it twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mxsim.sim.node import ConfigError
+from mxsim.sim.parts import Part
+
+__all__ = ["Timeline"]
+
+
+class Timeline(Part):
+    """Config: ``out_of_order`` (bool). State: ``timeline`` (room -> event IDs in
+    display order), ``redacted``, ``duplicates``."""
+
+    name = "timeline"
+    section = "Message Events Ordering Notes"
+    required = True
+    keys = {"out_of_order": "a boolean"}
+
+    @classmethod
+    def check_config(cls, config, node_config, node_names) -> None:
+        super().check_config(config, node_config, node_names)
+        if not isinstance(config.get("out_of_order", False), bool):
+            raise ConfigError("out_of_order", "a boolean", config.get("out_of_order"))
+
+    def initial(self) -> dict[str, Any]:
+        return {"timeline": {}, "redacted": [], "duplicates": 0}
+
+    def persists(self) -> bool:
+        scrollback = self.node.part("scrollback")
+        return scrollback is not None and scrollback.persists()
+
+    def apply(self, state: dict, entry: dict) -> None:
+        mine = self.of(state)
+        room, ev = entry["room"], entry["event"]
+        if ev["type"] == "m.room.redaction" and entry.get("local"):
+            mine["redacted"].append(ev["redacts"])
+            return
+        timeline = mine["timeline"].setdefault(room, [])
+        if self.persists() and ev["event_id"] in timeline:
+            mine["duplicates"] += 1
+            return
+        after = entry.get("after")
+        if after is not None and after in timeline:
+            timeline.insert(timeline.index(after) + 1, ev["event_id"])
+        else:
+            timeline.append(ev["event_id"])
+
+    def prepend(self, state: dict, room: str, chunk: list) -> None:
+        """Keep a scrollback page (newest first) at the start of the timeline."""
+        mine = self.of(state)
+        timeline = mine["timeline"].setdefault(room, [])
+        held = set(timeline)
+        older = []
+        for ev in reversed(chunk):
+            if "state_key" in ev:
+                continue
+            if ev["event_id"] in held:
+                mine["duplicates"] += 1
+                continue
+            older.append(ev["event_id"])
+        timeline[:0] = older

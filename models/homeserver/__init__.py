@@ -1,0 +1,49 @@
+"""One homeserver node kind, composed of one part per proposal section.
+
+=============  ======================================================  ==============
+part           proposal section                                        module
+=============  ======================================================  ==============
+rooms          Room Creation; the room-changing Action APIs            rooms.py
+stream         Event Stream API (superseded state, out-of-order,       stream.py,
+               rejected events)                                        rejected.py
+joining        Joining a room; Rejecting an invite                     joining.py
+federation     Federation; Message Events Ordering Notes               federation.py
+scrollback     Scrolling back; Contextual windowing                    scrollback.py
+=============  ======================================================  ==============
+
+``rooms`` and ``stream`` are in every homeserver; a scenario uses another
+part by giving it a config table (``config = { federation = {} }``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mxsim.models.homeserver.federation import Federation
+from mxsim.models.homeserver.joining import Joining
+from mxsim.models.homeserver.rooms import Rooms
+from mxsim.models.homeserver.scrollback import Scrollback
+from mxsim.models.homeserver.stream import Stream
+from mxsim.models.wire import REQUEST, WIRE
+from mxsim.sim.node import WORKLOAD, Context
+from mxsim.sim.parts import Composed
+
+__all__ = ["Homeserver"]
+
+#: The client-server requests (each carries ``aid``, ``whoami``, ``out_of_order``).
+REQUESTS = frozenset(
+    name for name, m in WIRE.messages.items() if m.fields[: len(REQUEST)] == REQUEST
+)
+
+
+class Homeserver(Composed):
+    """A homeserver named after its domain (``@alice:hs1`` lives on node ``hs1``)."""
+
+    kind = "homeserver"
+    parts = (Rooms, Stream, Joining, Federation, Scrollback)
+
+    def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
+        if src != WORKLOAD and msg.get("type") in REQUESTS:
+            # A request registers its device if ``register`` has not arrived yet.
+            self.part("stream").register(state, src, msg["whoami"], msg["out_of_order"])
+        super().on_message(ctx, state, src, msg)

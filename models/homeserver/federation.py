@@ -1,0 +1,125 @@
+"""Federation: new events to every server in the room, resent until acknowledged.
+
+Each new event goes to the room's other servers over a reliable link
+(:mod:`mxsim.sim.reliable`): resent every ``RETRY_MS`` until acknowledged,
+applied once, so a partition delays events but loses none. A received event
+that refers to events this server lacks waits while it fetches them
+(``fed.get`` / ``fed.events``; proposal, "Message Events Ordering Notes":
+events arrive out of order). Pushed events are held against the room as it
+is now (soft failure); fetched ones are history.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mxsim.models import room as R
+from mxsim.sim.node import Context
+from mxsim.sim.parts import Part
+from mxsim.sim.reliable import Link
+
+__all__ = ["Federation", "RETRY_MS"]
+
+#: How often a server sends unacknowledged events again (ms).
+RETRY_MS = 500
+
+LINK = Link("fed.event", "fed.ack", "federation:retry", RETRY_MS)
+
+
+class Federation(Part):
+    """State: the reliable ``link``, events ``pending`` (event ID -> [event,
+    pushed]) until what they refer to arrives, and counters."""
+
+    name = "federation"
+    section = "Federation; Message Events Ordering Notes"
+    handles = ("fed.event", "fed.ack", "fed.get", "fed.events")
+    durable = ("link",)
+
+    def initial(self) -> dict[str, Any]:
+        return {
+            "link": LINK.initial(),
+            "pending": {},
+            "counters": {"out_of_order": 0, "fetches": 0},
+        }
+
+    def federate(self, ctx: Context, state: dict, store: dict, ev: dict, extra=()) -> None:
+        """Send a new event to every other server in the room (and ``extra`` ones)."""
+        targets = set(R.servers_in_room(store)) | set(extra)
+        link = self.of(state)["link"]
+        for server in sorted(targets - {self.node.name}):
+            LINK.send(ctx, link, server, {"event": ev})
+
+    def on_timer(self, ctx: Context, state: dict, name: str) -> None:
+        LINK.retry(ctx, self.of(state)["link"], name.split(":", 1)[1])
+
+    def on_fed_ack(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        LINK.acked(ctx, self.of(state)["link"], src, msg)
+
+    def on_fed_event(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        def apply(payload: dict) -> None:
+            self.receive(ctx, state, src, payload["event"])
+
+        LINK.receive(ctx, self.of(state)["link"], src, msg, apply)
+
+    def on_fed_get(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        store = self.node.part("rooms").stores(state).get(msg["room"])
+        if store is None:
+            return
+        events = [store["events"][i] for i in msg["ids"] if R.placed(store, i)]
+        ctx.send(src, {"type": "fed.events", "events": events})
+
+    def on_fed_events(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        for ev in sorted(msg["events"], key=lambda e: (e["depth"], e["event_id"])):
+            self.receive(ctx, state, src, ev, fetched=True)
+
+    def receive(self, ctx: Context, state: dict, src: str, ev: dict, fetched=False) -> None:
+        rooms = self.node.part("rooms")
+        room_id, eid = ev["room_id"], ev["event_id"]
+        store = rooms.stores(state).get(room_id)
+        mine = self.of(state)
+        if store is None:
+            joining = self.node.part("joining")
+            if joining is not None and _is_invite(ev):
+                joining.invited(ctx, state, ev)
+            return
+        if R.placed(store, eid) or eid in mine["pending"]:
+            return
+        missing = R.missing_prevs(store, ev)
+        if missing:
+            # Proposal, "Message Events Ordering Notes": events arrive out of
+            # order; fetch what this one refers to before accepting it.
+            mine["counters"]["out_of_order"] += 1
+            mine["pending"][eid] = [ev, not fetched]
+            wanted = [m for m in missing if m not in mine["pending"]]
+            if wanted:
+                mine["counters"]["fetches"] += 1
+                ctx.send(src, {"type": "fed.get", "room": room_id, "ids": wanted})
+            return
+        self.ingest(ctx, state, store, ev, pushed=not fetched)
+        self.drain(ctx, state)
+
+    def drain(self, ctx: Context, state: dict) -> None:
+        pending = self.of(state)["pending"]
+        stores = self.node.part("rooms").stores(state)
+        progress = True
+        while progress:
+            progress = False
+            for eid in sorted(pending):
+                ev, pushed = pending[eid]
+                store = stores.get(ev["room_id"])
+                if store is not None and not R.missing_prevs(store, ev):
+                    del pending[eid]
+                    self.ingest(ctx, state, store, ev, pushed)
+                    progress = True
+
+    def ingest(self, ctx: Context, state: dict, store: dict, ev: dict, pushed: bool) -> None:
+        # Only events pushed to this server are held against the room as it is
+        # now (soft failure); events it fetched to fill a gap are history.
+        rooms = self.node.part("rooms")
+        reason, changed = rooms.accept(store, ev, soft_fail=pushed)
+        if reason is None:
+            rooms.accepted(ctx, state, store, ev, changed)
+
+
+def _is_invite(ev: dict) -> bool:
+    return ev["type"] == "m.room.member" and ev.get("content", {}).get("membership") == "invite"

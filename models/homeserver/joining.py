@@ -1,0 +1,194 @@
+"""Joining a room, and invites (proposal: "Joining a room", "Rejecting an invite").
+
+A user joins by room ID, by alias (resolved by the alias's server when this
+one does not know it) or by an invite. A server not in the room joins
+through a resident server (``fed.make_join`` / ``fed.join_state`` /
+``fed.join_denied``): it gets the current state, its auth chain and only the
+last ``JOIN_HISTORY`` events; older history comes by backfill. A user
+rejects the invite of a room its server is not in through the inviter's
+server (``fed.reject`` / ``fed.rejected``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mxsim.models import room as R
+from mxsim.models.homeserver.rooms import result
+from mxsim.sim.node import Context
+from mxsim.sim.parts import Part
+
+__all__ = ["Joining", "JOIN_HISTORY"]
+
+#: Events (of any kind) a resident server sends a joining server besides the
+#: current state and its auth chain.
+JOIN_HISTORY = 4
+
+
+class Joining(Part):
+    """State: ``invites`` (event ID -> invite, for users of this server) and
+    ``pending_joins`` (room ID or alias -> [device, aid, user, join filter])."""
+
+    name = "joining"
+    section = "Joining a room; Rejecting an invite"
+    handles = (
+        "join",
+        "reject_invite",
+        "fed.make_join",
+        "fed.join_state",
+        "fed.join_denied",
+        "fed.reject",
+        "fed.rejected",
+    )
+    durable = ("invites",)
+
+    def initial(self) -> dict[str, Any]:
+        return {"invites": {}, "pending_joins": {}}
+
+    def invited(self, ctx: Context, state: dict, ev: dict) -> None:
+        """An invite for a user of this server: keep it, tell the user's devices."""
+        self.of(state)["invites"][ev["event_id"]] = ev
+        self.node.part("stream").tell_invite(ctx, state, ev)
+
+    def _invited_no_more(self, state: dict, room_id: str, user: str) -> None:
+        invites = self.of(state)["invites"]
+        for eid in sorted(invites):
+            if invites[eid]["room_id"] == room_id and invites[eid]["state_key"] == user:
+                del invites[eid]
+
+    # -- requests ----------------------------------------------------------------------
+
+    def on_join(self, ctx: Context, state: dict, device: Any, msg: dict) -> None:
+        rooms = self.node.part("rooms")
+        aid, user = msg.get("aid"), rooms.user(state, device, msg)
+        room_id, alias = msg.get("room"), msg.get("alias")
+        via = list(msg.get("via", []))
+        if alias is not None:
+            # Proposal, "Joining a room": by "room alias"; the alias's server
+            # resolves it if this one does not know it.
+            room_id = _resolve_alias(rooms.stores(state), alias)
+            if room_id is None:
+                via = [alias.split(":", 1)[1]]
+        if "invite" in msg:
+            invite = self.of(state)["invites"].get(msg["invite"])
+            if invite is None:
+                rooms.answer(ctx, device, result(aid, False, error="unknown invite"))
+                return
+            room_id = invite["room_id"]
+            via = [invite["sender"].split(":", 1)[1]]
+        store = rooms.stores(state).get(room_id) if room_id else None
+        if store is not None and store["current"]:
+            self._invited_no_more(state, room_id, user)
+            content = {"membership": "join"}
+            ev = rooms.new_event(state, store, room_id, "m.room.member", user, content, user)
+            rooms.local(ctx, state, device, aid, store, ev, msg.get("filter"))
+            return
+        resident = next((s for s in via if s != self.node.name), None)
+        if resident is None:
+            rooms.answer(ctx, device, result(aid, False, error="no server to join through"))
+            return
+        key = room_id or alias
+        self.of(state)["pending_joins"][key] = [device, aid, user, msg.get("filter")]
+        ask = {"type": "fed.make_join", "room": room_id, "alias": alias, "key": key, "user": user}
+        ctx.send(resident, ask)
+
+    def on_reject_invite(self, ctx: Context, state: dict, device: Any, msg: dict) -> None:
+        rooms = self.node.part("rooms")
+        aid, user = msg.get("aid"), rooms.user(state, device, msg)
+        invites = self.of(state)["invites"]
+        invite = invites.get(msg["invite"])
+        if invite is None or invite["state_key"] != user:
+            rooms.answer(ctx, device, result(aid, False, error="unknown invite"))
+            return
+        room_id = invite["room_id"]
+        store = rooms.stores(state).get(room_id)
+        if store is None or not store["current"]:
+            # Not in the room: the inviter's server makes the deletion.
+            resident = invite["sender"].split(":", 1)[1]
+            reject = {"type": "fed.reject", "invite": invite, "user": user, "req": [device, aid]}
+            ctx.send(resident, reject)
+            return
+        invites.pop(msg["invite"], None)
+        # Proposal, "Rejecting an invite": the member event is DELETEd.
+        ev = rooms.new_event(state, store, room_id, "m.room.member", user, None, user)
+        rooms.local(ctx, state, device, aid, store, ev)
+
+    # -- between servers -----------------------------------------------------------------
+
+    def on_fed_make_join(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        stores = self.node.part("rooms").stores(state)
+        room_id = msg["room"]
+        if room_id is None:
+            room_id = _resolve_alias(stores, msg["alias"])
+        store = stores.get(room_id) if room_id else None
+        denied = {"type": "fed.join_denied", "key": msg["key"]}
+        if store is None or not store["current"]:
+            ctx.send(src, {**denied, "error": "unknown room"})
+            return
+        probe = {
+            "type": "m.room.member",
+            "state_key": msg["user"],
+            "sender": msg["user"],
+            "content": {"membership": "join"},
+            "room_id": room_id,
+        }
+        if not R.passes_current(store, probe):
+            ctx.send(src, {**denied, "error": "forbidden"})
+            return
+        payload = R.join_payload(store, JOIN_HISTORY)
+        ctx.send(src, {"type": "fed.join_state", "room": room_id, "key": msg["key"], **payload})
+
+    def on_fed_join_state(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        rooms = self.node.part("rooms")
+        room_id = msg["room"]
+        pending = self.of(state)["pending_joins"].pop(msg["key"], None)
+        store = rooms.stores(state).setdefault(room_id, R.new_store())
+        if store["current"]:
+            R.insert_history(store, msg)
+        else:
+            R.adopt(store, msg)
+        if pending is None:
+            return
+        device, aid, user, join_filter = pending
+        self._invited_no_more(state, room_id, user)
+        ev = rooms.new_event(
+            state, store, room_id, "m.room.member", user, {"membership": "join"}, user
+        )
+        rooms.local(ctx, state, device, aid, store, ev, join_filter)
+
+    def on_fed_join_denied(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        pending = self.of(state)["pending_joins"].pop(msg["key"], None)
+        if pending:
+            answer = result(pending[1], False, error=msg["error"])
+            self.node.part("rooms").answer(ctx, pending[0], answer)
+
+    def on_fed_reject(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        """Make the deletion of a remote user's invite (proposal, "Rejecting an invite")."""
+        rooms = self.node.part("rooms")
+        invite, user = msg["invite"], msg["user"]
+        store = rooms.stores(state).get(invite["room_id"])
+        ok, error = False, "unknown room"
+        if store is not None and R.membership(store, user) == "invite":
+            ev = rooms.new_event(state, store, invite["room_id"], "m.room.member", user, None, user)
+            reason, changed = rooms.accept(store, ev)
+            ok, error = reason is None, reason
+            if ok:
+                rooms.federate(ctx, state, store, ev, (src,))
+                rooms.accepted(ctx, state, store, ev, changed)
+        reply = {"type": "fed.rejected", "invite": invite["event_id"], "req": msg["req"]}
+        ctx.send(src, {**reply, "ok": ok, "error": error})
+
+    def on_fed_rejected(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        device, aid = msg["req"]
+        if msg["ok"]:
+            self.of(state)["invites"].pop(msg["invite"], None)
+        answer = result(aid, msg["ok"], error=msg.get("error"))
+        self.node.part("rooms").answer(ctx, device, answer)
+
+
+def _resolve_alias(stores: dict, alias: str) -> str | None:
+    """The room an alias names, by the ``m.room.aliases`` state of rooms held here."""
+    for room_id in sorted(stores):
+        if alias in R.aliases(stores[room_id]):
+            return room_id
+    return None

@@ -1,0 +1,110 @@
+"""History: scrolling back and contextual windows (proposal: "Scrolling back",
+"Contextual windowing").
+
+Where the local history ends and the request allows it, the server asks a
+server in the room for older events ("backfill over federation":
+``fed.backfill`` / ``fed.history``), then answers with a page (``chunk``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mxsim.models import room as R
+from mxsim.models.events import is_state
+from mxsim.models.homeserver.rooms import result, type_filter
+from mxsim.models.homeserver.stream import INITIAL_LIMIT, WALK_BUDGET
+from mxsim.sim.node import Context
+from mxsim.sim.parts import Part
+
+__all__ = ["Scrollback"]
+
+
+class Scrollback(Part):
+    """State: ``requests`` awaiting history from another server ("device/aid" ->
+    the request) and ``backfills``, how many were asked for."""
+
+    name = "scrollback"
+    section = "Scrolling back; Contextual windowing"
+    handles = ("scrollback", "context", "fed.backfill", "fed.history")
+
+    def initial(self) -> dict[str, Any]:
+        return {"requests": {}, "backfills": 0}
+
+    def on_scrollback(self, ctx: Context, state: dict, device: Any, msg: dict, again=False) -> None:
+        """Proposal, "Scrolling back": events older than the device's earliest."""
+        rooms = self.node.part("rooms")
+        aid, room_id = msg.get("aid"), msg["room"]
+        user = msg["user"] if again else rooms.user(state, device, msg)
+        store = rooms.stores(state).get(room_id)
+        if store is None or R.membership(store, user) != "join":
+            rooms.answer(ctx, device, result(aid, False, error="not in room"))
+            return
+        frontier = msg.get("from") or [
+            [store["events"][e]["depth"], e] for e in store["extremities"]
+        ]
+        limit = msg.get("limit", INITIAL_LIMIT)
+        wanted = type_filter(msg.get("types"))
+        ids, token, gap = R.walk_back(store, frontier, limit, wanted, budget=WALK_BUDGET)
+        if gap and len(ids) < limit and msg.get("backfill") and not again:
+            others = [s for s in R.servers_in_room(store) if s != self.node.name]
+            if others:
+                mine = self.of(state)
+                req = f"{device}/{aid}"
+                mine["requests"][req] = {**msg, "user": user, "device": device}
+                mine["backfills"] += 1
+                # Ask for enough events to fill the request, state events included.
+                ask = {"type": "fed.backfill", "room": room_id, "frontier": token}
+                ctx.send(others[0], {**ask, "limit": 2 * limit, "req": req})
+                return
+        chunk = []
+        for eid in ids:
+            ev = store["events"][eid]
+            if is_state(ev):
+                old = R.prev_content(store, eid)
+                ev = {**ev, "prev_content": old} if old is not None else ev
+            chunk.append(ev)
+        page = {"type": "chunk", "aid": aid, "ok": True, "room": room_id, "chunk": chunk}
+        more = {"more_local": bool(token) and not gap, "more_remote": gap}
+        rooms.answer(ctx, device, {**page, "token": token, **more})
+
+    def on_fed_backfill(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        store = self.node.part("rooms").stores(state).get(msg["room"])
+        if store is not None:
+            history = R.history_payload(store, msg["frontier"], msg["limit"])
+            ctx.send(src, {"type": "fed.history", "req": msg["req"], **history})
+
+    def on_fed_history(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        request = self.of(state)["requests"].pop(msg["req"], None)
+        if request is None:
+            return
+        store = self.node.part("rooms").stores(state)[request["room"]]
+        R.insert_history(store, msg)
+        self.on_scrollback(ctx, state, request["device"], request, again=True)
+
+    def on_context(self, ctx: Context, state: dict, device: Any, msg: dict) -> None:
+        """Proposal, "Contextual windowing": messages around an event, pagination
+        tokens, and the room state at the end of the chunk."""
+        rooms = self.node.part("rooms")
+        aid, eid, user = msg.get("aid"), msg["event_id"], rooms.user(state, device, msg)
+        stores = rooms.stores(state)
+        room_id = next((r for r in sorted(stores) if eid in stores[r]["after"]), None)
+        store = stores.get(room_id) if room_id else None
+        if store is None or R.membership(store, user) != "join" or not R.visible(store, eid):
+            rooms.answer(ctx, device, result(aid, False, error="unknown event"))
+            return
+        wanted = type_filter(msg.get("types"))
+        ev = store["events"][eid]
+        start = [
+            [store["events"][p]["depth"] if R.placed(store, p) else ev["depth"] - 1, p]
+            for p in ev["prev_events"]
+        ]
+        before, start_token, _ = R.walk_back(store, start, msg.get("before", 5), wanted)
+        after = R.newer(store, eid, msg.get("after", 5), wanted)
+        chunk = list(reversed(before)) + [eid] + after
+        last = chunk[-1]
+        window = {"type": "window", "aid": aid, "ok": True, "room": room_id, "event_id": eid}
+        window["chunk"] = [store["events"][e] for e in chunk]
+        window["start"], window["end"] = start_token, last
+        window["state"] = [store["events"][x] for _, x in sorted(store["after"][last].items())]
+        rooms.answer(ctx, device, window)

@@ -1,0 +1,217 @@
+"""The event stream to devices (proposal: "Event Stream API").
+
+Each device reads its own stream, with positions. What changed in a room is
+queued per device while a step runs and sent as one stream response at its
+end ("0-N events the client hasn't seen"). With its ordering notes:
+
+- "State Events Ordering Notes": with ``omit_superseded_state`` a device is
+  never sent a state event its server already superseded; it is sent what
+  the current state holds wherever it changed and differs from what it has;
+- "Message Events Ordering Notes": a message older than one the device was
+  shown reaches a device that opted in (``out_of_order``) with the event it
+  comes after;
+- "Rejected events": see :mod:`mxsim.models.homeserver.rejected`.
+
+A device new to a room gets a server-generated ``m.server.joined`` event
+("Mapping messages to the event stream"), then the room's state and recent
+messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mxsim.models import room as R
+from mxsim.models.events import is_state
+from mxsim.models.homeserver.rejected import is_power_event, late_rejections
+from mxsim.models.homeserver.rooms import type_filter
+from mxsim.sim.node import Context
+from mxsim.sim.parts import Part
+
+__all__ = ["Stream", "INITIAL_LIMIT", "WALK_BUDGET"]
+
+#: Messages a device gets with a room it is new to.
+INITIAL_LIMIT = 10
+
+#: Events one page of history may walk (a page answers with fewer events and
+#: a token for more rather than walk a long run of state events).
+WALK_BUDGET = 256
+
+
+class Stream(Part):
+    """Devices (``devices``: node -> user, out-of-order opt-in, what it was sent
+    and shown, its stream position) and the counters of the stream's races."""
+
+    name = "stream"
+    section = "Event Stream API"
+    required = True
+    handles = ("register",)
+
+    def initial(self) -> dict[str, Any]:
+        return {
+            "devices": {},  # node -> {"user", "ooo", "sent": {room: {key: eid}},
+            #                  "depth": {room: int}, "shown": {room: [eid]}, "pos"}
+            "counters": {"clobbers": 0, "superseded": 0, "ooo_shown": 0, "late_rejections": 0},
+        }
+
+    def devices(self, state: dict) -> dict[str, Any]:
+        return self.of(state)["devices"]
+
+    def count(self, state: dict, name: str) -> None:
+        self.of(state)["counters"][name] += 1
+
+    def on_register(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        self.register(state, src, msg["user"], msg["out_of_order"])
+
+    def register(self, state: dict, device: str, user: str, ooo: bool) -> None:
+        """A device makes itself known: its requests name its user, as an access token would."""
+        devices = self.devices(state)
+        if device in devices:
+            return
+        devices[device] = {
+            "user": user,
+            "ooo": bool(ooo),
+            "sent": {},
+            "depth": {},
+            "shown": {},
+            "pos": 0,
+        }
+        # A minimal initial sync: the rooms the user is in, as they are now.
+        stores = self.node.part("rooms").stores(state)
+        for room_id in sorted(stores):
+            if R.membership(stores[room_id], user) == "join":
+                self.snapshot(state, stores[room_id], device, room_id)
+
+    # -- what changed -----------------------------------------------------------------
+
+    def accepted(self, ctx: Context, state: dict, store: dict, ev: dict, changed: list) -> None:
+        """An event was accepted (not soft-failed): stream it, re-examine what was shown."""
+        if is_state(ev) and store["current"].get(R.key_of(ev)) != ev["event_id"]:
+            self.count(state, "superseded")
+        if is_power_event(ev):
+            late_rejections(self, state, store, ev)
+        for device in sorted(self.devices(state)):
+            self.stream_to(state, store, device, ev, changed)
+
+    def stream_to(self, state, store, device, ev, changed) -> None:
+        dev = self.devices(state)[device]
+        room_id = ev["room_id"]
+        if R.membership(store, dev["user"]) != "join":
+            return
+        sent = dev["sent"].setdefault(room_id, {})
+        if room_id not in dev["shown"]:
+            self.snapshot(state, store, device, room_id, skip=ev["event_id"])
+        if is_state(ev) or changed:
+            if self.node.switches["omit_superseded_state"]:
+                # Proposal, "State Events Ordering Notes": never send a state
+                # event superseded already; send what the current state now
+                # holds wherever it changed and differs from what this device
+                # was sent (a merge can change keys other than the event's).
+                current = store["current"]
+                for key in changed:
+                    eid = current.get(key)
+                    if eid is not None and sent.get(key) != eid:
+                        self.send_state(state, store, device, room_id, key, eid)
+            elif is_state(ev):
+                self.send_state(state, store, device, room_id, R.key_of(ev), ev["event_id"])
+            if is_state(ev):
+                return
+            # A message that merged forks changed the state; it is shown too.
+        depth = dev["depth"].get(room_id, 0)
+        if ev["depth"] > depth:
+            dev["depth"][room_id] = ev["depth"]
+            self.push(state, device, room_id, ev)
+            dev["shown"][room_id].append(ev["event_id"])
+        elif dev["ooo"]:
+            # Proposal: the out-of-order event "will indicate which event it comes after".
+            after = sorted(ev["prev_events"])[0] if ev["prev_events"] else None
+            self.count(state, "ooo_shown")
+            self.push(state, device, room_id, ev, after=after)
+            dev["shown"][room_id].append(ev["event_id"])
+
+    def snapshot(self, state, store, device, room_id, skip=None, into=None, flt=None) -> None:
+        """Proposal, "Mapping messages to the event stream": a server-generated
+        event gives a device that is new to the room its place in the stream
+        and the token to scroll back from, followed by the room's current
+        state (all but ``skip``, which follows) and its recent messages.
+
+        ``into``: collect the entries there (a join response) instead of
+        queueing them for the stream; ``flt``: the join's filter (``types``
+        of state events, ``limit`` of messages).
+        """
+        dev = self.devices(state)[device]
+        dev["shown"][room_id] = []
+        flt = flt or {}
+        frontier = [[store["events"][e]["depth"], e] for e in store["extremities"]]
+        # Proposal, "Global /initialSync API": "max of limit= message events".
+        recent, token, _ = R.walk_back(
+            store, frontier, flt.get("limit", INITIAL_LIMIT), type_filter(None), budget=WALK_BUDGET
+        )
+        marker = {"type": "m.server.joined", "room_id": room_id, "token": token}
+        self.push(state, device, room_id, marker, into=into)
+        types = flt.get("types")
+        for key, eid in sorted(store["current"].items()):
+            if eid != skip and (types is None or R.split_key(key)[0] in types):
+                self.send_state(state, store, device, room_id, key, eid, into)
+        for eid in reversed(recent):
+            if eid != skip:
+                ev = store["events"][eid]
+                self.push(state, device, room_id, ev, into=into)
+                dev["shown"][room_id].append(eid)
+                dev["depth"][room_id] = max(dev["depth"].get(room_id, 0), ev["depth"])
+
+    def join_response(self, state, store, device, ev, flt) -> tuple[int, list]:
+        """Proposal, "Joining a room": "the join response should return events
+        *instead of* to the event stream". The response takes a position in the
+        device's stream, so the device applies it in order with the stream."""
+        dev = self.devices(state)[device]
+        dev["shown"].pop(ev["room_id"], None)  # a re-join starts afresh
+        dev["sent"].pop(ev["room_id"], None)
+        entries: list = []
+        self.snapshot(state, store, device, ev["room_id"], into=entries, flt=flt)
+        return self.next_pos(state, device), entries
+
+    def send_state(self, state, store, device, room_id, key, eid, into=None) -> None:
+        dev = self.devices(state)[device]
+        sent = dev["sent"].setdefault(room_id, {})
+        current = store["current"].get(key)
+        if sent.get(key) == current and current is not None and eid != current:
+            # The device holds the current value and would be handed an older one.
+            self.count(state, "clobbers")
+        sent[key] = eid
+        ev = store["events"][eid]
+        dev["depth"][room_id] = max(dev["depth"].get(room_id, 0), ev["depth"])
+        self.push(state, device, room_id, ev, into=into)
+
+    def push(self, state, device, room_id, ev, after=None, local=False, into=None) -> None:
+        """Queue an event for the device; :meth:`after` sends the step's batch."""
+        entry = {"room": room_id, "event": ev}
+        if after is not None:
+            entry["after"] = after
+        if local:
+            entry["local"] = True
+        if into is not None:
+            into.append(entry)
+            return
+        self.of(state).setdefault("outbox", {}).setdefault(device, []).append(entry)
+
+    def after(self, ctx: Context, state: dict) -> None:
+        """One stream response per device per step, so a step's events reach a
+        device together (the outbox is empty again between steps)."""
+        outbox = self.of(state).pop("outbox", {})
+        for device in sorted(outbox):
+            pos = self.next_pos(state, device)
+            ctx.send(device, {"type": "stream", "pos": pos, "events": outbox[device]})
+
+    def next_pos(self, state: dict, device: str) -> int:
+        """The device's next stream position (each device reads its own stream)."""
+        dev = self.devices(state)[device]
+        dev["pos"] += 1
+        return dev["pos"]
+
+    def tell_invite(self, ctx: Context, state: dict, ev: dict) -> None:
+        devices = self.devices(state)
+        for device in sorted(devices):
+            if devices[device]["user"] == ev["state_key"]:
+                pos = self.next_pos(state, device)
+                ctx.send(device, {"type": "invited", "pos": pos, "event": ev})

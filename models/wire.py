@@ -1,0 +1,225 @@
+"""The matrix model's wire protocol, declared once.
+
+Every message a device and a homeserver exchange, and every federation
+message between homeservers, with its fields, direction and the proposal
+section it models. ``docs/protocol.md`` is generated from here:
+
+    python -m mxsim.models.wire docs/protocol.md
+
+A client-server request is named after the action (``send``, ``join``...)
+and carries ``aid`` (the device's action ID), ``whoami`` (the user, as an
+access token would identify it) and ``out_of_order`` (whether the device
+takes out-of-order events, so a request that overtakes ``register`` still
+registers the device fully).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from mxsim.sim.files import write_atomic
+from mxsim.sim.wire import CLIENT_SERVER, SERVER_CLIENT, SERVER_SERVER, Wire
+
+__all__ = ["WIRE", "REQUEST", "request_fields", "main"]
+
+WIRE = Wire("The matrix model's wire protocol")
+
+#: Fields every client-server request carries.
+REQUEST = ("aid", "whoami", "out_of_order")
+
+ACTIONS = "Action APIs"
+JOINING = "Joining a room"
+STREAM = "Event Stream API"
+SCROLL = "Scrolling back"
+
+
+def _request(name: str, section: str, summary: str, fields=(), optional=()) -> None:
+    WIRE.declare(name, CLIENT_SERVER, section, summary, REQUEST + tuple(fields), tuple(optional))
+
+
+def request_fields(op: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The fields a workload input for ``op`` must and may carry (besides ``op``).
+
+    >>> request_fields("send")
+    (('room', 'body'), ())
+    """
+    spec = WIRE.messages[op]
+    needed = tuple(f for f in spec.fields if f not in REQUEST)
+    return needed, tuple(f for f in spec.optional if f != "from")
+
+
+# -- client -> server ------------------------------------------------------------
+
+WIRE.declare(
+    "register",
+    CLIENT_SERVER,
+    STREAM,
+    "A device makes itself known to its server (who it is; whether it takes out-of-order events).",
+    ("user", "out_of_order"),
+)
+_request(
+    "create_room",
+    "Room Creation",
+    "Create a room with a preset, initial state, invites and power levels.",
+    ("room",),
+    ("preset", "invite", "state", "power"),
+)
+_request(
+    "join",
+    JOINING,
+    "Join by room ID (through `via` servers), by alias, or by an invite; "
+    "a `filter` without `stream` asks for the room's events in the response.",
+    (),
+    ("room", "via", "alias", "invite", "filter"),
+)
+_request("send", ACTIONS, "Send a message event.", ("room", "body"))
+_request(
+    "send_state", ACTIONS, "Send a state event.", ("room", "event_type"), ("state_key", "content")
+)
+_request("delete_state", ACTIONS, "Delete a state key.", ("room", "event_type"), ("state_key",))
+for _op in ("invite", "kick", "ban", "unban"):
+    _request(_op, ACTIONS, f"Change a user's membership: {_op}.", ("room", "user"))
+_request("leave", ACTIONS, "Leave a room.", ("room",))
+_request("reject_invite", "Rejecting an invite", "Reject an invite (by its event ID).", ("invite",))
+_request(
+    "scrollback",
+    SCROLL,
+    "Events older than the device's earliest (`from`), optionally backfilled over federation.",
+    ("room",),
+    ("from", "limit", "backfill", "types"),
+)
+_request(
+    "context",
+    "Contextual windowing",
+    "Messages around an event, pagination tokens, and the state at the end.",
+    ("event_id",),
+    ("before", "after", "types"),
+)
+
+# -- server -> client ------------------------------------------------------------
+
+WIRE.declare(
+    "result",
+    SERVER_CLIENT,
+    ACTIONS,
+    "The outcome of a request.",
+    ("aid", "ok"),
+    ("error", "event_id", "room"),
+)
+WIRE.declare(
+    "joined",
+    SERVER_CLIENT,
+    JOINING,
+    'A join answered with the room\'s events "instead of" the stream, at a stream position.',
+    ("aid", "ok", "event_id", "room", "pos", "events"),
+)
+WIRE.declare(
+    "chunk",
+    SERVER_CLIENT,
+    SCROLL,
+    "A page of older events, newest first, with the token to go on from.",
+    ("aid", "ok", "room", "chunk", "token", "more_local", "more_remote"),
+)
+WIRE.declare(
+    "window",
+    SERVER_CLIENT,
+    "Contextual windowing",
+    "The events around `event_id`, with start and end tokens and the state at the end.",
+    ("aid", "ok", "room", "event_id", "chunk", "start", "end", "state"),
+)
+WIRE.declare(
+    "stream",
+    SERVER_CLIENT,
+    STREAM,
+    "0-N events the device has not seen, at its next stream position "
+    "(each entry: `room`, `event`, [`after`], [`local`]).",
+    ("pos", "events"),
+)
+WIRE.declare(
+    "invited",
+    SERVER_CLIENT,
+    STREAM,
+    "An invite for the device's user to a room, at its next stream position.",
+    ("pos", "event"),
+)
+
+# -- server -> server ------------------------------------------------------------
+
+FED = "Federation"
+WIRE.declare(
+    "fed.event",
+    SERVER_SERVER,
+    FED,
+    "A new event for a server in the room; resent until acknowledged.",
+    ("seq", "event"),
+)
+WIRE.declare("fed.ack", SERVER_SERVER, FED, "Acknowledges a `fed.event` by its `seq`.", ("seq",))
+WIRE.declare(
+    "fed.get",
+    SERVER_SERVER,
+    "Message Events Ordering Notes",
+    "Ask for events a received one refers to and the asker lacks.",
+    ("room", "ids"),
+)
+WIRE.declare(
+    "fed.events", SERVER_SERVER, "Message Events Ordering Notes", "Events asked for.", ("events",)
+)
+WIRE.declare(
+    "fed.make_join",
+    SERVER_SERVER,
+    JOINING,
+    "Ask a resident server to let a user join (by room ID or alias).",
+    ("room", "alias", "key", "user"),
+)
+WIRE.declare(
+    "fed.join_state",
+    SERVER_SERVER,
+    JOINING,
+    "The room's current state, its auth chain, extremities and recent events.",
+    ("room", "key", "events", "after", "hidden", "current", "extremities"),
+)
+WIRE.declare("fed.join_denied", SERVER_SERVER, JOINING, "A remote join refused.", ("key", "error"))
+WIRE.declare(
+    "fed.backfill",
+    SERVER_SERVER,
+    SCROLL,
+    "Ask for older events (backfill over federation).",
+    ("room", "frontier", "limit", "req"),
+)
+WIRE.declare(
+    "fed.history",
+    SERVER_SERVER,
+    SCROLL,
+    "Older events, each with the state after it.",
+    ("req", "events", "after", "hidden"),
+)
+WIRE.declare(
+    "fed.reject",
+    SERVER_SERVER,
+    "Rejecting an invite",
+    "Reject an invite through the inviter's server (the rejecting one is not in the room).",
+    ("invite", "user", "req"),
+)
+WIRE.declare(
+    "fed.rejected",
+    SERVER_SERVER,
+    "Rejecting an invite",
+    "The outcome of a `fed.reject`.",
+    ("invite", "req", "ok", "error"),
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the protocol document to the path given (default: print it)."""
+    args = sys.argv[1:] if argv is None else argv
+    text = WIRE.markdown()
+    if not args:
+        sys.stdout.write(text)
+    else:
+        write_atomic(Path(args[0]), text.encode())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

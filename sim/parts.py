@@ -1,0 +1,252 @@
+"""Parts: a node composed of one part per section of a protocol.
+
+A :class:`Part` owns a slice of its node's state (``state[part.name]``), the
+message types it handles, its timers (named ``"<part>:..."``), the workload
+ops it takes, its config table and the state keys that survive a crash. A
+:class:`Composed` node owns an ordered tuple of part classes; a scenario
+uses a part by giving it a config table (``config = { <part> = {...} }``),
+and required parts are always used. A part that is not used is not built
+and adds nothing to the node's state, so a small scenario keeps a small
+state space.
+
+Parts of one node call each other directly (``node.part("stream")``); only
+messages cross the network. Handlers stay pure functions of (state, input)
+and emit effects through the :class:`~mxsim.sim.node.Context`. Nothing here
+knows any protocol.
+
+>>> class Counter(Part):
+...     name = "counter"
+...     handles = ("tick",)
+...     def initial(self):
+...         return {"n": 0}
+...     def on_tick(self, ctx, state, src, msg):
+...         self.of(state)["n"] += 1
+>>> class Echo(Part):
+...     name = "echo"
+...     handles = ("ping",)
+>>> class Thing(Composed):
+...     kind = "thing"
+...     parts = (Counter, Echo)
+>>> t = Thing("t", {"counter": {}}, {})
+>>> state = t.initial_state()
+>>> state
+{'counter': {'n': 0}}
+>>> t.on_message(None, state, "x", {"type": "tick"})
+>>> state
+{'counter': {'n': 1}}
+>>> t.has("echo")
+False
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from mxsim.sim.node import WORKLOAD, ConfigError, Context, Node
+
+__all__ = ["Part", "Composed"]
+
+State = dict[str, Any]
+
+
+class Part:
+    """One section of a protocol inside a :class:`Composed` node.
+
+    Class attributes: ``name`` (its state slice, config table and timer
+    prefix), ``section`` (the specification section it models),
+    ``required`` (used by every node of its kind), ``handles`` (message
+    types), ``ops`` (workload ``op`` values it takes), ``durable`` (keys of
+    its slice that survive a crash), ``keys`` (its config keys and what each
+    must be, for the error message).
+    """
+
+    name: ClassVar[str] = "part"
+    section: ClassVar[str] = ""
+    required: ClassVar[bool] = False
+    handles: ClassVar[tuple[str, ...]] = ()
+    ops: ClassVar[tuple[str, ...]] = ()
+    durable: ClassVar[tuple[str, ...]] = ()
+    keys: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, node: Composed, config: dict[str, Any]) -> None:
+        self.node = node
+        self.config = config
+
+    # -- checking -----------------------------------------------------------
+
+    @classmethod
+    def check_config(
+        cls, config: dict[str, Any], node_config: dict[str, Any], node_names: tuple[str, ...]
+    ) -> None:
+        """Raise :class:`ConfigError` (``field`` inside this part's table) if unusable.
+
+        The default accepts exactly the keys of :attr:`keys`; a part with
+        typed keys checks them in an override and calls this first.
+        """
+        for key in config:
+            if key not in cls.keys:
+                expected = "one of: " + ", ".join(cls.keys) if cls.keys else "no keys"
+                raise ConfigError(key, expected, key)
+
+    @classmethod
+    def check_input(cls, data: dict[str, Any]) -> None:
+        """Raise :class:`ConfigError` if a workload input for one of :attr:`ops` is unusable."""
+
+    # -- state and handlers --------------------------------------------------
+
+    def of(self, state: State) -> Any:
+        """This part's slice of the node's ``state``."""
+        return state[self.name]
+
+    def initial(self) -> Any:
+        """This part's slice of a fresh node state."""
+        return {}
+
+    def on_start(self, ctx: Context, state: State) -> None:
+        """Called when the node starts (and restarts), in part order."""
+
+    def on_message(self, ctx: Context, state: State, src: str, msg: dict[str, Any]) -> None:
+        """Called for each delivered message of a type in :attr:`handles`.
+
+        The default calls the method named after the type, ``on_<type>`` with
+        dots as underscores (``fed.ack`` -> ``on_fed_ack``), so a part with
+        several messages needs no chain of ``if`` branches.
+        """
+        getattr(self, "on_" + msg["type"].replace(".", "_"))(ctx, state, src, msg)
+
+    def on_input(self, ctx: Context, state: State, data: dict[str, Any]) -> None:
+        """Called for each workload input whose ``op`` is in :attr:`ops`."""
+
+    def on_timer(self, ctx: Context, state: State, name: str) -> None:
+        """Called when one of this part's timers fires; ``name`` without the prefix."""
+
+    def after(self, ctx: Context, state: State) -> None:
+        """Called after every handled input of the node (e.g. to flush a batch)."""
+
+    def timer(self, name: str) -> str:
+        """The node-wide name of this part's timer ``name``."""
+        return f"{self.name}:{name}"
+
+
+class Composed(Node):
+    """A node built from :attr:`parts` (an ordered tuple of :class:`Part` classes).
+
+    Config: node-wide keys in :attr:`keys` (checked by :meth:`check_keys`),
+    and one table per used part, named after the part. Required parts may
+    omit their table.
+    """
+
+    parts: ClassVar[tuple[type[Part], ...]] = ()
+    keys: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, name: str, config: dict[str, Any], switches: dict[str, Any]) -> None:
+        super().__init__(name, config, switches)
+        self.used: tuple[Part, ...] = tuple(
+            cls(self, config.get(cls.name, {}))
+            for cls in self.parts
+            if cls.required or cls.name in config
+        )
+        self._by_name = {p.name: p for p in self.used}
+        self._by_type: dict[str, Part] = {}
+        self._by_op: dict[str, Part] = {}
+        for p in self.used:
+            for t in p.handles:
+                self._by_type[t] = p
+            for op in p.ops:
+                self._by_op[op] = p
+        self._after = tuple(p for p in self.used if type(p).after is not Part.after)
+
+    def part(self, name: str) -> Any:
+        """The used part ``name``; None if this node does not use it."""
+        return self._by_name.get(name)
+
+    def has(self, name: str) -> bool:
+        return name in self._by_name
+
+    def deliver(self, ctx: Context, state: State, src: Any, msg: dict[str, Any]) -> bool:
+        """Hand ``msg`` to the part that handles its type; False if no used part does.
+
+        For a part that acts on another's behalf (``src`` need not be a node).
+        """
+        target = self._by_type.get(msg.get("type"))
+        if target is None:
+            return False
+        target.on_message(ctx, state, src, msg)
+        return True
+
+    # -- checking ------------------------------------------------------------
+
+    @classmethod
+    def part_names(cls) -> tuple[str, ...]:
+        return tuple(p.name for p in cls.parts)
+
+    @classmethod
+    def check_keys(cls, config: dict[str, Any], node_names: tuple[str, ...]) -> None:
+        """Check the node-wide keys (default: accept those of :attr:`keys`)."""
+
+    @classmethod
+    def check_config(cls, config: dict[str, Any], node_names: tuple[str, ...]) -> None:
+        known = {p.name: p for p in cls.parts}
+        for key in config:
+            if key not in known and key not in cls.keys:
+                expected = "one of: " + ", ".join([*cls.keys, *known])
+                raise ConfigError(key, expected, key)
+        cls.check_keys(config, node_names)
+        for name, part in known.items():
+            if name not in config:
+                continue
+            table = config[name]
+            if not isinstance(table, dict):
+                raise ConfigError(name, f"a table: the config of part {name}", table)
+            try:
+                part.check_config(table, config, node_names)
+            except ConfigError as e:
+                raise ConfigError(f"{name}.{e.field}", e.expected, e.found) from None
+
+    @classmethod
+    def check_input(cls, data: dict[str, Any]) -> None:
+        op = data.get("op")
+        takers = [p for p in cls.parts if op in p.ops]
+        if not takers:
+            ops = [o for p in cls.parts for o in p.ops]
+            raise ConfigError("op", "one of: " + ", ".join(ops), op)
+        takers[0].check_input(data)
+
+    # -- handlers --------------------------------------------------------------
+
+    def initial_state(self) -> State:
+        return {p.name: p.initial() for p in self.used}
+
+    def restart_state(self, old: State) -> State:
+        fresh = self.initial_state()
+        for p in self.used:
+            for key in p.durable:
+                if key in old.get(p.name, {}):
+                    fresh[p.name][key] = old[p.name][key]
+        return fresh
+
+    def on_start(self, ctx: Context, state: State) -> None:
+        for p in self.used:
+            p.on_start(ctx, state)
+        self._finish(ctx, state)
+
+    def on_message(self, ctx: Context, state: State, src: str, msg: dict[str, Any]) -> None:
+        if src == WORKLOAD:
+            target = self._by_op.get(msg.get("op"))
+            if target is not None:
+                target.on_input(ctx, state, msg)
+        else:
+            self.deliver(ctx, state, src, msg)
+        # A message for a part this node does not use is dropped.
+        self._finish(ctx, state)
+
+    def on_timer(self, ctx: Context, state: State, name: str) -> None:
+        prefix, _, rest = name.partition(":")
+        target = self._by_name.get(prefix)
+        if target is not None:
+            target.on_timer(ctx, state, rest)
+            self._finish(ctx, state)
+
+    def _finish(self, ctx: Context, state: State) -> None:
+        for p in self._after:
+            p.after(ctx, state)
