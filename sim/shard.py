@@ -11,23 +11,24 @@ of the new worlds it owns, the link with the smallest key (see
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import traceback
 from collections.abc import Callable
 from typing import Any
 
 from mxsim.sim.explore import Explorer
-from mxsim.sim.world import System, World
+from mxsim.sim.world import System, _world
 
 __all__ = ["Shard", "ShardError", "owner", "Local", "Processes"]
 
 
-def owner(fp: bytes, shards: int) -> int:
-    """The shard that keeps world ``fp`` (fingerprints are uniform hashes).
+def owner(key: int, shards: int) -> int:
+    """The shard that keeps the world of ``key`` (keys are sums of uniform digests).
 
-    >>> owner(bytes(15) + b"\\x07", 3)
-    1
+    >>> [owner(k, 3) for k in (0, 7, 2**60 - 1)]
+    [0, 1, 0]
     """
-    return int.from_bytes(fp[-8:], "big") % shards
+    return key % shards
 
 
 class ShardError(RuntimeError):
@@ -47,16 +48,17 @@ class Shard:
         self.index = index
         self.shards = shards
         self.send = send  # (shard, batch) -> None; None when alone
-        self.parent: dict[bytes, tuple[bytes, Any] | None] = {}
-        self.sent: set[bytes] = set()  # worlds this shard already sent to their owner
+        self.parent: dict[int, tuple[int, Any] | None] = {}
+        self.sent: set[int] = set()  # worlds this shard already sent to their owner
         self.wire = [_Wire() for _ in range(shards)]  # to shard k; from shard k
-        self.frontier: list[tuple[int, Any, bytes]] = []  # (position, world, fp) in order
-        self.pending: list[tuple[tuple[int, int], Any, bytes]] = []  # next level, key order
+        self.frontier: list[tuple[int, Any, int]] = []  # (position, world, key) in order
+        self.pending: list[tuple[tuple[int, int], Any, int]] = []  # next level, key order
+        self.taken: list[tuple[int, list]] = []  # (position, actions) of the worlds expanded
 
     def start(self) -> list:
         """Own the initial world if it falls to this shard; its judgement."""
         init, _ = self.system.initial()
-        f0 = self.system.fingerprint(init)
+        f0 = self.explorer.key(init)
         self.sent.add(f0)
         if owner(f0, self.shards) != self.index:
             return []
@@ -65,26 +67,47 @@ class Shard:
         return self._judged([((0, 0), init, f0)], self.explorer.always, self.explorer.sometimes)
 
     def expand(self, children: bool, undecided: set[str], receive: Callable | None) -> dict:
-        """Expand this shard's part of the level; exchange successors; admit the new ones."""
-        ex = self.explorer
+        """Expand this shard's part of the level; exchange successors; admit the new ones.
+
+        As in :meth:`Explorer._search`, a successor already met is dropped on
+        its key alone (``System.peek_key``) unless the explorer's
+        ``successors`` or ``key`` is overridden (a reduction).
+        """
+        ex, system = self.explorer, self.system
+        cls = type(ex)
+        fast = cls.successors is Explorer.successors and cls.key is Explorer.key
         always = [p for p in ex.always if p.name in undecided]
         eventually = [p for p in ex.eventually if p.name in undecided]
         sometimes = [p for p in ex.sometimes if p.name in undecided]
-        finals = []
+        finals, self.taken = [], []
         batches: list[list] = [[] for _ in range(self.shards)]
         for pos, world, fp in self.frontier:
-            succ = ex.successors(world)
-            if not succ or ex._settled(world):
-                view = self.system.view(world)
+            if fast:
+                acts, worlds = ex.actions(world), None
+            else:
+                succ = ex.successors(world)
+                acts, worlds = [a for a, _ in succ], [w for _, w in succ]
+            if not acts or ex._settled(world):
+                view = system.view(world)
                 names = [p.name for p in eventually if not p.predicate(view)]
-                finals.append((pos, bool(succ), names, fp))
-            if not succ or not children:
+                finals.append((pos, bool(acts), names, fp))
+            if not acts or not children:
                 continue
-            for j, (action, nxt) in enumerate(succ):
-                f = self.system.fingerprint(nxt)
+            self.taken.append((pos, acts))
+            for j, action in enumerate(acts):
+                if worlds is None:
+                    nxt, f = None, system.peek_key(world, action)
+                    if f is None:
+                        nxt = system.next(world, action)
+                        f = system.key(nxt)
+                else:
+                    nxt = worlds[j]
+                    f = ex.key(nxt)
                 if f in self.sent:
                     continue  # sent before, with a smaller key: the owner has it
                 self.sent.add(f)
+                if nxt is None:
+                    nxt = system.next(world, action)
                 batches[owner(f, self.shards)].append(((pos, j), f, fp, action, nxt))
         incoming = [batches[self.index]]
         if children and self.shards > 1:
@@ -94,7 +117,7 @@ class Shard:
             for _ in range(self.shards - 1):
                 sender, packed = receive()
                 incoming.append(self.wire[sender].unpack(packed))
-        best: dict[bytes, tuple] = {}
+        best: dict[int, tuple] = {}
         for batch in incoming:
             for key, f, pfp, action, nxt in batch:
                 if f not in self.parent and (f not in best or key < best[f][0]):
@@ -108,7 +131,23 @@ class Shard:
             "finals": finals,  # quiescent or final worlds (with or without successors)
             "keys": [k for k, _, _ in self.pending],
             "judged": self._judged(self.pending, always, sometimes),
+            "tally": self.tally(None),
         }
+
+    def tally(self, cut: int | None) -> tuple[int, dict[str, int], dict[str, int]]:
+        """Transitions, actions by kind and deliveries by node of the worlds this
+        shard expanded in the level, those before position ``cut`` (None: all)."""
+        transitions, actions, delivered = 0, {}, {}
+        for pos, acts in self.taken:
+            if cut is not None and pos >= cut:
+                break
+            transitions += len(acts)
+            for a in acts:
+                if a[0] == "deliver":
+                    delivered[a[1]] = delivered.get(a[1], 0) + 1
+                else:
+                    actions[a[0]] = actions.get(a[0], 0) + 1
+        return transitions, actions, delivered
 
     def _judged(self, worlds: list, always: list, sometimes: list) -> list:
         """(key, fp, violated, reached) of each world that decides a property."""
@@ -157,9 +196,8 @@ class _Wire:
         for key, f, pfp, action, w in batch:
             states = tuple(code(t) for t in w.states)
             inflight = tuple((d, s, code(m)) for d, s, m in w.inflight)
-            out.append(
-                (key, f, pfp, action, (states, w.up, inflight, w.timers, w.workload, w.budget))
-            )
+            rest = (w.up, inflight, w.timers, w.workload, w.budget, w._key)
+            out.append((key, f, pfp, action, (states, *rest)))
         return fresh, out
 
     def unpack(self, packed: tuple[list[str], list]) -> list:
@@ -167,14 +205,16 @@ class _Wire:
         texts = self.texts
         texts.extend(fresh)
         out = []
-        for key, f, pfp, action, (states, up, inflight, timers, workload, budget) in batch:
-            world = World(
-                states=tuple(texts[c] for c in states),
-                up=up,
-                inflight=tuple((d, s, texts[c]) for d, s, c in inflight),
-                timers=timers,
-                workload=workload,
-                budget=budget,
+        for key, f, pfp, action, (states, *rest) in batch:
+            up, inflight, timers, workload, budget, wkey = rest
+            world = _world(
+                tuple(texts[c] for c in states),
+                up,
+                tuple((d, s, texts[c]) for d, s, c in inflight),
+                timers,
+                workload,
+                budget,
+                wkey,  # its incremental key travels too: System.key need not recompute it
             )
             out.append((key, f, pfp, action, world))
         return out
@@ -184,6 +224,9 @@ class _Wire:
 
 
 def _shard_main(make_system, index, shards, conn, inboxes) -> None:
+    # Ctrl-C is the coordinator's to handle (it stops between levels, as a
+    # bound); a shard killed by it mid-level would take its share with it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         inbox = inboxes[index]
         shard = Shard(make_system(), index, shards, lambda k, batch: inboxes[k].put(batch))
@@ -197,6 +240,8 @@ def _shard_main(make_system, index, shards, conn, inboxes) -> None:
                 shard.advance(*args)
             elif cmd == "parent":
                 conn.send(("ok", shard.parent[args[0]]))
+            elif cmd == "tally":
+                conn.send(("ok", shard.tally(*args)))
             else:
                 return
     except BaseException:  # reported to the coordinator, which raises it
@@ -217,6 +262,8 @@ class Local:
             return self.shard.advance(*args)
         if cmd == "parent":
             return self.shard.parent[args[0]]
+        if cmd == "tally":
+            return self.shard.tally(*args)
         return getattr(self.shard, cmd)(*args, *((None,) if cmd == "expand" else ()))
 
     def close(self) -> None:

@@ -32,6 +32,9 @@ def summary(report) -> tuple:
         report.stopped,
         paths,
         report.witnesses,
+        report.transitions,
+        report.stop_reason,
+        report.coverage,
     )
 
 
@@ -102,9 +105,11 @@ def test_bundled_scenarios(name, sets, bounds):
     assert result[1] > 50
 
 
-def test_owner_spreads_fingerprints_over_the_shards():
-    fps = [bytes([i]) * 16 for i in range(256)]
-    assert sorted({owner(f, 3) for f in fps}) == [0, 1, 2]
+def test_owner_spreads_keys_over_the_shards():
+    system = make_system(BURST, short, check=FAULTS)
+    keys = [system.key(w) for _, w in Explorer(system).successors(system.initial()[0])]
+    assert sorted({owner(k, 3) for k in range(300)}) == [0, 1, 2]
+    assert len({owner(k, 2) for k in keys}) == 2  # the successors of one world
 
 
 def _broken(v) -> bool:
@@ -143,3 +148,23 @@ def test_random_small_models(count, sorted_sink, drops, dups, chosen, depth, wor
     )
     serial = summary(Explorer(build(), max_depth=depth).bfs())
     assert summary(parallel_bfs(build, workers, max_depth=depth)) == serial
+
+
+def test_ctrl_c_stops_between_levels_with_what_was_found(monkeypatch):
+    # The first progress call (after a level) plays the user's Ctrl-C.
+    import signal
+
+    build = functools.partial(scenario, "action-ids", ("idempotent_retransmission=false",))
+    calls = []
+
+    def interrupt(p) -> None:
+        calls.append(p)
+        if len(calls) == 1:
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr("mxsim.sim.parallel.time.monotonic", iter(range(0, 10**6)).__next__)
+    report = parallel_bfs(build, 2, progress=interrupt)
+    assert report.stop_reason == "interrupted" and not report.complete
+    # It stops at the end of the level after the Ctrl-C, keeping what it found.
+    assert report.depth == calls[0].depth + 1 < 26
+    assert report.states > calls[0].states and report.verdicts["settled"] == "undecided"
