@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from mxsim.experiments import jobs
+from mxsim.experiments import evidence, jobs
 from mxsim.experiments.cmd_resolve import resolve
 from mxsim.experiments.receipts import ExperimentError
 from mxsim.models.registry import bundled, describe
@@ -268,7 +268,7 @@ def check(
         for line in coverage_lines(report):
             click.echo(line)
     if not as_json:
-        for line in _evidence_lines(report, trace):
+        for line in evidence.lines(report, trace):
             click.echo(line)
         if "liveness" in report:
             from mxsim.experiments.lassos import describe
@@ -279,27 +279,6 @@ def check(
     live = report.get("liveness", {})
     stuck = live.get("lassos") or live.get("long_runs")
     sys.exit(0 if all(v in PASSING for v in report["properties"].values()) and not stuck else 1)
-
-
-def _evidence_lines(report: dict[str, Any], trace: str | None) -> list[str]:
-    """Where each violation's and witness's trace went, and how long each is."""
-    out = []
-    for v in report["violations"]:
-        if report["mode"] == "random":
-            # describe() said how it was found and shrunk; say where it went.
-            out.append(f"  {v['property']}: mxsim replay {v['trace']}")
-            continue
-        out.append(
-            f"VIOLATED: {v['property']}: shortest {v['steps']} steps "
-            f"({v['trace_length']} trace steps with the starts): mxsim replay {v['trace']}"
-        )
-    if trace and report["violations"]:
-        out.append(f"first violation also in {trace}")
-    for name, w in report["witnesses"].items():
-        if "trace" in w:
-            where = f"mxsim replay {w['trace']}" if w["trace"] else "none: the guard is vacuous"
-            out.append(f"witness {name}: {where}")
-    return out
 
 
 @cli.command()

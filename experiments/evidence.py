@@ -38,6 +38,7 @@ __all__ = [
     "select_properties",
     "write_path_trace",
     "write_evidence",
+    "lines",
 ]
 
 
@@ -154,3 +155,24 @@ def write_evidence(
         path = trace_name(directory, sc.name, tag, name, witness=True)
         out["witnesses"][name] = write_path_trace(full, head, found, path)[0]
     return first
+
+
+def lines(report: dict[str, Any], trace: str | None) -> list[str]:
+    """Where each violation's and witness's trace went, and how long each is."""
+    out = []
+    for v in report["violations"]:
+        if report["mode"] == "random":
+            # random_search.describe() said how it was found and shrunk; say where it went.
+            out.append(f"  {v['property']}: mxsim replay {v['trace']}")
+            continue
+        out.append(
+            f"VIOLATED: {v['property']}: shortest {v['steps']} steps "
+            f"({v['trace_length']} trace steps with the starts): mxsim replay {v['trace']}"
+        )
+    if trace and report["violations"]:
+        out.append(f"first violation also in {trace}")
+    for name, w in report["witnesses"].items():
+        if "trace" in w:
+            where = f"mxsim replay {w['trace']}" if w["trace"] else "none: the guard is vacuous"
+            out.append(f"witness {name}: {where}")
+    return out

@@ -180,7 +180,9 @@ def check_job(
     if random_walks is None and workers > 1:
         sc = loaded.scenario
         build = partial(_chosen_system, loaded.raw, sc.source, loaded.overrides, chosen)
-        report = parallel_bfs(build, workers, **bounds)
+        if checkpoint is not None:
+            raise OutputError(f"{checkpoint}: --checkpoint needs the serial search (--workers 1)")
+        report = parallel_bfs(build, workers, progress=progress, **bounds)
         mode = "bfs"
     elif random_walks is None:
         explorer = Explorer(system, progress=progress, **bounds)

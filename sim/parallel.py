@@ -19,219 +19,29 @@ depth, completeness and the *same* counterexample and witness paths as
 which is wall-clock and is checked between levels.
 
 Costs: a successor whose owner is another shard is pickled and sent once
-(a shard does not resend a world it already sent); on few cores and small
-state spaces that costs more than it saves (figures in the closing report
-of issue 9), so the serial search stays the default.
+(a shard does not resend a world it already sent), its strings once per
+pair of shards (see :class:`mxsim.sim.shard.Shard`); every level is a
+barrier. Measured on superseded-state (14,923 states): one shard in-process
+uses the serial CPU time (1.08 s against 1.10 s); two shards use 1.4 times
+the serial CPU in all (1.82 s against 1.28 s, on a machine loaded 5 times
+over, where two shards took longer in wall time than one: 8.1 s against
+5.7 s). So the serial search stays the default.
 """
 
 from __future__ import annotations
 
 import heapq
-import multiprocessing
 import time
-import traceback
 from collections.abc import Callable
-from typing import Any
 
+from mxsim.sim.coverage import coverage
 from mxsim.sim.explore import Counterexample, Explorer, Report
+from mxsim.sim.interrupt import stop_on_interrupt
+from mxsim.sim.progress import Progress, rss_bytes
+from mxsim.sim.shard import Local, Processes, ShardError, owner
 from mxsim.sim.world import System
 
-__all__ = ["parallel_bfs", "Shard", "ShardError", "owner"]
-
-
-def owner(fp: bytes, shards: int) -> int:
-    """The shard that keeps world ``fp`` (fingerprints are uniform hashes).
-
-    >>> owner(bytes(15) + b"\\x07", 3)
-    1
-    """
-    return int.from_bytes(fp[-8:], "big") % shards
-
-
-class ShardError(RuntimeError):
-    """A shard's process failed (a bug in a model or the engine); ``details`` has its traceback."""
-
-    def __init__(self, details: str) -> None:
-        super().__init__(f"a search shard failed: {details.strip().splitlines()[-1]}")
-        self.details = details
-
-
-class Shard:
-    """One share of the search: the visited worlds it owns and its part of a level."""
-
-    def __init__(self, system: System, index: int, shards: int, send: Callable | None = None):
-        self.explorer = Explorer(system)
-        self.system = system
-        self.index = index
-        self.shards = shards
-        self.send = send  # (shard, batch) -> None; None when alone
-        self.parent: dict[bytes, tuple[bytes, Any] | None] = {}
-        self.sent: set[bytes] = set()  # worlds this shard already sent to their owner
-        self.frontier: list[tuple[int, Any, bytes]] = []  # (position, world, fp) in order
-        self.pending: list[tuple[tuple[int, int], Any, bytes]] = []  # next level, key order
-
-    def start(self) -> list:
-        """Own the initial world if it falls to this shard; its judgement."""
-        init, _ = self.system.initial()
-        f0 = self.system.fingerprint(init)
-        self.sent.add(f0)
-        if owner(f0, self.shards) != self.index:
-            return []
-        self.parent[f0] = None
-        self.frontier = [(0, init, f0)]
-        return self._judged([((0, 0), init, f0)], self.explorer.always, self.explorer.sometimes)
-
-    def expand(self, children: bool, undecided: set[str], receive: Callable | None) -> dict:
-        """Expand this shard's part of the level; exchange successors; admit the new ones."""
-        ex = self.explorer
-        always = [p for p in ex.always if p.name in undecided]
-        eventually = [p for p in ex.eventually if p.name in undecided]
-        sometimes = [p for p in ex.sometimes if p.name in undecided]
-        finals = []
-        batches: list[list] = [[] for _ in range(self.shards)]
-        for pos, world, fp in self.frontier:
-            succ = ex.successors(world)
-            if not succ or ex._settled(world):
-                view = self.system.view(world)
-                names = [p.name for p in eventually if not p.predicate(view)]
-                finals.append((pos, bool(succ), names, fp))
-            if not succ or not children:
-                continue
-            for j, (action, nxt) in enumerate(succ):
-                f = self.system.fingerprint(nxt)
-                if f in self.sent:
-                    continue  # sent before, with a smaller key: the owner has it
-                self.sent.add(f)
-                batches[owner(f, self.shards)].append(((pos, j), f, fp, action, nxt))
-        incoming = [batches[self.index]]
-        if children and self.shards > 1:
-            for k in range(self.shards):
-                if k != self.index:
-                    self.send(k, batches[k])
-            incoming += [receive() for _ in range(self.shards - 1)]
-        best: dict[bytes, tuple] = {}
-        for batch in incoming:
-            for key, f, pfp, action, nxt in batch:
-                if f not in self.parent and (f not in best or key < best[f][0]):
-                    best[f] = (key, pfp, action, nxt)
-        new = sorted((v[0], f, v[1], v[2], v[3]) for f, v in best.items())
-        self.pending = []
-        for key, f, pfp, action, nxt in new:
-            self.parent[f] = (pfp, action)
-            self.pending.append((key, nxt, f))
-        return {
-            "finals": finals,  # quiescent or final worlds (with or without successors)
-            "keys": [k for k, _, _ in self.pending],
-            "judged": self._judged(self.pending, always, sometimes),
-        }
-
-    def _judged(self, worlds: list, always: list, sometimes: list) -> list:
-        """(key, fp, violated, reached) of each world that decides a property."""
-        out = []
-        for key, world, fp in worlds:
-            view = self.system.view(world)
-            bad = [p.name for p in always if not p.predicate(view)]
-            hit = [p.name for p in sometimes if p.predicate(view)]
-            if bad or hit:
-                out.append((key, fp, bad, hit))
-        return out
-
-    def advance(self, positions: list[int]) -> None:
-        """The next level: this shard's new worlds at their serial positions."""
-        self.frontier = [
-            (pos, w, f) for pos, (_, w, f) in zip(positions, self.pending, strict=False)
-        ]
-        self.pending = []
-
-
-# -- the shards' processes -----------------------------------------------------
-
-
-def _shard_main(make_system, index, shards, conn, inboxes) -> None:
-    try:
-        inbox = inboxes[index]
-        shard = Shard(make_system(), index, shards, lambda k, batch: inboxes[k].put(batch))
-        while True:
-            cmd, *args = conn.recv()
-            if cmd == "start":
-                conn.send(("ok", shard.start()))
-            elif cmd == "expand":
-                conn.send(("ok", shard.expand(*args, inbox.get)))
-            elif cmd == "advance":
-                shard.advance(*args)
-            elif cmd == "parent":
-                conn.send(("ok", shard.parent[args[0]]))
-            else:
-                return
-    except BaseException:  # reported to the coordinator, which raises it
-        for k, box in enumerate(inboxes):
-            if k != index:
-                box.put([])  # so that no shard waits for this one's successors
-        conn.send(("error", traceback.format_exc()))
-
-
-class _Local:
-    """One shard in this process (N = 1): the same protocol without processes."""
-
-    def __init__(self, make_system) -> None:
-        self.shard = Shard(make_system(), 0, 1)
-
-    def call(self, cmd: str, *args) -> Any:
-        if cmd == "advance":
-            return self.shard.advance(*args)
-        if cmd == "parent":
-            return self.shard.parent[args[0]]
-        return getattr(self.shard, cmd)(*args, *((None,) if cmd == "expand" else ()))
-
-    def close(self) -> None:
-        pass
-
-
-class _Processes:
-    def __init__(self, make_system, shards: int) -> None:
-        ctx = multiprocessing.get_context()
-        inboxes = [ctx.Queue() for _ in range(shards)]
-        self.conns, self.procs = [], []
-        for i in range(shards):
-            mine, theirs = ctx.Pipe()
-            p = ctx.Process(target=_shard_main, args=(make_system, i, shards, theirs, inboxes))
-            p.daemon = True
-            p.start()
-            self.conns.append(mine)
-            self.procs.append(p)
-
-    def broadcast(self, cmd: str, *args) -> list:
-        for c in self.conns:
-            c.send((cmd, *args))
-        return [self._reply(c) for c in self.conns]
-
-    def one(self, k: int, cmd: str, *args) -> Any:
-        self.conns[k].send((cmd, *args))
-        return self._reply(self.conns[k])
-
-    def send(self, k: int, cmd: str, *args) -> None:
-        self.conns[k].send((cmd, *args))
-
-    @staticmethod
-    def _reply(conn) -> Any:
-        status, value = conn.recv()
-        if status == "error":
-            raise ShardError(value)
-        return value
-
-    def close(self) -> None:
-        for c, p in zip(self.conns, self.procs, strict=True):
-            try:
-                c.send(("stop",))
-            except OSError:
-                pass
-            p.join(timeout=5)
-            if p.is_alive():
-                p.terminate()
-                p.join()
-
-
-# -- the coordinator -------------------------------------------------------------
+__all__ = ["parallel_bfs", "ShardError"]
 
 
 def parallel_bfs(
@@ -240,48 +50,83 @@ def parallel_bfs(
     max_depth: int | None = None,
     max_states: int | None = None,
     max_seconds: float | None = None,
-    progress: Callable[[int, float, int], None] | None = None,
+    progress: Callable[[Progress], None] | None = None,
 ) -> Report:
     """:meth:`Explorer.bfs` of ``make_system()`` over ``workers`` shards.
 
     ``make_system`` builds the system in each worker (it must be picklable
     where processes are spawned rather than forked). The report equals the
-    serial one but for ``seconds`` (and a ``max_seconds`` stop).
+    serial one but for ``seconds``, ``memory`` (left empty: it is spread over
+    processes) and a ``max_seconds`` or Ctrl-C stop, which come between levels.
     """
     ex = Explorer(make_system(), max_depth, max_states, max_seconds)
-    pool = _Local(make_system) if workers == 1 else _Processes(make_system, workers)
+    pool = Local(make_system) if workers == 1 else Processes(make_system, workers)
     try:
-        return _Search(ex, pool, workers, progress).run()
+        with stop_on_interrupt() as flag:
+            return _Search(ex, pool, workers, progress, flag).run()
     finally:
         pool.close()
+
+
+class _Tally:
+    """What :func:`sim.coverage.coverage` reads of a search, summed over the shards."""
+
+    def __init__(self) -> None:
+        self.transitions = 0
+        self.actions: dict[str, int] = {}
+        self.delivered: dict[str, int] = {}
+        self.reached: dict[str, int] = {}  # guard -> depth of its first witness
+
+    def add(self, tally: tuple[int, dict, dict]) -> None:
+        transitions, actions, delivered = tally
+        self.transitions += transitions
+        for mine, theirs in ((self.actions, actions), (self.delivered, delivered)):
+            for k, v in theirs.items():
+                mine[k] = mine.get(k, 0) + v
+
+    @staticmethod
+    def depth_of(depth: int) -> int:
+        return depth
 
 
 class _Search:
     """The serial loop of :meth:`Explorer.bfs`, replayed over the shards' summaries."""
 
-    def __init__(self, ex: Explorer, pool, workers: int, progress) -> None:
-        self.ex, self.pool, self.workers, self.progress = ex, pool, workers, progress
-        self.violated: dict[str, bytes] = {}
-        self.reached: dict[str, bytes] = {}
+    def __init__(self, ex: Explorer, pool, workers: int, progress, flag) -> None:
+        self.ex, self.pool, self.workers, self.progress, self.flag = (
+            ex,
+            pool,
+            workers,
+            progress,
+            flag,
+        )
+        self.violated: dict[str, int] = {}
+        self.reached: dict[str, int] = {}
+        self.tally = _Tally()
 
     def _all(self, cmd: str, *args) -> list:
         if self.workers == 1:
             return [self.pool.call(cmd, *args)]
         return self.pool.broadcast(cmd, *args)
 
-    def _note(self, fp: bytes, bad: list, hit: list) -> None:
+    def _note(self, key: int, bad: list, hit: list, depth: int) -> None:
         for name in bad:
-            self.violated.setdefault(name, fp)
+            self.violated.setdefault(name, key)
         for name in hit:
-            self.reached.setdefault(name, fp)
+            if name not in self.reached:
+                self.reached[name] = key
+                self.tally.reached[name] = depth
 
     def run(self) -> Report:
         ex, start = self.ex, time.monotonic()
         for judged in self._all("start"):
-            for _key, fp, bad, hit in judged:
-                self._note(fp, bad, hit)
-        states, level, size, deepest, stopped, done = 1, 0, 1, 0, None, False
-        while size and not done:
+            for _key, f, bad, hit in judged:
+                self._note(f, bad, hit, 0)
+        states, level, size, deepest, quiescent = 1, 0, 1, 0, 0
+        stopped, depth_cut, last = None, False, start
+        if ex._all_decided(self.violated, self.reached):
+            stopped = "all decided"  # e.g. the initial world already violates everything
+        while size and stopped is None:
             undecided = {p.name for p in ex.system.properties} - set(self.violated)
             undecided -= set(self.reached)
             replies = self._all("expand", level < ex.max_depth, undecided)
@@ -289,20 +134,23 @@ class _Search:
             judged = {j[0]: j for r in replies for j in r["judged"]}
             order = heapq.merge(*[[(k, i) for k in r["keys"]] for i, r in enumerate(replies)])
             children = list(order)
-            admitted, c = [], 0
+            admitted, c, cut = [], 0, size
             for pos in range(size):
+                if states >= ex.max_states:
+                    stopped, cut = "max_states", pos
+                    break
                 if ex._all_decided(self.violated, self.reached):
-                    stopped, done = stopped or "all decided", True
+                    stopped, cut = "all decided", pos
                     break
                 deepest = level
                 if pos in finals:
-                    _, has_succ, names, fp = finals[pos]
-                    ex.quiescent_judged += 1
-                    self._note(fp, names, [])
+                    _, has_succ, names, f = finals[pos]
+                    quiescent += 1
+                    self._note(f, names, [], level)
                     if not has_succ:
                         continue
                 if level >= ex.max_depth:
-                    stopped = stopped or "max_depth"
+                    depth_cut = True
                     continue
                 while c < len(children) and children[c][0][0] == pos:
                     key = children[c][0]
@@ -310,23 +158,49 @@ class _Search:
                     states += 1
                     c += 1
                     if key in judged:
-                        self._note(*judged[key][1:])
+                        self._note(*judged[key][1:], level + 1)
                     if states >= ex.max_states:
                         break
                 if states >= ex.max_states:
-                    stopped, done = "max_states", True
+                    stopped, cut = "max_states", pos + 1
                     break
-            if not done and time.monotonic() - start > ex.max_seconds:
-                stopped, done = "max_seconds", True
-            if not done:
+            if cut == size:
+                for r in replies:
+                    self.tally.add(r["tally"])
+            else:  # the serial search stopped inside this level
+                for t in self._all("tally", cut):
+                    self.tally.add(t)
+            now = time.monotonic()
+            if stopped is None and self.flag.raised:
+                stopped = "interrupted"
+            elif stopped is None and now - start > ex.max_seconds:
+                stopped = "max_seconds"
+            if stopped is None:
                 self._advance(admitted)
             level, size = level + 1, len(admitted)
-            if self.progress is not None:
-                now = time.monotonic()
-                self.progress(states, states / max(now - start, 1e-9), level)
+            if self.progress is not None and now - last >= 0.25:
+                last = now
+                self.progress(self._progress(now - start, states, deepest))
+        ex.quiescent_judged = quiescent
+        if stopped is None and depth_cut:
+            stopped = "max_depth"
         # The serial loop stops for "all decided" only with worlds left in its queue.
         complete = stopped is None
         return self._report(states, deepest, complete, stopped, time.monotonic() - start)
+
+    def _progress(self, elapsed: float, states: int, depth: int) -> Progress:
+        ex = self.ex
+        return Progress(
+            elapsed=elapsed,
+            max_seconds=ex.max_seconds,
+            states=states,
+            max_states=ex.max_states,
+            rate=states / max(elapsed, 1e-9),
+            depth=depth,
+            max_depth=ex.max_depth,
+            violations=len(self.violated),
+            memory=rss_bytes(),  # the coordinator's; the shards hold the visited sets
+        )
 
     def _advance(self, admitted: list) -> None:
         positions: list[list[int]] = [[] for _ in range(self.workers)]
@@ -338,7 +212,7 @@ class _Search:
             for k in range(self.workers):
                 self.pool.send(k, "advance", positions[k])
 
-    def _path(self, fp: bytes) -> list:
+    def _path(self, fp: int) -> list:
         out = []
         while True:
             if self.workers == 1:
@@ -353,13 +227,17 @@ class _Search:
         return out
 
     def _report(self, states, deepest, complete, stopped, seconds) -> Report:
+        ex = self.ex
         report = Report(
-            verdicts=self.ex._verdicts(self.violated, self.reached, complete),
+            verdicts=ex._verdicts(self.violated, self.reached, complete),
             states=states,
             depth=deepest,
             complete=complete,
             stopped=None if complete else stopped,
             seconds=seconds,
+            transitions=self.tally.transitions,
+            stop_reason="complete" if complete else stopped,
+            coverage=coverage(ex.system, self.tally, ex.sometimes),
         )
         for name, f in self.violated.items():
             report.counterexamples.append(Counterexample(name, self._path(f)))

@@ -10,13 +10,16 @@ from __future__ import annotations
 import functools
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from toy import make_system
 
 from mxsim.experiments.jobs import load_scenario
 from mxsim.sim.explore import Explorer
 from mxsim.sim.model import always, eventually, sometimes
-from mxsim.sim.parallel import ShardError, owner, parallel_bfs
+from mxsim.sim.parallel import ShardError, parallel_bfs
 from mxsim.sim.scenario import CheckSpec, Input
+from mxsim.sim.shard import owner
 
 
 def summary(report) -> tuple:
@@ -29,6 +32,9 @@ def summary(report) -> tuple:
         report.stopped,
         paths,
         report.witnesses,
+        report.transitions,
+        report.stop_reason,
+        report.coverage,
     )
 
 
@@ -99,9 +105,11 @@ def test_bundled_scenarios(name, sets, bounds):
     assert result[1] > 50
 
 
-def test_owner_spreads_fingerprints_over_the_shards():
-    fps = [bytes([i]) * 16 for i in range(256)]
-    assert sorted({owner(f, 3) for f in fps}) == [0, 1, 2]
+def test_owner_spreads_keys_over_the_shards():
+    system = make_system(BURST, short, check=FAULTS)
+    keys = [system.key(w) for _, w in Explorer(system).successors(system.initial()[0])]
+    assert sorted({owner(k, 3) for k in range(300)}) == [0, 1, 2]
+    assert len({owner(k, 2) for k in keys}) == 2  # the successors of one world
 
 
 def _broken(v) -> bool:
@@ -116,3 +124,47 @@ def test_a_failing_shard_is_one_error_not_a_hang():
     with pytest.raises(ShardError, match="ZeroDivisionError: a bug in a property") as info:
         parallel_bfs(build, 2)
     assert "Traceback" in info.value.details
+
+
+PROPS = (not_201, short, reversed_, never_dup, all_three)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    count=st.integers(1, 3),
+    sorted_sink=st.booleans(),
+    drops=st.integers(0, 1),
+    dups=st.integers(0, 1),
+    chosen=st.sets(st.integers(0, len(PROPS) - 1), min_size=1),
+    depth=st.integers(1, 6),
+    workers=st.integers(2, 3),
+)
+def test_random_small_models(count, sorted_sink, drops, dups, chosen, depth, workers):
+    sink = ("sink", "sink", {"sorted": sorted_sink})
+    nodes = [("src", "burst", {"to": "sink", "count": count}), sink]
+    props = [PROPS[i] for i in sorted(chosen)]
+    build = functools.partial(
+        make_system, nodes, *props, check=CheckSpec(drops=drops, duplicates=dups)
+    )
+    serial = summary(Explorer(build(), max_depth=depth).bfs())
+    assert summary(parallel_bfs(build, workers, max_depth=depth)) == serial
+
+
+def test_ctrl_c_stops_between_levels_with_what_was_found(monkeypatch):
+    # The first progress call (after a level) plays the user's Ctrl-C.
+    import signal
+
+    build = functools.partial(scenario, "action-ids", ("idempotent_retransmission=false",))
+    calls = []
+
+    def interrupt(p) -> None:
+        calls.append(p)
+        if len(calls) == 1:
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr("mxsim.sim.parallel.time.monotonic", iter(range(0, 10**6)).__next__)
+    report = parallel_bfs(build, 2, progress=interrupt)
+    assert report.stop_reason == "interrupted" and not report.complete
+    # It stops at the end of the level after the Ctrl-C, keeping what it found.
+    assert report.depth == calls[0].depth + 1 < 26
+    assert report.states > calls[0].states and report.verdicts["settled"] == "undecided"
