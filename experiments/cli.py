@@ -313,12 +313,13 @@ def replay(trace_file, diagram, as_json) -> None:
 @click.option("--deliveries", type=click.IntRange(min=1000), default=200_000, show_default=True)
 @click.option(
     "--only",
-    type=click.Choice(["engine", "rooms", "swarm"]),
-    help="Run one part: the engine against bare simpy, the homeserver model, or swarm "
-    "against plain random walks (only run when named).",
+    type=click.Choice(["engine", "rooms", "checker", "swarm"]),
+    help="Run one part: the engine against bare simpy, the homeserver model, the checker "
+    "(states/s, reductions, time to each seeded violation), or swarm against plain random "
+    "walks (only run when named).",
 )
 def bench(as_json: bool, deliveries: int, only: str | None) -> None:
-    """Measure deliveries/s against bare simpy, checker states/s, and the rooms model."""
+    """Measure deliveries/s against bare simpy, the rooms model, and the checker."""
     from mxsim.experiments import bench as bench_mod
     from mxsim.experiments import bench_rooms
 
@@ -330,6 +331,11 @@ def bench(as_json: bool, deliveries: int, only: str | None) -> None:
     if only in (None, "rooms"):
         report["rooms"] = bench_rooms.run()
         lines += bench_rooms.describe(report["rooms"])
+    if only in (None, "checker"):
+        from mxsim.experiments import bench_checker
+
+        report["checker"] = bench_checker.run()
+        lines += bench_checker.describe(report["checker"])
     if only == "swarm":
         from mxsim.experiments import bench_swarm
 

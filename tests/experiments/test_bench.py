@@ -20,3 +20,25 @@ def test_room_benchmark_never_forks_and_delivers_to_every_server_and_device():
     per_post = 19 + 19 + 200 + 1 + 1
     registrations = 200 * 2  # each device's register, and its initial sync back
     assert room["deliveries"] == room["posts"] * per_post + registrations
+
+
+def test_checker_bench_reports_each_reduction_and_the_seeded_violations():
+    from mxsim.experiments import bench_checker
+
+    report = bench_checker.run(
+        max_seconds=60,
+        scenarios=(("action-ids", "action-ids", ()),),
+        findings=(("action-ids", ("idempotent_retransmission=false",)),),
+    )
+    row = report["action-ids"]
+    assert set(row["by_reduction"]) == set(bench_checker.reductions())
+    none = row["by_reduction"]["none"]
+    assert none["decided"] and none["verdict"] == "holds" and none["states"] > 100
+    # every reduction keeps the verdict and explores no more worlds than none
+    for r in row["by_reduction"].values():
+        assert r["verdict"] == none["verdict"] and r["states"] <= none["states"]
+    best = row["by_reduction"][bench_checker.reductions()[-1]]
+    assert row["reduction_ratio"] == round(none["states"] / best["states"], 2)
+    seeded = report["seeded"]["action-ids --set idempotent_retransmission=false"]
+    assert set(seeded["bfs_seconds"]) == {"idempotent", "per_client_order", "sent_means_applied"}
+    assert "checker (reductions:" in bench_checker.describe(report)[0]
