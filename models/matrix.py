@@ -22,6 +22,8 @@ from __future__ import annotations
 from mxsim.models import room as R
 from mxsim.models.device import Device
 from mxsim.models.homeserver import Homeserver
+from mxsim.models.properties_actions import PROPERTIES as ACTION_PROPERTIES
+from mxsim.models.properties_actions import SWITCHES as ACTION_SWITCHES
 from mxsim.sim.model import Model, Switch, View, always, eventually, sometimes
 
 __all__ = ["MODEL"]
@@ -284,7 +286,7 @@ MODEL = Model(
     name="matrix",
     doc="One homeserver and one device, each composed of parts, one per proposal section.",
     kinds={"homeserver": Homeserver, "device": Device},
-    switches=SWITCHES,
+    switches=SWITCHES + ACTION_SWITCHES,
     properties=(
         state_consistency,
         no_clobbering,
@@ -299,5 +301,6 @@ MODEL = Model(
         scrollback,
         backfill,
         out_of_order_shown,
+        *ACTION_PROPERTIES,
     ),
 )

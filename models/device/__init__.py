@@ -7,6 +7,7 @@ requests       Action APIs                                 requests.py
 stream         Event Stream API                            stream.py
 timeline       Message Events Ordering Notes               timeline.py
 scrollback     Scrolling back; Contextual windowing        scrollback.py
+retransmission Action APIs; Action IDs (resend, give up)   retransmission.py
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -20,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from mxsim.models.device.requests import Requests
+from mxsim.models.device.retransmission import Retransmission
 from mxsim.models.device.scrollback import Scrollback
 from mxsim.models.device.stream import Stream
 from mxsim.models.device.timeline import Timeline
@@ -33,7 +35,7 @@ class Device(Composed):
     """A client device of one user on one homeserver."""
 
     kind = "device"
-    parts = (Requests, Stream, Timeline, Scrollback)
+    parts = (Requests, Stream, Timeline, Scrollback, Retransmission)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod

@@ -94,10 +94,19 @@ class Requests(Part):
         fields = dict(
             zip(REQUEST, (aid, self.node.config["user"], self.out_of_order()), strict=True)
         )
-        ctx.send(self.node.config["server"], {"type": data["op"], **fields, **request})
+        msg = {"type": data["op"], **fields, **request}
+        retransmission = self.node.part("retransmission")
+        if retransmission is not None:
+            msg["try"] = 1
+        ctx.send(self.node.config["server"], msg)
+        if retransmission is not None:
+            retransmission.sent(ctx, state, msg)
 
     def on_result(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
-        self.note(state, msg["aid"], msg["ok"])
+        self.note(state, msg["aid"], msg["ok"], ctx)
 
-    def note(self, state: dict, aid: int, ok: bool) -> None:
+    def note(self, state: dict, aid: int, ok: bool, ctx: Context | None = None) -> None:
+        retransmission = self.node.part("retransmission")
+        if retransmission is not None and not retransmission.answered(ctx, state, aid):
+            return  # the action was settled already (or given up): keep its outcome
         self.of(state)["results"][str(aid)] = ok
