@@ -8,8 +8,12 @@ shortest counterexample (actions after the node starts, as ``check``
 counts them), ``undecided``, ``reached`` or ``vacuous``; the row ends with
 the states explored and whether the search was complete.
 
-Without ``--vary`` every switch with finitely many values (booleans, and
-switches with ``choices``) is varied, except those fixed by ``--set``; the
+Without ``--vary`` the switches the scenario's ``[switches]`` table names
+are varied (a scenario names the design choices it is about; with one
+Matrix model of many parts, the rest mostly do not bear on it), or, for a
+scenario without that table, every switch of the model; only switches with
+finitely many values (booleans, and switches with ``choices``) are varied,
+and none fixed by ``--set``. The
 scenario's own value comes first, so the first row is the scenario as
 written. Rows are independent checks, run over worker processes and put
 back in setting order, so the output is the same bytes for any
@@ -77,7 +81,10 @@ def axes(
     model = loaded.system().model
     if not vary:
         out = []
+        named = loaded.raw.get("switches")
         for s in model.switches:
+            if isinstance(named, dict) and s.name not in named:
+                continue  # the scenario is not about this switch
             if s.name in loaded.overrides:
                 continue  # fixed by --set
             values = list(s.choices) if s.choices is not None else None

@@ -24,7 +24,7 @@ from mxsim.sim.coverage import coverage
 from mxsim.sim.interrupt import stop_on_interrupt
 from mxsim.sim.progress import Memory, Progress, progress_printer
 from mxsim.sim.search import Search
-from mxsim.sim.verdict import PASSING
+from mxsim.sim.verdict import overall
 from mxsim.sim.world import Action, System, World
 
 __all__ = ["Explorer", "Report", "Counterexample", "progress_printer"]
@@ -55,14 +55,7 @@ class Report:
 
     @property
     def verdict(self) -> str:
-        vs = self.verdicts.values()
-        if any(v == "violated" for v in vs):
-            return "violated"
-        if any(v == "vacuous" for v in vs):
-            return "vacuous"
-        if all(v in PASSING for v in vs):
-            return "holds"
-        return "undecided"
+        return overall(self.verdicts)
 
 
 class Explorer:

@@ -33,7 +33,7 @@ from simpy.events import Timeout
 from mxsim.sim.node import WORKLOAD
 from mxsim.sim.scenario import Fault, Latency
 from mxsim.sim.verdict import PathJudge
-from mxsim.sim.world import System
+from mxsim.sim.world import Effects, System
 
 __all__ = ["TimedRun", "RunResult", "sampler"]
 
@@ -123,7 +123,7 @@ class _Stop(Exception):
     """Ends a run from inside simpy's loop: a violation, or the deadline."""
 
 
-class _Ctx:
+class _Ctx(Effects):
     """The :class:`sim.node.Context` of one node in a timed run.
 
     One per node, reused for every step: after each step the runtime takes
@@ -131,26 +131,7 @@ class _Ctx:
     spares an allocation per delivery on the hot path.
     """
 
-    __slots__ = ("node", "switches", "sends", "timer_ops", "metrics")
-
-    def __init__(self, node: str, switches: dict[str, Any]) -> None:
-        self.node = node
-        self.switches = switches
-        self.sends: list[list[Any]] = []
-        self.timer_ops: list[tuple[str, str, int]] = []
-        self.metrics: list[list[Any]] = []
-
-    def send(self, dst: str, msg: dict[str, Any]) -> None:
-        self.sends.append([dst, msg])
-
-    def set_timer(self, name: str, delay_ms: float) -> None:
-        self.timer_ops.append(("set", name, round(delay_ms * 1000)))
-
-    def cancel_timer(self, name: str) -> None:
-        self.timer_ops.append(("cancel", name, 0))
-
-    def metric(self, name: str, value: int = 1) -> None:
-        self.metrics.append([name, value])
+    __slots__ = ()
 
 
 class TimedRun:

@@ -38,7 +38,7 @@ def test_json_report_names_its_coverage_fields(capsys):
     assert r["transitions"] > r["states"]  # every world but the last has a successor
     assert set(r["coverage"]) == {"guards", "delivered", "actions"}
     assert r["coverage"]["guards"]["retransmission_race"]["hit"] is True
-    assert set(r["coverage"]["delivered"]) == {"client", "homeserver"}
+    assert set(r["coverage"]["delivered"]) == {"device", "homeserver"}
     assert sum(r["coverage"]["actions"].values()) == r["transitions"]
     assert r["coverage"]["actions"]["deliver"] == sum(r["coverage"]["delivered"].values())
     assert set(r["memory"]) == {"bytes_per_state", "visited_bytes_per_state", "peak_rss_bytes"}
@@ -48,7 +48,7 @@ def test_text_report_says_why_it_stopped(capsys):
     code, out, _ = mxsim(capsys, "check", "action-ids", "--max-states", "100")
     assert code == 1  # bounded: a guard not reached yet counts as vacuous
     assert "stopped: max_states" in out.splitlines()
-    assert "guards hit: " in out and "delivered to: client" in out
+    assert "guards hit: " in out and "delivered to: device" in out
 
 
 def test_ctrl_c_prints_the_partial_report_and_writes_the_counterexample(

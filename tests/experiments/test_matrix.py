@@ -49,12 +49,16 @@ def test_text_table_has_a_row_per_setting_and_a_column_per_property(capsys):
         "per_client_order",
         "sent_means_applied",
         "settled",
-        "out_of_order_arrival",
+        "out_of_order_actions",
         "states",
         "search",
     ]
+    code, js, _ = mxsim(capsys, "matrix", "action-ids-parallel", "--json")
+    row = json.loads(js)["rows"][1]  # hold_out_of_order off: order breaks
+    steps = row["steps"]["per_client_order"]
     assert lines[3].split() == [
-        "true", "false", "holds", "violated", "(4)", "holds", "holds", "reached", "96", "complete"
+        "true", "false", "holds", "violated", f"({steps})", "holds", "holds", "reached",
+        f"{row['states']:,}", "complete",
     ]  # fmt: skip
 
 
@@ -116,11 +120,17 @@ def test_bad_vary_is_one_line_and_exit_2(capsys, tmp_path, vary, says):
     assert out_file.read_text() == "kept"
 
 
-def test_too_many_default_settings_ask_for_vary(capsys):
-    # The clients model has ten finite switches: 1024 settings.
-    code, _, err = mxsim(capsys, "matrix", "filters")
+def test_too_many_default_settings_ask_for_vary(capsys, monkeypatch):
+    # superseded-state names no [switches]: every finite switch of the model is varied.
+    model = load_scenario("superseded-state", []).system().model
+    rows = 1
+    for s in model.switches:
+        if isinstance(s.default, bool) or s.choices is not None:
+            rows *= 2 if s.choices is None else len(s.choices)
+    monkeypatch.setattr(matrix_mod, "MAX_ROWS", rows - 1)
+    code, _, err = mxsim(capsys, "matrix", "superseded-state")
     assert code == 2
-    assert "--vary: expected at most 64 settings" in err and "1024 settings" in err
+    assert f"--vary: expected at most {rows - 1} settings" in err and f"{rows} settings" in err
 
 
 def test_out_must_be_markdown(capsys, tmp_path):
