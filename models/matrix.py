@@ -19,6 +19,7 @@ Findings (README, "The matrix model"):
 
 from __future__ import annotations
 
+from mxsim.models import properties_voip as voip
 from mxsim.models import room as R
 from mxsim.models.device import Device
 from mxsim.models.homeserver import Homeserver
@@ -34,6 +35,7 @@ SWITCHES = (
         "(by which rule is left open: the era's depth order, or today's v2).",
         choices=("v2", "depth"),
     ),
+    *voip.SWITCHES,
     Switch(
         "omit_superseded_state",
         True,
@@ -299,5 +301,6 @@ MODEL = Model(
         scrollback,
         backfill,
         out_of_order_shown,
+        *voip.PROPERTIES,
     ),
 )

@@ -7,6 +7,7 @@ requests       Action APIs                                 requests.py
 stream         Event Stream API                            stream.py
 timeline       Message Events Ordering Notes               timeline.py
 scrollback     Scrolling back; Contextual windowing        scrollback.py
+calls          VoIP                                        calls.py
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mxsim.models.device.calls import Calls
 from mxsim.models.device.requests import Requests
 from mxsim.models.device.scrollback import Scrollback
 from mxsim.models.device.stream import Stream
@@ -33,7 +35,7 @@ class Device(Composed):
     """A client device of one user on one homeserver."""
 
     kind = "device"
-    parts = (Requests, Stream, Timeline, Scrollback)
+    parts = (Requests, Calls, Stream, Timeline, Scrollback)  # calls reacts before stream polls
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod
