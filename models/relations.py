@@ -173,7 +173,9 @@ class Homeserver(Node):
             "orphans": {},
             "markers": {},
             "devices": devices,
-            "seen": {"orphans": 0, "held_back": 0},
+            # The guard's observations, flags: seen once is seen (a count would
+            # make new states of old ones).
+            "seen": {"orphans": False, "held_back": False},
         }
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
@@ -211,7 +213,7 @@ class Homeserver(Node):
             waiting = state["orphans"].setdefault(parent, [])
             if all(w["event_id"] != eid for w in waiting):
                 waiting.append(ev)
-                state["seen"]["orphans"] += 1
+                state["seen"]["orphans"] = True
             if federate:
                 self._federate(ctx, state, ev)
             return
@@ -262,7 +264,7 @@ class Homeserver(Node):
             elif top in dev["shown"]:
                 item = {"delta": ev}
             else:
-                state["seen"]["held_back"] += 1
+                state["seen"]["held_back"] = True
                 continue  # it comes inside its parent's bundle when the device gets there
             self._put(state, out, d, item)
             if RC.is_receipt(ev):
@@ -285,7 +287,7 @@ class Homeserver(Node):
                     bundle = B.bundle(ix, top, self.switches["bundle_limit"], self._visible(dev))
                     items.append({"bundle": bundle})
             elif top not in dev["shown"] and top not in ids:
-                state["seen"]["held_back"] += 1
+                state["seen"]["held_back"] = True
                 if not self.switches["withhold_orphan_children"] and self._visible(dev)(ev):
                     items.append({"orphan": ev})
         return items
@@ -322,8 +324,10 @@ def new_display() -> dict[str, Any]:
     """A client's view: parents shown, the children applied to each, held-back deltas.
 
     ``shown``: parent ID -> {"applied": [child IDs], "replies": [reply IDs],
-    "start": pagination token, "orphan": bool}; ``held``: children whose
-    parent is not shown yet; ``handed``: reply ID -> times it was handed over;
+    "start": pagination token, "orphan": bool, and "paged_to_end": true once
+    the client took the last page of its replies}; ``held``: children whose
+    parent is not shown yet; ``handed``: reply ID -> times it was handed over
+    (1, or 2 for "more than once");
     ``receipts``: receipt IDs seen; ``events``: every event known, by ID.
     """
     return {"shown": {}, "held": [], "handed": {}, "receipts": [], "events": {}, "from": None}
@@ -363,6 +367,10 @@ def take_item(view: dict, item: dict) -> None:
         for ev in item["page"]:
             _reply(view, entry, ev)
         entry["start"] = item["start"]
+        if item["start"] is None:
+            # The guard paged_to_the_end: the client itself paged to the last page
+            # (replies that came down the stream as deltas are not paging).
+            entry["paged_to_end"] = True
     _release(view)
 
 
@@ -403,7 +411,8 @@ def _take_child(view: dict, ev: dict) -> None:
 def _reply(view: dict, entry: dict, ev: dict) -> None:
     eid = ev["event_id"]
     view["events"][eid] = ev
-    view["handed"][eid] = view["handed"].get(eid, 0) + 1
+    # Saturates at 2: pagination_once asks only whether a reply came twice.
+    view["handed"][eid] = min(2, view["handed"].get(eid, 0) + 1)
     if eid not in entry["replies"]:
         entry["replies"].append(eid)
 
@@ -713,10 +722,13 @@ def child_before_parent(view: View) -> bool:
 
 @sometimes("paged_to_the_end")
 def paged_to_the_end(view: View) -> bool:
-    """Some client paged a parent's replies beyond the bundle limit, to the end."""
+    """Some client paged a parent's replies beyond the bundle limit, to the end: it
+    took the last page itself (replies that came as deltas, with no page asked
+    for, do not count: they reached this guard before)."""
     for _n, _d, _s, v in _views(view):
         for entry in v["shown"].values():
-            if entry["start"] is None and len(entry["replies"]) > view.switches["bundle_limit"]:
+            limit = view.switches["bundle_limit"]
+            if entry.get("paged_to_end") and len(entry["replies"]) > limit:
                 return True
     return False
 

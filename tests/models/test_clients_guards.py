@@ -319,6 +319,11 @@ def _state_echo_placed(steps):
     ]
     assert made, "a state change (or leave) of the device"
     assert last["act"] == "deliver" and last["node"] == dev
+    # The step brought the change's event: a state event of the device's user, or
+    # the response naming an event the device already had as state.
+    user = made[0]["user"]
+    events = [e for e in _events(last["msg"]) if "state_key" in e and e["sender"] == user]
+    assert events or last["msg"].get("event_id"), last["msg"]
 
 
 @race("typing_seen")

@@ -3,9 +3,18 @@ check's witness shows that race."""
 
 from __future__ import annotations
 
+import functools
+
 from witness import check, drive, holds, initially, system
 
 ANSWER = "m.call.answer"
+
+
+@functools.cache
+def _bundled(name: str, max_states: int | None = None):
+    """The bundled check, run once per module; a bound where the whole check takes
+    long (breadth-first order keeps the witness a shortest one)."""
+    return check(name, max_states=max_states)
 
 
 def _answers_in(msg: dict) -> list[str]:
@@ -76,7 +85,7 @@ def test_an_answer_given_after_the_other_was_seen_is_not_concurrent():
 
 
 def test_concurrent_answers_witness_has_two_answers_neither_seen_by_the_other():
-    checked = check("voip-1-to-n")
+    checked = _bundled("voip-1-to-n", 20000)
     steps = checked.witness("concurrent_answers")
     made = _answer_steps(steps)
     assert len(made) >= 2, steps
@@ -117,3 +126,113 @@ def test_two_answers_made_from_the_same_bundle_are_concurrent():
     assert not holds(sys_, "concurrent_answers", world)
     world, _ = drive(sys_, [*moves, ("deliver", "hs", "bob2", _has_answer)])
     assert holds(sys_, "concurrent_answers", world)
+
+
+# -- the other guards --------------------------------------------------------------------
+
+HANGUP, REJECT, INVITE = "m.call.hangup", "m.call.reject", "m.call.invite"
+
+
+def _carried(step: dict, etype: str) -> list[dict]:
+    """Events of type ``etype`` a sync request (to the server) carries."""
+    return [ev for ev in (step.get("msg") or {}).get("events", []) if ev["type"] == etype]
+
+
+def _in_bundles(msg: dict, etype: str) -> list[dict]:
+    out = []
+    for b in msg.get("bundles", []):
+        out.extend(c for c in [b["call"], *b["children"]] if c["type"] == etype)
+    return out
+
+
+def test_answer_after_hangup_witness_is_an_answer_made_before_the_hangup_was_seen():
+    checked = _bundled("voip-multi-user-small")
+    steps = checked.witness("answer_after_hangup")
+    last = steps[-1]
+    assert last["act"] == "deliver" and last["node"] == "hs" and _has_answer(last["msg"])
+    dev = last["src"]
+    hung = [j for j, s in enumerate(steps[:-1]) if s["node"] == "hs" and _carried(s, HANGUP)]
+    assert hung, "the hangup reached the server first"
+    made = _answer_steps(steps)[dev]
+    assert not any(
+        s["act"] == "deliver" and s["node"] == dev and _in_bundles(s["msg"], HANGUP)
+        for s in steps[:made]
+    ), "the device answered before it was shown the hangup"
+
+
+def test_answer_after_hangup_is_vacuous_without_a_hangup():
+    def no_hangup(raw):
+        raw["workload"] = []
+
+    checked = check("voip-multi-user-small", edit=no_hangup)
+    assert checked.report.complete
+    assert checked.report.verdicts["answer_after_hangup"] == "vacuous"
+
+
+def test_rejection_before_answer_witness_and_vacuous_without_a_rejection():
+    checked = _bundled("voip-multi-user-small")
+    steps = checked.witness("rejection_before_answer")
+    last = steps[-1]
+    assert last["node"] == "hs" and _has_answer(last["msg"])
+    rejected = [j for j, s in enumerate(steps[:-1]) if s["node"] == "hs" and _carried(s, REJECT)]
+    assert rejected
+    answerer = last["src"]
+    rejecter = steps[rejected[0]]["src"]
+    users = {
+        n: checked.system.view(checked.system.initial()[0]).config(n)["user"]
+        for n in ("bob1", "carol1")
+    }
+    assert users[answerer] != users[rejecter]
+
+    def everyone_answers(raw):
+        for n in raw["nodes"]:
+            n["config"].pop("respond", None)
+
+    assert not initially(system("voip-multi-user-small"), "rejection_before_answer")
+    varied = check("voip-multi-user-small", edit=everyone_answers)
+    assert varied.report.complete
+    assert varied.report.verdicts["rejection_before_answer"] == "vacuous"
+
+
+def test_glare_witness_is_a_caller_shown_the_callee_s_call():
+    checked = _bundled("voip-glare")
+    steps = checked.witness("glare")
+    last = steps[-1]
+    dev = last["node"]
+    assert last["act"] == "deliver" and last["src"] == "hs"
+    config = checked.system.view(checked.system.initial()[0]).config(dev)
+    theirs = [c for c in _in_bundles(last["msg"], INVITE) if c["device_id"] != dev]
+    assert theirs and theirs[0]["sender"] in config["call"]
+    assert config["user"] in theirs[0]["content"]["callees"]
+    # The device's own call was still unanswered: nothing of it answered before.
+    assert not any(
+        s["act"] == "deliver" and s["node"] == dev and _answers_in(s["msg"]) for s in steps[:-1]
+    )
+
+
+def test_glare_is_false_initially_and_vacuous_when_only_one_side_calls():
+    assert not initially(system("voip-glare"), "glare")
+
+    def only_alice_calls(raw):
+        for n in raw["nodes"]:
+            if n["name"] != "alice":
+                n["config"].pop("call", None)
+
+    checked = check("voip-glare", edit=only_alice_calls)
+    assert checked.report.complete
+    assert checked.report.verdicts["glare"] == "vacuous"
+
+
+def test_multi_user_concurrent_answers_witness_has_concurrent_answers():
+    checked = _bundled("voip-multi-user", 20000)
+    steps = checked.witness("concurrent_answers")
+    made = _answer_steps(steps)
+    last = steps[-1]
+    second = last["src"]
+    first = [d for d in made if d != second]
+    assert first
+    for d in first:
+        assert not any(
+            s["act"] == "deliver" and s["node"] == second and d in _answers_in(s["msg"])
+            for s in steps[: made[second]]
+        )
