@@ -18,10 +18,12 @@ from typing import Any
 
 import click
 
-from mxsim.experiments import jobs
+from mxsim.experiments import evidence, jobs
 from mxsim.experiments.cmd_resolve import resolve
 from mxsim.experiments.receipts import ExperimentError
 from mxsim.models.registry import bundled, describe
+from mxsim.sim.checkpoint import CheckpointError
+from mxsim.sim.coverage import coverage_lines
 from mxsim.sim.scenario import ScenarioError
 from mxsim.sim.trace import Mismatch, TraceError
 from mxsim.sim.verdict import PASSING
@@ -130,10 +132,54 @@ def run(scenario, seed, until, sets, trace, diagram, as_json) -> None:
 @click.option("--random", "random_mode", is_flag=True, help="Random walks instead of BFS.")
 @click.option("--walks", type=click.IntRange(min=1), default=1000, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--trace", type=click.Path(dir_okay=False), help="Counterexample trace file.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes: random walks, or breadth-first search split by fingerprint.",
+)
+@click.option(
+    "--swarm/--no-swarm",
+    default=True,
+    show_default=True,
+    help="Random walks: each walk draws its own fault rates and choice biases.",
+)
+@click.option(
+    "--shrink/--no-shrink",
+    default=True,
+    show_default=True,
+    help="Random walks: shrink each counterexample (delta debugging) before writing it.",
+)
+@click.option(
+    "--liveness",
+    is_flag=True,
+    help="Also look for fair cycles on which an eventually property never holds (lassos).",
+)
+@click.option(
+    "--liveness-bound",
+    type=click.IntRange(min=1),
+    help="With --liveness: also report runs over this many steps where one never holds.",
+)
+@click.option("--trace", type=click.Path(dir_okay=False), help="Also write the first one here.")
+@click.option("--trace-dir", type=click.Path(file_okay=False), help="Directory for the traces.")
+@click.option("--property", "only", multiple=True, metavar="NAME", help="Check only NAME.")
+@click.option("--witness", multiple=True, metavar="GUARD", help="Save GUARD's witness trace.")
 @click.option("--diagram", type=click.Path(dir_okay=False), help="Draw it (.png or .svg).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False),
+    help="Save the search here as it runs and resume from it (same check only).",
+)
+@click.option(
+    "--checkpoint-every",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Seconds between checkpoint saves.",
+)
 def check(
     scenario,
     sets,
@@ -144,17 +190,40 @@ def check(
     walks,
     seed,
     workers,
+    swarm,
+    shrink,
+    liveness,
+    liveness_bound,
     trace,
+    trace_dir,
+    only,
+    witness,
     diagram,
     as_json,
+    checkpoint,
+    checkpoint_every,
 ) -> None:
-    """Explore SCENARIO exhaustively (or by random walks) and judge its properties."""
+    """Explore SCENARIO exhaustively (or by random walks) and judge its properties.
+
+    Each violated property's shortest counterexample goes to a file of its
+    own (in --trace-dir, else the working directory). Ctrl-C stops the
+    search like a bound: the partial report is printed and the
+    counterexamples found so far are written.
+    """
+    if checkpoint and random_mode:
+        raise BadInput("--checkpoint: expected a breadth-first check, not --random")
+    if checkpoint and workers > 1:
+        raise BadInput("--checkpoint: expected --workers 1 (a parallel search is not saved)")
     jobs.check_output(trace)
+    jobs.check_output(checkpoint)
     jobs.check_output(diagram, (".png", ".svg"))
+    jobs.check_directory(trace_dir)
     loaded = jobs.load_scenario(scenario, sets)
+    from mxsim.experiments.random_search import walk_progress_printer
     from mxsim.sim.explore import progress_printer
 
-    progress = None if as_json else progress_printer()
+    printer = walk_progress_printer if random_mode else progress_printer
+    progress = None if as_json else printer()
     report = jobs.check_job(
         loaded,
         max_states=max_states,
@@ -166,27 +235,50 @@ def check(
         trace=trace,
         diagram=diagram,
         progress=progress,
+        checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every,
+        swarm=swarm,
+        shrink=shrink,
+        properties=only,
+        witnesses=witness,
+        trace_dir=trace_dir,
+        liveness=liveness,
+        liveness_bound=liveness_bound,
     )
     if progress is not None:
-        click.echo("\r" + " " * 60 + "\r", nl=False, err=True)
+        click.echo("\r" + " " * 100 + "\r", nl=False, err=True)
     if as_json:
         _emit_json(report)
+    elif report["mode"] == "random":
+        from mxsim.experiments.random_search import describe
+
+        for line in describe(report):
+            click.echo(line)
     else:
         how = "random walks" if report["mode"] == "random" else "breadth-first"
         extent = "complete" if report["complete"] else f"bounded ({report['stopped']})"
         click.echo(
-            f"{report['scenario']}: {how}, {report['states']:,} states, depth {report['depth']}, "
+            f"{report['scenario']}: {how}, {report['states']:,} states, depth {report['depth']} "
+            f"(steps after the {report['starts']} node starts), "
             f"{extent}, {report['seconds']:.2f} s; timers fire: {report['timers']}; "
             f"budgets {report['budgets']}"
         )
         for line in _verdict_lines(report["properties"]):
             click.echo(line)
-        for v in report["violations"]:
-            click.echo(f"VIOLATED: {v['property']} (shortest trace: {v['trace_length']} steps)")
-        if report["trace"]:
-            click.echo(f"replay: mxsim replay {report['trace']}")
+        for line in coverage_lines(report):
+            click.echo(line)
+    if not as_json:
+        for line in evidence.lines(report, trace):
+            click.echo(line)
+        if "liveness" in report:
+            from mxsim.experiments.lassos import describe
+
+            for line in describe(report["liveness"]):
+                click.echo(line)
         click.echo(f"verdict: {report['verdict']}")
-    sys.exit(0 if all(v in PASSING for v in report["properties"].values()) else 1)
+    live = report.get("liveness", {})
+    stuck = live.get("lassos") or live.get("long_runs")
+    sys.exit(0 if all(v in PASSING for v in report["properties"].values()) and not stuck else 1)
 
 
 @cli.command()
@@ -221,8 +313,9 @@ def replay(trace_file, diagram, as_json) -> None:
 @click.option("--deliveries", type=click.IntRange(min=1000), default=200_000, show_default=True)
 @click.option(
     "--only",
-    type=click.Choice(["engine", "rooms"]),
-    help="Run one part: the engine against bare simpy, or the homeserver model.",
+    type=click.Choice(["engine", "rooms", "swarm"]),
+    help="Run one part: the engine against bare simpy, the homeserver model, or swarm "
+    "against plain random walks (only run when named).",
 )
 def bench(as_json: bool, deliveries: int, only: str | None) -> None:
     """Measure deliveries/s against bare simpy, checker states/s, and the rooms model."""
@@ -237,6 +330,11 @@ def bench(as_json: bool, deliveries: int, only: str | None) -> None:
     if only in (None, "rooms"):
         report["rooms"] = bench_rooms.run()
         lines += bench_rooms.describe(report["rooms"])
+    if only == "swarm":
+        from mxsim.experiments import bench_swarm
+
+        report["swarm"] = bench_swarm.run()
+        lines += bench_swarm.describe(report["swarm"])
     if as_json:
         _emit_json(report)
     else:
@@ -284,6 +382,35 @@ def sweep(scenario, vary, sets, seeds, workers, out, as_json) -> None:
         click.echo(f"{p:<{width}}  {cells}")
     for path in paths:
         click.echo(f"wrote {path}")
+
+
+@cli.command()
+@click.argument("scenario")
+@click.option("--vary", multiple=True, metavar="SWITCH=V1,V2", help="Switch values to combine.")
+@sets_option
+@click.option("--max-states", type=click.IntRange(min=1), help="Bound on distinct states.")
+@click.option("--max-depth", type=click.IntRange(min=1), help="Bound on path length.")
+@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), help="Time bound.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the table as Markdown (.md).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def matrix(scenario, vary, sets, max_states, max_depth, max_seconds, workers, out, as_json):
+    """Check every property under every combination of SCENARIO's switches; tabulate."""
+    from mxsim.experiments import matrix as matrix_mod
+    from mxsim.experiments import sweep as sweep_mod
+
+    jobs.check_output(out, (".md",))
+    bounds = {"max_states": max_states, "max_depth": max_depth, "max_seconds": max_seconds}
+    result = matrix_mod.matrix(scenario, sweep_mod.parse_vary(vary), sets, bounds, workers)
+    if out:
+        matrix_mod.write_markdown(result, out)
+    if as_json:
+        _emit_json(result)
+    else:
+        for line in matrix_mod.text_table(result):
+            click.echo(line)
+        if out:
+            click.echo(f"wrote {out}")
 
 
 @cli.group()
@@ -346,7 +473,14 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as e:
         click.echo(f"mxsim: {e.format_message()}", err=True)
         sys.exit(2)
-    except (ScenarioError, TraceError, jobs.OutputError, BadInput, ExperimentError) as e:
+    except (
+        ScenarioError,
+        TraceError,
+        jobs.OutputError,
+        BadInput,
+        ExperimentError,
+        CheckpointError,
+    ) as e:
         click.echo(str(e).replace("\n", " "), err=True)
         sys.exit(2)
     except click.exceptions.Abort:

@@ -7,18 +7,23 @@ and exit codes, and tests and notebooks call the same code.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from mxsim.experiments import evidence, random_search
 from mxsim.models.registry import MODELS, bundled
 from mxsim.sim import trace as tracefile
-from mxsim.sim.explore import Explorer, Report, merge_walks
+from mxsim.sim.checkpoint import Checkpoint
+from mxsim.sim.explore import Explorer
+from mxsim.sim.parallel import parallel_bfs
+from mxsim.sim.progress import Progress
 from mxsim.sim.scenario import Scenario, from_raw, load, parse_overrides
 from mxsim.sim.timed import TimedRun
 from mxsim.sim.verdict import passed
@@ -65,6 +70,21 @@ def check_output(path: str | None, suffixes: tuple[str, ...] | None = None) -> N
         raise OutputError(f"{path}: expected a file name, found a directory")
     if not os.access(parent, os.W_OK):
         raise OutputError(f"{path}: directory {parent} is not writable")
+
+
+def check_directory(path: str | None) -> None:
+    """An output directory: existing, or new in an existing directory (then made)."""
+    if path is None:
+        return
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise OutputError(f"{path}: expected a directory, found a file")
+    if not p.exists():
+        if not (p.parent if str(p.parent) else Path(".")).is_dir():
+            raise OutputError(f"{path}: expected an existing parent directory {p.parent}")
+        p.mkdir()
+    if not os.access(p, os.W_OK):
+        raise OutputError(f"{path}: directory is not writable")
 
 
 # -- run ---------------------------------------------------------------------
@@ -132,16 +152,58 @@ def check_job(
     workers: int = 1,
     trace: str | None = None,
     diagram: str | None = None,
-    progress: Callable[[int, float, int], None] | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    checkpoint: str | None = None,
+    checkpoint_every: float = 60.0,
+    swarm: bool = True,
+    shrink: bool = True,
+    properties: Sequence[str] = (),
+    witnesses: Sequence[str] = (),
+    trace_dir: str | None = None,
+    liveness: bool = False,
+    liveness_bound: int | None = None,
 ) -> dict[str, Any]:
-    """Exhaustive (or random-walk) exploration; writes the first counterexample."""
-    system = loaded.system()
+    """Exhaustive (or random-walk) exploration of ``properties`` (default: all).
+
+    Writes each violated property's shortest counterexample to a file of
+    its own, and the witness of each guard in ``witnesses``; ``trace`` also
+    gets the first violation's trace (see :mod:`mxsim.experiments.evidence`).
+    With ``checkpoint``, the search is saved there every ``checkpoint_every``
+    seconds and when it stops, and resumed from it if it holds a search of
+    this same check (sim.checkpoint).
+    """
+    full = loaded.system()
+    system = evidence.select_properties(full, properties, witnesses)
     bounds = {"max_states": max_states, "max_depth": max_depth, "max_seconds": max_seconds}
-    if random_walks is None:
-        report = Explorer(system, progress=progress, **bounds).bfs()
+    chosen = system.scenario.properties
+    saver = None
+    if random_walks is None and workers > 1:
+        sc = loaded.scenario
+        build = partial(_chosen_system, loaded.raw, sc.source, loaded.overrides, chosen)
+        if checkpoint is not None:
+            raise OutputError(f"{checkpoint}: --checkpoint needs the serial search (--workers 1)")
+        report = parallel_bfs(build, workers, progress=progress, **bounds)
+        mode = "bfs"
+    elif random_walks is None:
+        explorer = Explorer(system, progress=progress, **bounds)
+        if checkpoint is not None:
+            identity = check_identity(loaded, explorer, chosen)
+            saver = Checkpoint(checkpoint, identity, checkpoint_every)
+        report = explorer.bfs(saver)
         mode = "bfs"
     else:
-        report = _walks(loaded, bounds, random_walks, seed, workers)
+        report = random_search.search(
+            loaded,
+            max_depth,
+            max_seconds,
+            random_walks,
+            seed,
+            workers,
+            swarm,
+            shrink,
+            progress,
+            chosen,
+        )
         mode = "random"
     out: dict[str, Any] = {
         "scenario": loaded.scenario.name,
@@ -150,6 +212,7 @@ def check_job(
         "properties": report.verdicts,
         "states": report.states,
         "depth": report.depth,
+        "starts": len(full.nodes),
         "complete": report.complete,
         "stopped": report.stopped,
         "seconds": round(report.seconds, 3),
@@ -159,27 +222,49 @@ def check_job(
         "witnesses": {},
         "trace": None,
     }
+    if mode == "bfs":
+        out["stop_reason"] = report.stop_reason or report.stopped
+        out["transitions"] = report.transitions
+        out["coverage"] = report.coverage
+        out["memory"] = report.memory
+    if saver is not None:
+        out["checkpoint"] = {"path": checkpoint, "resumed": saver.resumed, "saves": saver.saves}
     if mode == "random":
-        out["walks"] = report.walks
-        out["seed"] = seed
-    order = {p.name: i for i, p in enumerate(system.properties)}
-    cexs = sorted(report.counterexamples, key=lambda c: order[c.property])
-    for n, cex in enumerate(cexs):
-        lines, world, judge = tracefile.path_lines(system, cex.actions)
-        out["violations"].append({"property": cex.property, "trace_length": len(lines)})
-        if n == 0:
-            head = tracefile.header(system, "check", loaded.raw, loaded.overrides, None)
-            digest = digest_states(world.states, world.up)
-            data, th = tracefile.finish(lines, head, judge.verdicts, judge.first_violation, digest)
-            path = trace or f"mxsim-{loaded.scenario.name}-counterexample.jsonl"
-            tracefile.write(path, data)
-            out["trace"] = path
-            out["trace_hash"] = th
-            if diagram:
-                _draw(head, lines, data, diagram, judge.first_violation)
-    for name, actions in report.witnesses.items():
-        out["witnesses"][name] = {"trace_length": len(actions) + len(system.nodes)}
+        out.update(random_search.summary(report, seed))
+    where = trace_dir if trace_dir is not None else (str(Path(trace).parent) if trace else None)
+    head = tracefile.header(full, "check", loaded.raw, loaded.overrides, None)
+    first = evidence.write_evidence(full, head, loaded.overrides, report, out, where, witnesses)
+    if mode == "random":
+        walked = {c.property: c for c in report.counterexamples}
+        for v in out["violations"]:
+            v.update(random_search.walk_fields(walked[v["property"]], len(full.nodes)))
+    if first is not None:
+        lines, data, violation = first
+        if trace:
+            tracefile.write(trace, data)
+            out["trace"] = trace
+        if diagram:
+            _draw(head, lines, data, diagram, violation)
+    if liveness or liveness_bound is not None:
+        from mxsim.experiments.lassos import check_liveness
+
+        out["liveness"] = check_liveness(loaded, system, bounds, liveness_bound, trace)
     return out
+
+
+def check_identity(
+    loaded: Loaded, explorer: Explorer, chosen: Sequence[str] = ()
+) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed: the worlds its search meets."""
+    text = json.dumps(loaded.raw, sort_keys=True, separators=(",", ":"), default=str)
+    table = hashlib.sha256(text.encode()).hexdigest()  # default=str: TOML dates
+    return {
+        "scenario": loaded.scenario.name,
+        "table_sha256": table,
+        "overrides": dict(sorted(loaded.overrides.items())),
+        "max_depth": explorer.max_depth,
+        "properties": list(chosen),
+    }
 
 
 def _budgets(sc: Scenario) -> dict[str, int]:
@@ -187,26 +272,10 @@ def _budgets(sc: Scenario) -> dict[str, int]:
     return {"drops": c.drops, "duplicates": c.duplicates, "crashes": c.crashes}
 
 
-def _walk_range(args: tuple) -> Report:
-    raw, source, overrides, bounds, walks, seed, first = args
-    scenario = from_raw(raw, source, MODELS, overrides)
-    system = System(scenario, MODELS[scenario.model])
-    return Explorer(system, **bounds).walks(walks, seed, first)
-
-
-def _walks(loaded: Loaded, bounds: dict, walks: int, seed: int, workers: int) -> Report:
-    sc = loaded.scenario
-    workers = max(1, min(workers, walks))
-    share, extra = divmod(walks, workers)
-    jobs, first = [], 0
-    for w in range(workers):
-        n = share + (1 if w < extra else 0)
-        jobs.append((loaded.raw, sc.source, loaded.overrides, bounds, n, seed, first))
-        first += n
-    if workers == 1:
-        return merge_walks([_walk_range(jobs[0])])
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return merge_walks(list(pool.map(_walk_range, jobs)))
+def _chosen_system(raw: dict, source: str, overrides: dict, chosen: tuple[str, ...]) -> System:
+    """The system of a scenario table checking ``chosen`` properties (in a worker process)."""
+    scenario = replace(from_raw(raw, source, MODELS, overrides), properties=chosen)
+    return System(scenario, MODELS[scenario.model])
 
 
 # -- replay ------------------------------------------------------------------
@@ -224,6 +293,11 @@ def replay_job(path: str, diagram: str | None = None) -> dict[str, Any]:
     if head.get("nodes") != list(system.names):
         raise tracefile.TraceError(f"{path}: line 1: nodes do not match the embedded scenario")
     result = tracefile.replay(system, lines)
+    from mxsim.experiments.lassos import confirm
+
+    wrong = confirm(system, lines)
+    if wrong is not None:
+        raise tracefile.Mismatch(len(lines) - 2, wrong)
     if diagram:
         from mxsim.sim import diagram as diagram_mod
 

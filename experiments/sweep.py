@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from typing import Any
 from mxsim.sim.files import write_atomic
 from mxsim.sim.scenario import ScenarioError
 
-__all__ = ["parse_vary", "sweep", "write_outputs"]
+__all__ = ["parse_vary", "sweep", "write_outputs", "combinations", "pool_map"]
 
 
 def parse_vary(items: Sequence[str]) -> list[tuple[str, list[str]]]:
@@ -67,15 +67,31 @@ def sweep(
     """Every combination of the varied switches, each with seeds 0..seeds-1."""
     from mxsim.experiments.jobs import load_scenario
 
-    combos = list(itertools.product(*[[f"{n}={v}" for v in vals] for n, vals in vary])) or [()]
+    combos = combinations(vary)
     # Validate every combination up front: bad input fails before any run.
     for combo in combos:
         load_scenario(scenario, [*base_sets, *combo])
     jobs = [(scenario, [*base_sets, *combo], seed) for combo in combos for seed in range(seeds)]
-    if workers <= 1:
-        return [_one(j) for j in jobs]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_one, jobs))  # map keeps the job order
+    return pool_map(_one, jobs, workers)
+
+
+def combinations(vary: list[tuple[str, list[str]]]) -> list[tuple[str, ...]]:
+    """Every combination of the varied values as ``--set`` items, the first switch slowest.
+
+    >>> combinations([("a", ["1", "2"]), ("b", ["x"])])
+    [('a=1', 'b=x'), ('a=2', 'b=x')]
+    >>> combinations([])
+    [()]
+    """
+    return list(itertools.product(*[[f"{n}={v}" for v in vals] for n, vals in vary]))
+
+
+def pool_map(fn: Callable[[Any], Any], jobs: list, workers: int) -> list:
+    """``[fn(j) for j in jobs]``, over ``workers`` processes; results in job order."""
+    if workers <= 1 or len(jobs) <= 1:
+        return [fn(j) for j in jobs]
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        return list(pool.map(fn, jobs))  # map keeps the job order
 
 
 def _csv(rows: list[list[Any]]) -> bytes:

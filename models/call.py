@@ -47,6 +47,7 @@ __all__ = [
     "CANDIDATE",
     "HANGUP",
     "CALL_TYPES",
+    "UNSETTLED",
     "record",
     "outcome",
     "glare_winner",
@@ -60,6 +61,9 @@ CANDIDATE = "m.call.candidate"
 HANGUP = "m.call.hangup"
 
 CALL_TYPES = (INVITE, ANSWER, REJECT, ACK, CANDIDATE, HANGUP)
+
+#: Call states of a device; "ended" is the only settled one.
+UNSETTLED = ("calling", "ringing", "answered", "in_call")
 
 Event = dict[str, Any]
 

@@ -19,36 +19,12 @@ Findings (README, "The matrix model"):
 
 from __future__ import annotations
 
-from mxsim.models import properties_voip as voip
 from mxsim.models import room as R
 from mxsim.models.device import Device
 from mxsim.models.homeserver import Homeserver
-from mxsim.sim.model import Model, Switch, View, always, eventually, sometimes
+from mxsim.sim.model import Model, View, always, eventually, sometimes
 
 __all__ = ["MODEL"]
-
-SWITCHES = (
-    Switch(
-        "state_resolution",
-        "v2",
-        'Event Stream API: "the state of the room will always be eventually consistent" '
-        "(by which rule is left open: the era's depth order, or today's v2).",
-        choices=("v2", "depth"),
-    ),
-    *voip.SWITCHES,
-    Switch(
-        "omit_superseded_state",
-        True,
-        'Event Stream API, State Events Ordering Notes: "the home server reserves the right '
-        'to omit sending state events which are known to be superceded already".',
-    ),
-    Switch(
-        "rejected_events",
-        True,
-        'Event Stream API, Rejected events: "the home server will send a m.room.redaction '
-        'for the event in question".',
-    ),
-)
 
 
 def _servers(view: View) -> list[str]:
@@ -67,9 +43,9 @@ def _devices_of(view: View, server: str) -> dict:
     return view.state(server)["stream"]["devices"]
 
 
-def _counter(view: View, server: str, part: str, name: str) -> int:
-    """A homeserver part's counter; 0 where the server does not use the part."""
-    return view.state(server).get(part, {}).get("counters", {}).get(name, 0)
+def _seen(view: View, part: str, name: str) -> bool:
+    """Whether some server's ``part`` saw race ``name`` (False where it is not used)."""
+    return any(view.state(s).get(part, {}).get("seen", {}).get(name) for s in _servers(view))
 
 
 def _rooms(view: View) -> list[str]:
@@ -119,7 +95,7 @@ def _server_of(view: View, device: str) -> str:
 @always("no_clobbering")
 def no_clobbering(view: View) -> bool:
     """No device is sent a state event that is superseded by one it was sent before."""
-    return all(_counter(view, s, "stream", "clobbers") == 0 for s in _servers(view))
+    return not _seen(view, "stream", "clobber")
 
 
 @always("events_once")
@@ -242,7 +218,7 @@ def _persists(view: View, device: str) -> bool:
 @sometimes("backfill")
 def backfill(view: View) -> bool:
     """A server fetched history over federation and a device scrolled back to the start."""
-    if not any(view.state(s).get("scrollback", {}).get("backfills") for s in _servers(view)):
+    if not any(view.state(s).get("scrollback", {}).get("backfilled") for s in _servers(view)):
         return False
     return any(
         _persists(view, d) and [False, False] in view.state(d)["scrollback"]["more"].values()
@@ -253,7 +229,7 @@ def backfill(view: View) -> bool:
 @sometimes("out_of_order_shown")
 def out_of_order_shown(view: View) -> bool:
     """A device was sent a message older than one it was shown, with the event it comes after."""
-    return any(_counter(view, s, "stream", "ooo_shown") > 0 for s in _servers(view))
+    return _seen(view, "stream", "ooo_shown")
 
 
 @sometimes("state_conflict")
@@ -267,26 +243,28 @@ def state_conflict(view: View) -> bool:
 @sometimes("out_of_order_arrival")
 def out_of_order_arrival(view: View) -> bool:
     """An event reached a server before an event it refers to."""
-    return any(_counter(view, s, "federation", "out_of_order") > 0 for s in _servers(view))
+    return _seen(view, "federation", "out_of_order")
 
 
 @sometimes("superseded_arrival")
 def superseded_arrival(view: View) -> bool:
     """A state event reached a server after one that supersedes it."""
-    return any(_counter(view, s, "stream", "superseded") > 0 for s in _servers(view))
+    return _seen(view, "stream", "superseded")
 
 
 @sometimes("late_rejection")
 def late_rejection(view: View) -> bool:
     """A server learned it should not have accepted an event it had shown."""
-    return any(_counter(view, s, "stream", "late_rejections") > 0 for s in _servers(view))
+    return _seen(view, "stream", "late_rejection")
 
 
 MODEL = Model(
     name="matrix",
     doc="One homeserver and one device, each composed of parts, one per proposal section.",
     kinds={"homeserver": Homeserver, "device": Device},
-    switches=SWITCHES,
+    # Each part brings its switches and properties; the ones above judge
+    # several parts and nodes at once.
+    switches=Homeserver.switches_of() + Device.switches_of(),
     properties=(
         state_consistency,
         no_clobbering,
@@ -301,6 +279,7 @@ MODEL = Model(
         scrollback,
         backfill,
         out_of_order_shown,
-        *voip.PROPERTIES,
+        *Homeserver.properties_of(),
+        *Device.properties_of(),
     ),
 )

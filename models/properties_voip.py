@@ -25,7 +25,6 @@ Findings (``mxsim check``; lengths are the shortest traces, node starts included
 from __future__ import annotations
 
 from mxsim.models import call as C
-from mxsim.models.device.calls import UNSETTLED
 from mxsim.models.homeserver.updates import children
 from mxsim.sim.model import Switch, View, always, eventually, sometimes
 
@@ -92,7 +91,7 @@ def callees_settled(view: View) -> bool:
     """At quiescence no device still rings or waits, and each says why it stopped."""
     for calls in _records(view).values():
         for rec in calls.values():
-            if rec["state"] in UNSETTLED or not rec["reason"]:
+            if rec["state"] in C.UNSETTLED or not rec["reason"]:
                 return False
     return True
 
@@ -123,7 +122,7 @@ def hangup_ends_call(view: View) -> bool:
         if C.outcome(kids)["hangup"] is None:
             continue
         for calls in records.values():
-            if cid in calls and calls[cid]["state"] in UNSETTLED:
+            if cid in calls and calls[cid]["state"] in C.UNSETTLED:
                 return False
     return True
 

@@ -165,7 +165,9 @@ WIRE.declare(
 
 # -- server -> server ------------------------------------------------------------
 
-FED = "Federation"
+# The proposal assumes federation without specifying it; these messages are
+# the model's (named after what they do, as homeservers do it today).
+FED = "Federation (assumed by the proposal)"
 WIRE.declare(
     "fed.event",
     SERVER_SERVER,

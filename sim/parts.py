@@ -44,7 +44,7 @@ from typing import Any, ClassVar
 
 from mxsim.sim.node import WORKLOAD, ConfigError, Context, Node
 
-__all__ = ["Part", "Composed"]
+__all__ = ["Part", "Composed", "check_bool", "check_positive", "check_count"]
 
 State = dict[str, Any]
 
@@ -62,6 +62,10 @@ class Part:
 
     name: ClassVar[str] = "part"
     section: ClassVar[str] = ""
+    #: The design switches and properties this part brings (``mxsim.sim.model``
+    #: records); a model lists those of its kinds' parts (:meth:`Composed.switches_of`).
+    switches: ClassVar[tuple[Any, ...]] = ()
+    properties: ClassVar[tuple[Any, ...]] = ()
     required: ClassVar[bool] = False
     handles: ClassVar[tuple[str, ...]] = ()
     ops: ClassVar[tuple[str, ...]] = ()
@@ -93,6 +97,10 @@ class Part:
         """Raise :class:`ConfigError` if a workload input for one of :attr:`ops` is unusable."""
 
     # -- state and handlers --------------------------------------------------
+
+    def bind(self) -> None:
+        """Called once all of the node's parts are built: a part may keep the
+        parts it calls (``self.rooms = self.node.part("rooms")``) here."""
 
     def of(self, state: State) -> Any:
         """This part's slice of the node's ``state``."""
@@ -147,14 +155,21 @@ class Composed(Node):
             if cls.required or cls.name in config
         )
         self._by_name = {p.name: p for p in self.used}
-        self._by_type: dict[str, Part] = {}
+        # Message type -> the bound handler: ``on_<type>`` unless the part
+        # overrides on_message (resolved once here, not per message).
+        self._by_type: dict[str, Any] = {}
         self._by_op: dict[str, Part] = {}
         for p in self.used:
             for t in p.handles:
-                self._by_type[t] = p
+                if type(p).on_message is Part.on_message:
+                    self._by_type[t] = getattr(p, "on_" + t.replace(".", "_"))
+                else:
+                    self._by_type[t] = p.on_message
             for op in p.ops:
                 self._by_op[op] = p
         self._after = tuple(p for p in self.used if type(p).after is not Part.after)
+        for p in self.used:
+            p.bind()
 
     def part(self, name: str) -> Any:
         """The used part ``name``; None if this node does not use it."""
@@ -168,17 +183,23 @@ class Composed(Node):
 
         For a part that acts on another's behalf (``src`` need not be a node).
         """
-        target = self._by_type.get(msg.get("type"))
-        if target is None:
+        handler = self._by_type.get(msg.get("type"))
+        if handler is None:
             return False
-        target.on_message(ctx, state, src, msg)
+        handler(ctx, state, src, msg)
         return True
 
     # -- checking ------------------------------------------------------------
 
     @classmethod
-    def part_names(cls) -> tuple[str, ...]:
-        return tuple(p.name for p in cls.parts)
+    def switches_of(cls) -> tuple[Any, ...]:
+        """The switches of all parts of this kind, in part order."""
+        return tuple(s for p in cls.parts for s in p.switches)
+
+    @classmethod
+    def properties_of(cls) -> tuple[Any, ...]:
+        """The properties of all parts of this kind, in part order."""
+        return tuple(q for p in cls.parts for q in p.properties)
 
     @classmethod
     def check_keys(cls, config: dict[str, Any], node_names: tuple[str, ...]) -> None:
@@ -228,7 +249,7 @@ class Composed(Node):
     def on_start(self, ctx: Context, state: State) -> None:
         for p in self.used:
             p.on_start(ctx, state)
-        self._finish(ctx, state)
+        self.finish(ctx, state)
 
     def on_message(self, ctx: Context, state: State, src: str, msg: dict[str, Any]) -> None:
         if src == WORKLOAD:
@@ -238,15 +259,38 @@ class Composed(Node):
         else:
             self.deliver(ctx, state, src, msg)
         # A message for a part this node does not use is dropped.
-        self._finish(ctx, state)
+        self.finish(ctx, state)
 
     def on_timer(self, ctx: Context, state: State, name: str) -> None:
         prefix, _, rest = name.partition(":")
         target = self._by_name.get(prefix)
         if target is not None:
             target.on_timer(ctx, state, rest)
-            self._finish(ctx, state)
+            self.finish(ctx, state)
 
-    def _finish(self, ctx: Context, state: State) -> None:
+    def finish(self, ctx: Context, state: State) -> None:
+        """Run every used part's :meth:`Part.after` hook (the end of an input)."""
         for p in self._after:
             p.after(ctx, state)
+
+
+# -- checks of typical config values (each raises ConfigError naming the key) --------
+
+
+def check_bool(config: dict[str, Any], key: str) -> None:
+    if not isinstance(config.get(key, False), bool):
+        raise ConfigError(key, "a boolean", config.get(key))
+
+
+def check_positive(config: dict[str, Any], key: str, default: float) -> None:
+    """A positive number (e.g. of milliseconds)."""
+    value = config.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(key, "a positive number", value)
+
+
+def check_count(config: dict[str, Any], key: str, default: int, least: int = 1) -> None:
+    """An integer no smaller than ``least``."""
+    value = config.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ConfigError(key, f"an integer >= {least}", value)

@@ -18,13 +18,29 @@ from typing import Any
 
 from mxsim.sim.model import Property, View
 
-__all__ = ["PathJudge", "PASSING", "passed"]
+__all__ = ["PathJudge", "PASSING", "passed", "overall"]
 
 PASSING = frozenset({"holds", "reached"})
 
 
 def passed(verdicts: dict[str, str]) -> bool:
     return all(v in PASSING for v in verdicts.values())
+
+
+def overall(verdicts: dict[str, str]) -> str:
+    """One word for a search: violated, vacuous, holds or undecided.
+
+    >>> overall({"a": "holds", "b": "reached"}), overall({"a": "undecided", "b": "vacuous"})
+    ('holds', 'vacuous')
+    """
+    vs = verdicts.values()
+    if any(v == "violated" for v in vs):
+        return "violated"
+    if any(v == "vacuous" for v in vs):
+        return "vacuous"
+    if all(v in PASSING for v in vs):
+        return "holds"
+    return "undecided"
 
 
 class PathJudge:

@@ -23,9 +23,10 @@ from __future__ import annotations
 import hashlib
 import json
 from bisect import bisect_left, insort
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from typing import Any
 
+from mxsim.sim.fingerprint import MASK, Digests
 from mxsim.sim.model import Model, Property
 from mxsim.sim.node import WORKLOAD, Node
 from mxsim.sim.scenario import Scenario
@@ -42,6 +43,11 @@ __all__ = [
 ]
 
 Action = tuple[Any, ...]
+
+# Entries in each of System's memos (transitions, decoded states) before it is
+# emptied: they are pure functions of their keys, so the bound costs only speed.
+MEMO_LIMIT = 100_000
+DECODED_LIMIT = 20_000  # decoded states are several times their JSON's size
 
 
 def canonical(value: Any) -> str:
@@ -65,6 +71,10 @@ class World:
     timers: tuple[tuple[str, str, int], ...]  # sorted (node, name, delay µs)
     workload: int
     budget: tuple[int, int, int]  # drops, duplicates, crashes left
+    # The incremental key (see sim.fingerprint), filled in by System.apply
+    # from the world it stepped from, or on demand by System.key. Not an
+    # init field, so dataclasses.replace leaves it unset, never stale.
+    _key: int | None = field(default=None, init=False, repr=False, compare=False, hash=False)
 
     def fingerprint(self) -> bytes:
         """16 bytes that identify the world (not Python's salted ``hash``)."""
@@ -74,6 +84,24 @@ class World:
             h.update(b"\x00")
         h.update(repr((self.up, self.inflight, self.timers, self.workload, self.budget)).encode())
         return h.digest()
+
+
+_new = object.__new__
+_set = [World.__dict__[f].__set__ for f in World.__slots__]
+
+
+def _world(states, up, inflight, timers, workload, budget, key) -> World:
+    """A World without the dataclass constructor's cost (the search's hot path)."""
+    w = _new(World)
+    s_states, s_up, s_inflight, s_timers, s_workload, s_budget, s_key = _set
+    s_states(w, states)
+    s_up(w, up)
+    s_inflight(w, inflight)
+    s_timers(w, timers)
+    s_workload(w, workload)
+    s_budget(w, budget)
+    s_key(w, key)
+    return w
 
 
 def digest_states(states: tuple[str, ...] | list[str], up: tuple[bool, ...] | list[bool]) -> str:
@@ -136,7 +164,7 @@ def effects_record(sends: list, timer_ops: list, metrics: list) -> dict[str, Any
 class WorldView:
     """:class:`sim.model.View` of a world; node states decoded on demand."""
 
-    __slots__ = ("system", "world", "_cache", "nodes", "switches")
+    __slots__ = ("system", "world", "_cache", "nodes", "switches", "_kinds")
 
     def __init__(self, system: System, world: World) -> None:
         self.system = system
@@ -144,6 +172,7 @@ class WorldView:
         self.nodes = system.names
         self.switches = system.switches
         self._cache: dict[str, dict[str, Any]] = {}
+        self._kinds = system.kinds
 
     def state(self, node: str) -> dict[str, Any]:
         s = self._cache.get(node)
@@ -152,7 +181,7 @@ class WorldView:
         return s
 
     def kind(self, node: str) -> str:
-        return self.system.nodes[self.system.index[node]].kind
+        return self._kinds[node]
 
     def config(self, node: str) -> dict[str, Any]:
         return self.system.nodes[self.system.index[node]].config
@@ -179,6 +208,7 @@ class System:
         self.nodes: tuple[Node, ...] = tuple(
             model.kinds[spec.kind](spec.name, spec.config, self.switches) for spec in scenario.nodes
         )
+        self.kinds = {n.name: n.kind for n in self.nodes}
         self.inputs = scenario.workload
         props = []
         for name in scenario.properties:
@@ -189,6 +219,7 @@ class System:
         self._decoded: dict[str, Any] = {}
         self._transitions: dict[tuple, tuple] = {}
         self._digests: dict[str, bytes] = {}
+        self.digests = Digests(self.names, len(self.inputs))
 
     # -- the start -------------------------------------------------------
 
@@ -266,106 +297,171 @@ class System:
     # -- one step --------------------------------------------------------
 
     def apply(self, world: World, action: Action) -> tuple[World, dict[str, Any]]:
-        """The world after ``action`` and the step's record; StepError if not enabled."""
+        """The world after ``action`` and the step's record; StepError if not enabled.
+
+        The new world carries its key, derived from ``world``'s by the
+        digests of what the step removed and added (sim.fingerprint).
+        """
+        return self._step(world, action, True)
+
+    def next(self, world: World, action: Action) -> World:
+        """The world after ``action``, as :meth:`apply` gives it, without the record.
+
+        The search's hot path: a record is a few dicts per step that a
+        search which keeps no trace would build only to drop.
+        """
+        return self._step(world, action, False)[0]
+
+    def _step(self, world: World, action: Action, recording: bool) -> tuple[World, Any]:
         kind = action[0]
+        key = world._key
+        d = self.digests
         if kind == "input":
             k = action[1]
             if k != world.workload or k >= len(self.inputs):
                 raise StepError(f"workload input {k} is not next (next is {world.workload})")
             inp = self.inputs[k]
             i = self.index[inp.node]
+            if key is not None:
+                key = (key - d.workload[k] + d.workload[k + 1]) & MASK
+            world = _world(
+                world.states, world.up, world.inflight, world.timers, k + 1, world.budget, key
+            )
             if not world.up[i]:
                 # An input to a crashed node is lost, like a request to a dead host.
-                world = replace(world, workload=k + 1)
+                if not recording:
+                    return world, None
                 rec = {"act": "input", "node": inp.node, "input": k, "msg": inp.data}
                 rec["reason"] = "down"
                 return world, rec
-            world = replace(world, workload=k + 1)
             data = inp.data
             world, rec = self._run(
-                world, i, "input", lambda n, ctx, st: n.on_message(ctx, st, WORKLOAD, data), (k,)
+                world,
+                i,
+                "input",
+                lambda n, ctx, st: n.on_message(ctx, st, WORKLOAD, data),
+                (k,),
+                recording,
             )
-            rec["input"] = k
-            rec["msg"] = data
+            if recording:
+                rec["input"] = k
+                rec["msg"] = data
             return world, rec
         if kind in ("deliver", "drop", "duplicate"):
             _, dst, src, msg = action
             entry = (dst, src, msg)
-            pos = _find(world.inflight, entry)
+            inflight = world.inflight
+            pos = _find(inflight, entry)
             if pos < 0:
                 raise StepError(f"no message from {src} to {dst} in flight: {msg}")
-            rest = world.inflight[:pos] + world.inflight[pos + 1 :]
+            rest = inflight[:pos] + inflight[pos + 1 :]
             i = self.index[dst]
-            drops, dups, crashes = world.budget
-            base = {"act": kind, "node": dst, "src": src, "msg": self.decoded(msg)}
+            budget = world.budget
+            drops, dups, crashes = budget
+            base = None
+            if recording:
+                base = {"act": kind, "node": dst, "src": src, "msg": self.decoded(msg)}
             if kind == "drop":
                 if not world.up[i]:
-                    base["reason"] = "down"
+                    reason = "down"
                 elif drops:
-                    base["reason"] = "budget"
+                    reason = "budget"
                     drops -= 1
                 else:
                     raise StepError("no drop budget left")
-                return replace(world, inflight=rest, budget=(drops, dups, crashes)), base
+                if recording:
+                    base["reason"] = reason
+                after = (drops, dups, crashes)
+                if key is not None:
+                    key = (key - d.message(entry) - d.budget(budget) + d.budget(after)) & MASK
+                w = _world(world.states, world.up, rest, world.timers, world.workload, after, key)
+                return w, base
             if kind == "duplicate":
                 if not dups or not world.up[i]:
                     raise StepError("no duplicate budget left")
-                return replace(
-                    world,
-                    inflight=_insert(world.inflight, entry),
-                    budget=(drops, dups - 1, crashes),
-                ), base
+                after = (drops, dups - 1, crashes)
+                if key is not None:
+                    key = (key + d.message(entry) - d.budget(budget) + d.budget(after)) & MASK
+                more = _insert(inflight, entry)
+                w = _world(world.states, world.up, more, world.timers, world.workload, after, key)
+                return w, base
             if not world.up[i]:
                 raise StepError(f"{dst} is down")
-            world = replace(world, inflight=rest)
-            payload = base["msg"]
+            if key is not None:
+                key = (key - d.message(entry)) & MASK
+            world = _world(world.states, world.up, rest, world.timers, world.workload, budget, key)
             world, rec = self._run(
                 world,
                 i,
                 "deliver",
-                lambda n, ctx, st: n.on_message(ctx, st, src, payload),
+                lambda n, ctx, st: n.on_message(ctx, st, src, self.decoded(msg)),
                 (src, msg),
+                recording,
             )
-            rec["src"] = src
-            rec["msg"] = base["msg"]
+            if recording:
+                rec["src"] = src
+                rec["msg"] = base["msg"]
             return world, rec
         if kind == "timer":
             _, node, name = action
-            pos = next((j for j, t in enumerate(world.timers) if t[0] == node and t[1] == name), -1)
+            timers = world.timers
+            pos = next((j for j, t in enumerate(timers) if t[0] == node and t[1] == name), -1)
             if pos < 0:
                 raise StepError(f"timer {name} is not armed at {node}")
-            world = replace(world, timers=world.timers[:pos] + world.timers[pos + 1 :])
+            if key is not None:
+                key = (key - d.timer(timers[pos])) & MASK
+            timers = timers[:pos] + timers[pos + 1 :]
+            world = _world(
+                world.states, world.up, world.inflight, timers, world.workload, world.budget, key
+            )
             world, rec = self._run(
                 world,
                 self.index[node],
                 "timer",
                 lambda n, ctx, st: n.on_timer(ctx, st, name),
                 (name,),
+                recording,
             )
-            rec["timer"] = name
+            if recording:
+                rec["timer"] = name
             return world, rec
         if kind == "crash":
             node = action[1]
             i = self.index[node]
-            drops, dups, crashes = world.budget
+            budget = world.budget
+            drops, dups, crashes = budget
             if not world.up[i]:
                 raise StepError(f"{node} is already down")
             up = world.up[:i] + (False,) + world.up[i + 1 :]
             timers = tuple(t for t in world.timers if t[0] != node)
-            world = replace(world, up=up, timers=timers, budget=(drops, dups, max(crashes - 1, 0)))
-            return world, {"act": "crash", "node": node}
+            after = (drops, dups, max(crashes - 1, 0))
+            if key is not None:
+                lost = sum(d.timer(t) for t in world.timers if t[0] == node)
+                key = (key + d.down[i] - lost - d.budget(budget) + d.budget(after)) & MASK
+            world = _world(world.states, up, world.inflight, timers, world.workload, after, key)
+            return world, {"act": "crash", "node": node} if recording else None
         if kind == "restart":
             node = action[1]
             i = self.index[node]
             if world.up[i]:
                 raise StepError(f"{node} is not down")
             n = self.nodes[i]
-            fresh = n.restart_state(json.loads(world.states[i]))
-            states = world.states[:i] + (canonical(fresh),) + world.states[i + 1 :]
+            fresh = canonical(n.restart_state(json.loads(world.states[i])))
+            states = world.states[:i] + (fresh,) + world.states[i + 1 :]
             up = world.up[:i] + (True,) + world.up[i + 1 :]
-            world = replace(world, states=states, up=up)
+            if key is not None:
+                old = d.state(i, world.states[i])
+                key = (key - d.down[i] - old + d.state(i, fresh)) & MASK
+            world = _world(
+                states, up, world.inflight, world.timers, world.workload, world.budget, key
+            )
             return self._run(
-                world, i, "restart", lambda n, ctx, st: n.on_start(ctx, st), ("restart",)
+                world,
+                i,
+                "restart",
+                lambda n, ctx, st: n.on_start(ctx, st),
+                ("restart",),
+                recording,
             )
         raise StepError(f"unknown action {kind!r}")
 
@@ -379,53 +475,127 @@ class System:
         left), so timed traces with loss or duplication did not replay.
         """
         kind, dst, src, msg = action
+        key = world._key
         if kind == "drop" and reason in ("loss", "partition"):
             pos = _find(world.inflight, (dst, src, msg))
             if pos < 0:
                 raise StepError(f"no message from {src} to {dst} in flight: {msg}")
             inflight = world.inflight[:pos] + world.inflight[pos + 1 :]
+            if key is not None:
+                key = (key - self.digests.message((dst, src, msg))) & MASK
         elif kind == "duplicate" and reason is None:
             if _find(world.inflight, (dst, src, msg)) < 0:
                 raise StepError(f"no message from {src} to {dst} in flight: {msg}")
             inflight = _insert(world.inflight, (dst, src, msg))
+            if key is not None:
+                key = (key + self.digests.message((dst, src, msg))) & MASK
         else:
             raise StepError(f"{kind} for reason {reason!r} is not the network's choice")
         rec = {"act": kind, "node": dst, "src": src, "msg": self.decoded(msg)}
         if reason is not None:
             rec["reason"] = reason
-        return replace(world, inflight=inflight), rec
+        w = world
+        return _world(w.states, w.up, inflight, w.timers, w.workload, w.budget, key), rec
 
     def _run(
-        self, world: World, i: int, act: str, call, key: tuple | None = None
-    ) -> tuple[World, dict[str, Any]]:
+        self, world: World, i: int, act: str, call, key: tuple | None = None, recording=True
+    ) -> tuple[World, Any]:
         """Run one handler of node ``i`` on its state in ``world``.
 
         Handlers are pure functions of (state, input), so a transition met
         again (the same node state and input in another world, which breadth-
         first search meets all the time) is taken from a memo keyed by
-        ``key`` instead of being run and re-encoded.
+        ``key`` instead of being run and re-encoded. The memo also holds the
+        step's change to the world's key (the node's state and the messages
+        it sent), which depends only on the same things.
         """
         node = self.nodes[i]
-        memo_key = None if key is None else (i, act, world.states[i], key)
+        old = world.states[i]
+        memo_key = None if key is None else (i, act, old, key)
         hit = self._transitions.get(memo_key) if memo_key is not None else None
-        if hit is None:
-            state = json.loads(world.states[i])
+        if hit is None or (recording and hit[3] is None):
+            # A search keeps no records, and a record may hold parts of the
+            # handler's decoded state, so the memo holds one only once a
+            # step that records (a trace, a replay) has asked for it.
+            state = json.loads(old)
             ctx = Effects(node.name, self.switches)
             call(node, ctx, state)
-            sends = tuple((dst, canonical(msg)) for dst, msg in ctx.sends)
-            hit = (canonical(state), sends, ctx, ctx.record())
+            new = canonical(state)
+            sends = tuple((dst, node.name, canonical(msg)) for dst, msg in ctx.sends)
+            d = self.digests
+            delta = d.state(i, new) - d.state(i, old) + sum(d.message(e) for e in sends)
+            record = ctx.record() if recording else None
+            hit = (new, sends, tuple(ctx.timer_ops), record, delta)
             if memo_key is not None:
+                if len(self._transitions) >= MEMO_LIMIT:
+                    self._transitions.clear()  # pure values: a smaller memo is only slower
                 self._transitions[memo_key] = hit
-        new_state, sends, ctx, record = hit
-        states = world.states[:i] + (new_state,) + world.states[i + 1 :]
+        new, sends, timer_ops, record, delta = hit
+        states = world.states[:i] + (new,) + world.states[i + 1 :]
         inflight = world.inflight
-        for dst, msg in sends:
-            inflight = _insert(inflight, (dst, node.name, msg))
+        if len(sends) == 1:
+            inflight = _insert(inflight, sends[0])
+        elif sends:
+            inflight = tuple(sorted(inflight + sends))
         timers = world.timers
-        if ctx.timer_ops:
-            timers = _timers_after(timers, node.name, ctx)
-        world = replace(world, states=states, inflight=inflight, timers=timers)
+        wkey = world._key
+        if timer_ops:
+            timers, moved = _timers_after(timers, node.name, timer_ops, self.digests)
+            delta += moved
+        if wkey is not None:
+            wkey = (wkey + delta) & MASK
+        world = _world(states, world.up, inflight, timers, world.workload, world.budget, wkey)
+        if not recording:
+            return world, None
         return world, {"act": act, "node": node.name, "effects": record}
+
+    def peek_key(self, world: World, action: Action) -> int | None:
+        """The key of the world after an *enabled* ``action``, without building
+        that world, when the step's handler is already in the memo; else None.
+
+        Breadth-first search meets most successors again (seen worlds), and
+        this lets it drop those before paying for their tuples.
+        """
+        key = world._key
+        kind = action[0]
+        if key is None:
+            return None
+        d = self.digests
+        if kind == "deliver":
+            _, dst, src, msg = action
+            i = self.index[dst]
+            hit = self._transitions.get((i, "deliver", world.states[i], (src, msg)))
+            if hit is None:
+                return None
+            key -= d.message((dst, src, msg))
+        elif kind == "timer":
+            _, node, name = action
+            i = self.index[node]
+            hit = self._transitions.get((i, "timer", world.states[i], (name,)))
+            if hit is None:
+                return None
+            for t in world.timers:
+                if t[0] == node and t[1] == name:
+                    key -= d.timer(t)
+                    break
+            else:
+                return None
+        else:
+            return None  # input, drop, duplicate, crash, restart: rarer; build them
+        timer_ops = hit[2]
+        key += hit[4]
+        if timer_ops:
+            key += _timers_delta(world.timers, self.nodes[i].name, timer_ops, d, action)
+        return key & MASK
+
+    def key(self, world: World) -> int:
+        """The world's incremental key (60 bits, sim.fingerprint); the search's dedup key."""
+        k = world._key
+        if k is None:
+            w = world
+            k = self.digests.key(w.states, w.up, w.inflight, w.timers, w.workload, w.budget)
+            _set[-1](world, k)
+        return k
 
     def view(self, world: World) -> WorldView:
         return WorldView(self, world)
@@ -439,6 +609,8 @@ class System:
         """The value of a canonical JSON string, shared: treat it as read-only."""
         value = self._decoded.get(text)
         if value is None:
+            if len(self._decoded) >= DECODED_LIMIT:
+                self._decoded.clear()  # bounded: a value is re-decoded when met again
             value = self._decoded[text] = json.loads(text)
         return value
 
@@ -490,13 +662,45 @@ def _insert(entries: tuple, entry: tuple) -> tuple:
     return tuple(out)
 
 
-def _timers_after(timers: tuple, node: str, ctx: Effects) -> tuple:
-    """Apply a handler's timer effects in the order it made them."""
-    mine = {name: delay for n, name, delay in timers if n == node}
-    for op, name, delay in ctx.timer_ops:
+def _timers_after(timers: tuple, node: str, ops: tuple, digests: Digests) -> tuple[tuple, int]:
+    """Apply a handler's timer effects in the order it made them; also the key's change."""
+    out = list(timers)
+    delta = 0
+    for op, name, delay in ops:
+        for j, t in enumerate(out):
+            if t[0] == node and t[1] == name:
+                delta -= digests.timer(t)
+                del out[j]
+                break
         if op == "set":
-            mine[name] = delay
-        else:
-            mine.pop(name, None)
-    others = [t for t in timers if t[0] != node]
-    return tuple(sorted(others + [(node, name, delay) for name, delay in mine.items()]))
+            entry = (node, name, delay)
+            delta += digests.timer(entry)
+            insort(out, entry)
+    return tuple(out), delta
+
+
+def _timers_delta(timers: tuple, node: str, ops: tuple, digests: Digests, fired: Action) -> int:
+    """The key change of :func:`_timers_after`, without building the timers.
+
+    ``fired`` is the timer action being taken, whose timer is already gone
+    from the world the handler sees.
+    """
+    gone = fired[2] if fired[0] == "timer" else None
+    if len(ops) == 1:  # the common case: one timer set or cancelled
+        op, name, delay = ops[0]
+        delta = digests.timer((node, name, delay)) if op == "set" else 0
+        if name != gone:
+            for t in timers:
+                if t[1] == name and t[0] == node:
+                    return delta - digests.timer(t)
+        return delta
+    armed = {name: delay for n, name, delay in timers if n == node}
+    armed.pop(gone, None)
+    delta = 0
+    for op, name, delay in ops:
+        if name in armed:
+            delta -= digests.timer((node, name, armed.pop(name)))
+        if op == "set":
+            armed[name] = delay
+            delta += digests.timer((node, name, delay))
+    return delta

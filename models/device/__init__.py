@@ -8,6 +8,7 @@ stream         Event Stream API                            stream.py
 timeline       Message Events Ordering Notes               timeline.py
 scrollback     Scrolling back; Contextual windowing        scrollback.py
 calls          VoIP                                        calls.py
+retransmission Action APIs; Action IDs (retransmission)    retransmission.py
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -22,10 +23,11 @@ from typing import Any
 
 from mxsim.models.device.calls import Calls
 from mxsim.models.device.requests import Requests
+from mxsim.models.device.retransmission import Retransmission
 from mxsim.models.device.scrollback import Scrollback
 from mxsim.models.device.stream import Stream
 from mxsim.models.device.timeline import Timeline
-from mxsim.sim.node import ConfigError
+from mxsim.sim.node import WORKLOAD, ConfigError, Context
 from mxsim.sim.parts import Composed
 
 __all__ = ["Device"]
@@ -35,7 +37,7 @@ class Device(Composed):
     """A client device of one user on one homeserver."""
 
     kind = "device"
-    parts = (Requests, Calls, Stream, Timeline, Scrollback)  # calls reacts before stream polls
+    parts = (Requests, Stream, Timeline, Scrollback, Retransmission, Calls)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod
@@ -50,3 +52,15 @@ class Device(Composed):
             or user.split(":", 1)[-1] != server
         ):
             raise ConfigError("user", f"a user ID @name:{server}", user)
+
+    def __init__(self, name: str, config: dict[str, Any], switches: dict[str, Any]) -> None:
+        super().__init__(name, config, switches)
+        self._retransmission = self.part("retransmission")
+
+    def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
+        retransmission = self._retransmission
+        if retransmission is not None and src != WORKLOAD and "aid" in msg:
+            # An answer acknowledges its request; one for a settled action is dropped.
+            if not retransmission.settle(ctx, state, src, msg["aid"]):
+                return
+        super().on_message(ctx, state, src, msg)

@@ -29,13 +29,13 @@ from __future__ import annotations
 from typing import Any
 
 from mxsim.models import call as C
+from mxsim.models import properties_voip as P
 from mxsim.sim.node import ConfigError, Context
 from mxsim.sim.parts import Part
 
 __all__ = ["Calls", "UNSETTLED"]
 
-#: Call states of a device; "ended" is the only settled one.
-UNSETTLED = ("calling", "ringing", "answered", "in_call")
+UNSETTLED = C.UNSETTLED
 
 
 class Calls(Part):
@@ -44,6 +44,8 @@ class Calls(Part):
 
     name = "calls"
     section = "VoIP"
+    switches = P.SWITCHES
+    properties = P.PROPERTIES
     handles = ()
     ops = ("hangup",)
     keys = {
@@ -130,11 +132,15 @@ class Calls(Part):
         results = self.node.part("requests").of(state)["results"]
         for aid in [a for a in mine["pending"] if a in results]:
             del mine["pending"][aid]
-        busy = bool(mine["pending"]) or any(r["state"] in UNSETTLED for r in mine["calls"].values())
+        # A device its stream never answered may have lost its first poll.
+        unheard = self.node.part("stream").of(state)["last_pos"] == 0
+        busy = bool(mine["pending"]) or unheard
+        busy = busy or any(r["state"] in UNSETTLED for r in mine["calls"].values())
         if busy and mine["polls"] < self.config.get("max_polls", 2):
             ctx.set_timer(self.timer("poll"), self.config.get("poll_ms", 200))
         else:
             ctx.cancel_timer(self.timer("poll"))
+        self.node.part("stream").poll(ctx, state)  # with what it carries
 
     # -- the stream --------------------------------------------------------------
 

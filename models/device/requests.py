@@ -68,11 +68,16 @@ class Requests(Part):
                 if not ok:
                     raise ConfigError(key, f"a {want.__name__}", data[key])
 
+    def bind(self) -> None:
+        self.timeline = self.node.part("timeline")
+        self.scrollback = self.node.part("scrollback")
+        self.retransmission = self.node.part("retransmission")
+
     def initial(self) -> dict[str, Any]:
         return {"results": {}, "next_aid": 0}
 
     def out_of_order(self) -> bool:
-        return bool(self.node.part("timeline").config.get("out_of_order", False))
+        return bool(self.timeline.config.get("out_of_order", False))
 
     def on_start(self, ctx: Context, state: dict) -> None:
         if self.node.part("stream").long_poll():
@@ -85,7 +90,7 @@ class Requests(Part):
     def on_input(self, ctx: Context, state: dict, data: dict[str, Any]) -> None:
         request = {k: v for k, v in data.items() if k != "op"}
         if data["op"] == "scrollback":
-            scrollback = self.node.part("scrollback")
+            scrollback = self.scrollback
             start = scrollback.earliest(state, data["room"]) if scrollback else None
             if start is None:
                 # No place in the room yet, so nothing to scroll back from: a
@@ -97,10 +102,20 @@ class Requests(Part):
         aid = mine["next_aid"]
         mine["next_aid"] = aid + 1
         # "whoami" identifies the user, as an access token would.
-        fields = dict(
-            zip(REQUEST, (aid, self.node.config["user"], self.out_of_order()), strict=True)
-        )
-        ctx.send(self.node.config["server"], {"type": data["op"], **fields, **request})
+        server, user = self.node.config["server"], self.node.config["user"]
+        retransmission = self.retransmission
+        if retransmission is None:
+            fields = dict(zip(REQUEST, (aid, user, self.out_of_order()), strict=True))
+            ctx.send(server, {"type": data["op"], **fields, **request})
+            return
+        # The link numbers the request with its action ID and resends it.
+        request = {
+            "type": data["op"],
+            "whoami": user,
+            "out_of_order": self.out_of_order(),
+            **request,
+        }
+        retransmission.send(ctx, state, server, request, aid)
 
     def on_result(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         self.note(state, msg["aid"], msg["ok"])

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mxsim.sim.node import ConfigError, Context
-from mxsim.sim.parts import Part
+from mxsim.sim.node import Context
+from mxsim.sim.parts import Part, check_bool
 
 __all__ = ["Scrollback"]
 
@@ -30,8 +30,11 @@ class Scrollback(Part):
     @classmethod
     def check_config(cls, config, node_config, node_names) -> None:
         super().check_config(config, node_config, node_names)
-        if not isinstance(config.get("persist", False), bool):
-            raise ConfigError("persist", "a boolean", config.get("persist"))
+        check_bool(config, "persist")
+
+    def bind(self) -> None:
+        self.requests = self.node.part("requests")
+        self.timeline = self.node.part("timeline")
 
     def initial(self) -> dict[str, Any]:
         return {"earliest": {}, "more": {}, "contexts": {}}
@@ -46,14 +49,14 @@ class Scrollback(Part):
         self.of(state)["earliest"][room] = token
 
     def on_chunk(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
-        self.node.part("requests").note(state, msg["aid"], msg["ok"])
+        self.requests.note(state, msg["aid"], msg["ok"])
         mine, room = self.of(state), msg["room"]
         mine["earliest"][room] = msg["token"]
         mine["more"][room] = [msg["more_local"], msg["more_remote"]]
         if self.persists():
-            self.node.part("timeline").prepend(state, room, msg["chunk"])
+            self.timeline.prepend(state, room, msg["chunk"])
 
     def on_window(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
-        self.node.part("requests").note(state, msg["aid"], msg["ok"])
+        self.requests.note(state, msg["aid"], msg["ok"])
         chunk = [ev["event_id"] for ev in msg["chunk"]]
         self.of(state)["contexts"][msg["event_id"]] = [chunk, msg["start"], msg["end"]]

@@ -55,6 +55,12 @@ class Stream(Part):
         """A long-polling device asks again once its answer came, carrying the
         requests its parts made in the step: in HTTP they would be separate
         requests; riding on the poll keeps one message per device in flight."""
+        if self.node.has("calls"):
+            return  # the calls part polls once it has reacted (it comes later)
+        self.poll(ctx, state)
+
+    def poll(self, ctx: Context, state: dict) -> None:
+        """Send the poll the step owes, with the requests to carry."""
         mine = self.of(state)
         ask, carry = mine.pop("ask", False), mine.pop("carry", [])
         if ask or carry:
@@ -64,6 +70,11 @@ class Stream(Part):
             if carry:
                 msg["send"] = carry
             ctx.send(self.node.config["server"], msg)
+
+    def bind(self) -> None:
+        self.requests = self.node.part("requests")
+        self.timeline = self.node.part("timeline")
+        self.scrollback = self.node.part("scrollback")
 
     def initial(self) -> dict[str, Any]:
         return {
@@ -78,7 +89,7 @@ class Stream(Part):
     def on_joined(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         # A join answered with the room's events instead of the stream: they
         # hold the stream position the server gave them.
-        self.node.part("requests").note(state, msg["aid"], msg["ok"])
+        self.requests.note(state, msg["aid"], msg["ok"])
         self.on_stream(
             ctx, state, src, {"type": "stream", "pos": msg["pos"], "events": msg["events"]}
         )
@@ -115,7 +126,7 @@ class Stream(Part):
         room, ev = entry["room"], entry["event"]
         if ev["type"] == "m.server.joined":
             mine["joined"][room] = mine["last_pos"]
-            scrollback = self.node.part("scrollback")
+            scrollback = self.scrollback
             if scrollback is not None:
                 scrollback.start_at(state, room, ev["token"])
             return
@@ -128,4 +139,4 @@ class Stream(Part):
         if calls is not None and calls.takes(ev):
             calls.apply(state, entry)
             return
-        self.node.part("timeline").apply(state, entry)
+        self.timeline.apply(state, entry)

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mxsim.sim.node import ConfigError
-from mxsim.sim.parts import Part
+from mxsim.sim.parts import Part, check_bool
 
 __all__ = ["Timeline"]
 
@@ -28,15 +27,17 @@ class Timeline(Part):
     @classmethod
     def check_config(cls, config, node_config, node_names) -> None:
         super().check_config(config, node_config, node_names)
-        if not isinstance(config.get("out_of_order", False), bool):
-            raise ConfigError("out_of_order", "a boolean", config.get("out_of_order"))
+        check_bool(config, "out_of_order")
 
     def initial(self) -> dict[str, Any]:
         return {"timeline": {}, "redacted": [], "duplicates": 0}
 
-    def persists(self) -> bool:
+    def bind(self) -> None:
         scrollback = self.node.part("scrollback")
-        return scrollback is not None and scrollback.persists()
+        self._persists = scrollback is not None and scrollback.persists()
+
+    def persists(self) -> bool:
+        return self._persists
 
     def apply(self, state: dict, entry: dict) -> None:
         mine = self.of(state)

@@ -28,18 +28,23 @@ LINK = Link("fed.event", "fed.ack", "federation:retry", RETRY_MS)
 
 class Federation(Part):
     """State: the reliable ``link``, events ``pending`` (event ID -> [event,
-    pushed]) until what they refer to arrives, and counters."""
+    pushed]) until what they refer to arrives, and ``seen``: whether an event
+    ever arrived before one it refers to (a flag, so it multiplies no states)."""
 
     name = "federation"
     section = "Federation; Message Events Ordering Notes"
     handles = ("fed.event", "fed.ack", "fed.get", "fed.events")
     durable = ("link",)
 
+    def bind(self) -> None:
+        self.rooms = self.node.part("rooms")
+        self.joining = self.node.part("joining")
+
     def initial(self) -> dict[str, Any]:
         return {
             "link": LINK.initial(),
             "pending": {},
-            "counters": {"out_of_order": 0, "fetches": 0},
+            "seen": {"out_of_order": False},
         }
 
     def federate(self, ctx: Context, state: dict, store: dict, ev: dict, extra=()) -> None:
@@ -53,7 +58,7 @@ class Federation(Part):
         LINK.retry(ctx, self.of(state)["link"], name.split(":", 1)[1])
 
     def on_fed_ack(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
-        LINK.acked(ctx, self.of(state)["link"], src, msg)
+        LINK.acked(ctx, self.of(state)["link"], src, msg["seq"])
 
     def on_fed_event(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         def apply(payload: dict) -> None:
@@ -62,7 +67,7 @@ class Federation(Part):
         LINK.receive(ctx, self.of(state)["link"], src, msg, apply)
 
     def on_fed_get(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
-        store = self.node.part("rooms").stores(state).get(msg["room"])
+        store = self.rooms.stores(state).get(msg["room"])
         if store is None:
             return
         events = [store["events"][i] for i in msg["ids"] if R.placed(store, i)]
@@ -73,12 +78,12 @@ class Federation(Part):
             self.receive(ctx, state, src, ev, fetched=True)
 
     def receive(self, ctx: Context, state: dict, src: str, ev: dict, fetched=False) -> None:
-        rooms = self.node.part("rooms")
+        rooms = self.rooms
         room_id, eid = ev["room_id"], ev["event_id"]
         store = rooms.stores(state).get(room_id)
         mine = self.of(state)
         if store is None:
-            joining = self.node.part("joining")
+            joining = self.joining
             if joining is not None and _is_invite(ev):
                 joining.invited(ctx, state, ev)
             return
@@ -88,11 +93,10 @@ class Federation(Part):
         if missing:
             # Proposal, "Message Events Ordering Notes": events arrive out of
             # order; fetch what this one refers to before accepting it.
-            mine["counters"]["out_of_order"] += 1
+            mine["seen"]["out_of_order"] = True
             mine["pending"][eid] = [ev, not fetched]
             wanted = [m for m in missing if m not in mine["pending"]]
             if wanted:
-                mine["counters"]["fetches"] += 1
                 ctx.send(src, {"type": "fed.get", "room": room_id, "ids": wanted})
             return
         self.ingest(ctx, state, store, ev, pushed=not fetched)
@@ -100,7 +104,7 @@ class Federation(Part):
 
     def drain(self, ctx: Context, state: dict) -> None:
         pending = self.of(state)["pending"]
-        stores = self.node.part("rooms").stores(state)
+        stores = self.rooms.stores(state)
         progress = True
         while progress:
             progress = False
@@ -115,7 +119,7 @@ class Federation(Part):
     def ingest(self, ctx: Context, state: dict, store: dict, ev: dict, pushed: bool) -> None:
         # Only events pushed to this server are held against the room as it is
         # now (soft failure); events it fetched to fill a gap are history.
-        rooms = self.node.part("rooms")
+        rooms = self.rooms
         reason, changed = rooms.accept(store, ev, soft_fail=pushed)
         if reason is None:
             rooms.accepted(ctx, state, store, ev, changed)

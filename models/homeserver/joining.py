@@ -42,13 +42,17 @@ class Joining(Part):
     )
     durable = ("invites",)
 
+    def bind(self) -> None:
+        self.rooms = self.node.part("rooms")
+        self.stream = self.node.part("stream")
+
     def initial(self) -> dict[str, Any]:
         return {"invites": {}, "pending_joins": {}}
 
     def invited(self, ctx: Context, state: dict, ev: dict) -> None:
         """An invite for a user of this server: keep it, tell the user's devices."""
         self.of(state)["invites"][ev["event_id"]] = ev
-        self.node.part("stream").tell_invite(ctx, state, ev)
+        self.stream.tell_invite(ctx, state, ev)
 
     def _invited_no_more(self, state: dict, room_id: str, user: str) -> None:
         invites = self.of(state)["invites"]
@@ -59,7 +63,7 @@ class Joining(Part):
     # -- requests ----------------------------------------------------------------------
 
     def on_join(self, ctx: Context, state: dict, device: Any, msg: dict) -> None:
-        rooms = self.node.part("rooms")
+        rooms = self.rooms
         aid, user = msg.get("aid"), rooms.user(state, device, msg)
         room_id, alias = msg.get("room"), msg.get("alias")
         via = list(msg.get("via", []))
@@ -93,7 +97,7 @@ class Joining(Part):
         ctx.send(resident, ask)
 
     def on_reject_invite(self, ctx: Context, state: dict, device: Any, msg: dict) -> None:
-        rooms = self.node.part("rooms")
+        rooms = self.rooms
         aid, user = msg.get("aid"), rooms.user(state, device, msg)
         invites = self.of(state)["invites"]
         invite = invites.get(msg["invite"])
@@ -116,7 +120,7 @@ class Joining(Part):
     # -- between servers -----------------------------------------------------------------
 
     def on_fed_make_join(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
-        stores = self.node.part("rooms").stores(state)
+        stores = self.rooms.stores(state)
         room_id = msg["room"]
         if room_id is None:
             room_id = _resolve_alias(stores, msg["alias"])
@@ -139,7 +143,7 @@ class Joining(Part):
         ctx.send(src, {"type": "fed.join_state", "room": room_id, "key": msg["key"], **payload})
 
     def on_fed_join_state(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
-        rooms = self.node.part("rooms")
+        rooms = self.rooms
         room_id = msg["room"]
         pending = self.of(state)["pending_joins"].pop(msg["key"], None)
         store = rooms.stores(state).setdefault(room_id, R.new_store())
@@ -160,11 +164,11 @@ class Joining(Part):
         pending = self.of(state)["pending_joins"].pop(msg["key"], None)
         if pending:
             answer = result(pending[1], False, error=msg["error"])
-            self.node.part("rooms").answer(ctx, pending[0], answer)
+            self.rooms.answer(ctx, pending[0], answer)
 
     def on_fed_reject(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         """Make the deletion of a remote user's invite (proposal, "Rejecting an invite")."""
-        rooms = self.node.part("rooms")
+        rooms = self.rooms
         invite, user = msg["invite"], msg["user"]
         store = rooms.stores(state).get(invite["room_id"])
         ok, error = False, "unknown room"
@@ -183,7 +187,7 @@ class Joining(Part):
         if msg["ok"]:
             self.of(state)["invites"].pop(msg["invite"], None)
         answer = result(aid, msg["ok"], error=msg.get("error"))
-        self.node.part("rooms").answer(ctx, device, answer)
+        self.rooms.answer(ctx, device, answer)
 
 
 def _resolve_alias(stores: dict, alias: str) -> str | None:

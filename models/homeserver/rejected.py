@@ -13,10 +13,18 @@ from typing import Any
 
 from mxsim.models import room as R
 from mxsim.models.events import is_state
+from mxsim.sim.model import Switch
 
-__all__ = ["is_power_event", "late_rejections"]
+__all__ = ["REJECTED_EVENTS", "is_power_event", "late_rejections"]
 
 POWER_TYPES = ("m.room.power_levels", "m.room.join_rules")
+
+REJECTED_EVENTS = Switch(
+    "rejected_events",
+    True,
+    'Event Stream API, Rejected events: "the home server will send a m.room.redaction '
+    'for the event in question".',
+)
 
 
 def is_power_event(ev: dict[str, Any]) -> bool:
@@ -32,7 +40,7 @@ def is_power_event(ev: dict[str, Any]) -> bool:
 def late_rejections(stream: Any, state: dict, store: dict, ev: dict) -> None:
     """Re-examine the recent events concurrent with power event ``ev``.
 
-    ``stream`` is the homeserver's stream part, which counts and queues.
+    ``stream`` is the homeserver's stream part, which notes and queues.
     """
     candidates = [e for e in store["recent"] if e not in store["soft_failed"]]
     if not candidates:
@@ -43,7 +51,7 @@ def late_rejections(stream: Any, state: dict, store: dict, ev: dict) -> None:
         victim = store["events"][eid]
         if eid in older or is_state(victim) or R.passes_current(store, victim):
             continue
-        stream.count(state, "late_rejections")
+        stream.saw(state, "late_rejection")
         if not stream.node.switches["rejected_events"]:
             continue  # the devices keep showing it
         store["soft_failed"][eid] = "rejected after it was shown"

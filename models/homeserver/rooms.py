@@ -14,6 +14,7 @@ from typing import Any
 
 from mxsim.models import room as R
 from mxsim.models.events import is_state
+from mxsim.sim.model import Switch
 from mxsim.sim.node import ConfigError, Context
 from mxsim.sim.parts import Part
 
@@ -21,6 +22,14 @@ __all__ = ["Rooms", "result", "initial_events"]
 
 ROOM_ACTIONS = ("send", "send_state", "delete_state", "invite", "kick", "ban", "unban", "leave")
 GENESIS_KEYS = ("room", "creator", "members", "preset", "messages")
+
+STATE_RESOLUTION = Switch(
+    "state_resolution",
+    "v2",
+    'Event Stream API: "the state of the room will always be eventually consistent" '
+    "(by which rule is left open: the era's depth order, or today's v2).",
+    choices=("v2", "depth"),
+)
 
 
 class Rooms(Part):
@@ -34,6 +43,7 @@ class Rooms(Part):
     ops = ("as_user",)
     durable = ("stores", "clock")
     keys = {"genesis": "a list of rooms"}
+    switches = (STATE_RESOLUTION,)
 
     @classmethod
     def check_config(cls, config, node_config, node_names) -> None:
@@ -70,6 +80,11 @@ class Rooms(Part):
             Requests.check_input(action)
         except ConfigError as e:
             raise ConfigError(f"action.{e.field}", e.expected, e.found) from None
+
+    def bind(self) -> None:
+        self.stream = self.node.part("stream")
+        self.federation = self.node.part("federation")
+        self.joining = self.node.part("joining")
 
     def initial(self) -> dict[str, Any]:
         return {"stores": {}, "clock": 0}  # room ID -> room store (models.room)
@@ -122,7 +137,7 @@ class Rooms(Part):
         """The user a request acts for (its device's, as an access token would say)."""
         if device is None:
             return msg["whoami"]
-        return self.node.part("stream").devices(state)[device]["user"]
+        return self.stream.devices(state)[device]["user"]
 
     def new_event(self, state, store, room_id, etype, sender, content, state_key=None) -> dict:
         mine = self.of(state)
@@ -143,9 +158,7 @@ class Rooms(Part):
             self.answer(ctx, device, result(aid, False, error=reason or "not allowed now"))
             return
         if join_filter is not None and not join_filter.get("stream") and device is not None:
-            pos, events = self.node.part("stream").join_response(
-                state, store, device, ev, join_filter
-            )
+            pos, events = self.stream.join_response(state, store, device, ev, join_filter)
             reply = {"type": "joined", "aid": aid, "ok": True, "event_id": ev["event_id"]}
             self.answer(ctx, device, {**reply, "room": ev["room_id"], "pos": pos, "events": events})
         else:
@@ -155,7 +168,7 @@ class Rooms(Part):
         self.accepted(ctx, state, store, ev, changed)
 
     def federate(self, ctx, state, store, ev, extra: tuple[str, ...] = ()) -> None:
-        federation = self.node.part("federation")
+        federation = self.federation
         if federation is not None:
             federation.federate(ctx, state, store, ev, extra)
 
@@ -163,8 +176,8 @@ class Rooms(Part):
         """Tell devices what changed, and the joining part of an invite for a user here."""
         if ev["event_id"] in store["soft_failed"]:
             return
-        self.node.part("stream").accepted(ctx, state, store, ev, changed)
-        joining = self.node.part("joining")
+        self.stream.accepted(ctx, state, store, ev, changed)
+        joining = self.joining
         if joining is not None and _membership(ev) == "invite":
             if ev["state_key"].split(":", 1)[1] == self.node.name:
                 joining.invited(ctx, state, ev)
@@ -252,7 +265,7 @@ def initial_events(creator: str, public: bool, power: dict | None = None) -> lis
 
 def result(aid: Any, ok: bool, **extra: Any) -> dict[str, Any]:
     """The answer to a request (wire message ``result``)."""
-    return {"type": "result", "aid": aid, "ok": ok, **{k: v for k, v in extra.items()}}
+    return {"type": "result", "aid": aid, "ok": ok, **extra}
 
 
 def type_filter(types: list[str] | None):

@@ -22,18 +22,21 @@ __all__ = ["Scrollback"]
 
 class Scrollback(Part):
     """State: ``requests`` awaiting history from another server ("device/aid" ->
-    the request) and ``backfills``, how many were asked for."""
+    the request) and ``backfilled``, whether it ever asked for history."""
 
     name = "scrollback"
     section = "Scrolling back; Contextual windowing"
     handles = ("scrollback", "context", "fed.backfill", "fed.history")
 
+    def bind(self) -> None:
+        self.rooms = self.node.part("rooms")
+
     def initial(self) -> dict[str, Any]:
-        return {"requests": {}, "backfills": 0}
+        return {"requests": {}, "backfilled": False}
 
     def on_scrollback(self, ctx: Context, state: dict, device: Any, msg: dict, again=False) -> None:
         """Proposal, "Scrolling back": events older than the device's earliest."""
-        rooms = self.node.part("rooms")
+        rooms = self.rooms
         aid, room_id = msg.get("aid"), msg["room"]
         user = msg["user"] if again else rooms.user(state, device, msg)
         store = rooms.stores(state).get(room_id)
@@ -52,7 +55,7 @@ class Scrollback(Part):
                 mine = self.of(state)
                 req = f"{device}/{aid}"
                 mine["requests"][req] = {**msg, "user": user, "device": device}
-                mine["backfills"] += 1
+                mine["backfilled"] = True
                 # Ask for enough events to fill the request, state events included.
                 ask = {"type": "fed.backfill", "room": room_id, "frontier": token}
                 ctx.send(others[0], {**ask, "limit": 2 * limit, "req": req})
@@ -69,7 +72,7 @@ class Scrollback(Part):
         rooms.answer(ctx, device, {**page, "token": token, **more})
 
     def on_fed_backfill(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
-        store = self.node.part("rooms").stores(state).get(msg["room"])
+        store = self.rooms.stores(state).get(msg["room"])
         if store is not None:
             history = R.history_payload(store, msg["frontier"], msg["limit"])
             ctx.send(src, {"type": "fed.history", "req": msg["req"], **history})
@@ -78,14 +81,14 @@ class Scrollback(Part):
         request = self.of(state)["requests"].pop(msg["req"], None)
         if request is None:
             return
-        store = self.node.part("rooms").stores(state)[request["room"]]
+        store = self.rooms.stores(state)[request["room"]]
         R.insert_history(store, msg)
         self.on_scrollback(ctx, state, request["device"], request, again=True)
 
     def on_context(self, ctx: Context, state: dict, device: Any, msg: dict) -> None:
         """Proposal, "Contextual windowing": messages around an event, pagination
         tokens, and the room state at the end of the chunk."""
-        rooms = self.node.part("rooms")
+        rooms = self.rooms
         aid, eid, user = msg.get("aid"), msg["event_id"], rooms.user(state, device, msg)
         stores = rooms.stores(state)
         room_id = next((r for r in sorted(stores) if eid in stores[r]["after"]), None)

@@ -23,8 +23,9 @@ from typing import Any
 
 from mxsim.models import room as R
 from mxsim.models.events import is_state
-from mxsim.models.homeserver.rejected import is_power_event, late_rejections
+from mxsim.models.homeserver.rejected import REJECTED_EVENTS, is_power_event, late_rejections
 from mxsim.models.homeserver.rooms import type_filter
+from mxsim.sim.model import Switch
 from mxsim.sim.node import Context
 from mxsim.sim.parts import Part
 
@@ -37,28 +38,45 @@ INITIAL_LIMIT = 10
 #: a token for more rather than walk a long run of state events).
 WALK_BUDGET = 256
 
+OMIT_SUPERSEDED_STATE = Switch(
+    "omit_superseded_state",
+    True,
+    'Event Stream API, State Events Ordering Notes: "the home server reserves the right '
+    'to omit sending state events which are known to be superceded already".',
+)
+
 
 class Stream(Part):
     """Devices (``devices``: node -> user, out-of-order opt-in, what it was sent
-    and shown, its stream position) and the counters of the stream's races."""
+    and shown, its stream position) and ``seen``, which of the stream's races
+    happened (flags, not counters, so they multiply no states)."""
 
     name = "stream"
     section = "Event Stream API"
     required = True
     handles = ("register", "events")
+    switches = (OMIT_SUPERSEDED_STATE, REJECTED_EVENTS)
+
+    def bind(self) -> None:
+        self.rooms = self.node.part("rooms")
 
     def initial(self) -> dict[str, Any]:
         return {
             "devices": {},  # node -> {"user", "ooo", "sent": {room: {key: eid}},
             #                  "depth": {room: int}, "shown": {room: [eid]}, "pos"}
-            "counters": {"clobbers": 0, "superseded": 0, "ooo_shown": 0, "late_rejections": 0},
+            "seen": {
+                "clobber": False,
+                "superseded": False,
+                "ooo_shown": False,
+                "late_rejection": False,
+            },
         }
 
     def devices(self, state: dict) -> dict[str, Any]:
         return self.of(state)["devices"]
 
-    def count(self, state: dict, name: str) -> None:
-        self.of(state)["counters"][name] += 1
+    def saw(self, state: dict, name: str) -> None:
+        self.of(state)["seen"][name] = True
 
     def on_register(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         self.register(state, src, msg["user"], msg["out_of_order"])
@@ -77,7 +95,7 @@ class Stream(Part):
             "pos": 0,
         }
         # A minimal initial sync: the rooms the user is in, as they are now.
-        stores = self.node.part("rooms").stores(state)
+        stores = self.rooms.stores(state)
         for room_id in sorted(stores):
             if R.membership(stores[room_id], user) == "join":
                 self.snapshot(state, stores[room_id], device, room_id)
@@ -93,7 +111,9 @@ class Stream(Part):
             # The rooms as they are now come with the first news, not alone.
             snapshot = self.of(state).get("outbox", {}).pop(src, [])
             devices[src]["poll"] = {"parked": False, "queue": snapshot, "acked": 0, "sent": 0}
-            devices[src]["poll"]["hold"] = len(snapshot)
+            # Held only while it holds nothing the room was not made with.
+            made_with = all(_genesis(e["event"]) for e in snapshot)
+            devices[src]["poll"]["hold"] = len(snapshot) if made_with else 0
         poll = devices[src].setdefault(
             "poll", {"parked": False, "queue": [], "acked": 0, "sent": 0, "hold": 0}
         )
@@ -111,14 +131,14 @@ class Stream(Part):
     def accepted(self, ctx: Context, state: dict, store: dict, ev: dict, changed: list) -> None:
         """An event was accepted (not soft-failed): stream it, re-examine what was shown."""
         if is_state(ev) and store["current"].get(R.key_of(ev)) != ev["event_id"]:
-            self.count(state, "superseded")
+            self.saw(state, "superseded")
         if is_power_event(ev):
             late_rejections(self, state, store, ev)
         for device in sorted(self.devices(state)):
             self.stream_to(state, store, device, ev, changed)
 
     def stream_to(self, state, store, device, ev, changed) -> None:
-        dev = self.devices(state)[device]
+        dev = state["stream"]["devices"][device]
         room_id = ev["room_id"]
         if R.membership(store, dev["user"]) != "join":
             return
@@ -149,7 +169,7 @@ class Stream(Part):
         elif dev["ooo"]:
             # Proposal: the out-of-order event "will indicate which event it comes after".
             after = sorted(ev["prev_events"])[0] if ev["prev_events"] else None
-            self.count(state, "ooo_shown")
+            self.saw(state, "ooo_shown")
             self.push(state, device, room_id, ev, after=after)
             dev["shown"][room_id].append(ev["event_id"])
 
@@ -196,12 +216,12 @@ class Stream(Part):
         return self.next_pos(state, device), entries
 
     def send_state(self, state, store, device, room_id, key, eid, into=None) -> None:
-        dev = self.devices(state)[device]
+        dev = state["stream"]["devices"][device]
         sent = dev["sent"].setdefault(room_id, {})
         current = store["current"].get(key)
         if sent.get(key) == current and current is not None and eid != current:
             # The device holds the current value and would be handed an older one.
-            self.count(state, "clobbers")
+            self.saw(state, "clobber")
         sent[key] = eid
         ev = store["events"][eid]
         dev["depth"][room_id] = max(dev["depth"].get(room_id, 0), ev["depth"])
@@ -217,12 +237,12 @@ class Stream(Part):
         if into is not None:
             into.append(entry)
             return
-        self.of(state).setdefault("outbox", {}).setdefault(device, []).append(entry)
+        state["stream"].setdefault("outbox", {}).setdefault(device, []).append(entry)
 
     def after(self, ctx: Context, state: dict) -> None:
         """One stream response per device per step, so a step's events reach a
         device together (the outbox is empty again between steps)."""
-        outbox = self.of(state).pop("outbox", {})
+        outbox = state["stream"].pop("outbox", None) or {}
         devices = self.devices(state)
         for device in sorted(outbox):
             poll = devices.get(device, {}).get("poll")
@@ -254,3 +274,8 @@ class Stream(Part):
             if devices[device]["user"] == ev["state_key"]:
                 pos = self.next_pos(state, device)
                 ctx.send(device, {"type": "invited", "pos": pos, "event": ev})
+
+
+def _genesis(ev: dict) -> bool:
+    """Is ``ev`` one the room was made with (or the device's join marker)?"""
+    return ev["type"] == "m.server.joined" or ev["event_id"].startswith("$genesis.")

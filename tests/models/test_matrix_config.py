@@ -40,7 +40,7 @@ def test_a_scenario_builds_only_the_parts_it_lists():
             'federation = {}, joining = {}, scrollback = {} }\n\n[[nodes]]\nname = "carol"',
             'federation = {}, joinin = {} }\n\n[[nodes]]\nname = "carol"',
             "nodes[1].config.joinin: expected one of: rooms, stream, joining, federation, "
-            "scrollback, found 'joinin'",
+            "scrollback, actions, updates, found 'joinin'",
         ),
         (
             'creator = "@alice:hs1", messages',
@@ -67,3 +67,12 @@ def test_a_config_error_is_one_line_naming_the_part_and_field(tmp_path, old, new
     with pytest.raises(ScenarioError) as e:
         load_scenario(str(path))
     assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_the_model_lists_each_parts_switches_once():
+    from mxsim.models.matrix import MODEL
+
+    names = [s.name for s in MODEL.switches]
+    assert len(names) == len(set(names))
+    assert {"state_resolution", "omit_superseded_state", "rejected_events"} <= set(names)
+    assert [p.name for p in MODEL.properties].count("idempotent") == 1

@@ -51,3 +51,18 @@ def test_partition_heal_converges_under_both_algorithms(algorithm):
     assert result.quiescent
     assert set(result.verdicts.values()) <= {"holds", "reached"}, result.verdicts
     assert result.verdicts["state_consistency"] == "holds"
+
+
+@pytest.mark.parametrize(
+    "name", ["partition-heal", "rejected-event", "scrollback", "state-reset", "superseded-state"]
+)
+def test_every_guard_is_false_before_its_race(name):
+    # A `sometimes` guard must be able to be false: at the start nothing has raced.
+    from mxsim.models.matrix import MODEL
+
+    system = load_scenario(name).system()
+    world, _ = system.initial()
+    view = system.view(world)
+    for prop in MODEL.properties:
+        if prop.kind == "sometimes":
+            assert not prop.predicate(view), prop.name

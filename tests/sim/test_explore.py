@@ -9,15 +9,15 @@ node's ``on_start``) included.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
 
 import pytest
 from toy import make_system, msg
 
-from mxsim.sim.explore import Explorer, merge_walks
+from mxsim.sim.explore import Explorer
 from mxsim.sim.model import always, eventually, sometimes
 from mxsim.sim.scenario import CheckSpec, Input
 from mxsim.sim.trace import path_lines
+from mxsim.sim.walks import walks
 
 
 def burst(k: int, *props, sorted_sink: bool = False, **kw):
@@ -300,7 +300,7 @@ def test_eventually_is_judged_where_crash_budget_is_left_unspent():
     report = Explorer(system).bfs()
     assert report.verdicts == {"restarted": "violated"}
     assert [(c.property, c.actions) for c in report.counterexamples] == [("restarted", [])]
-    walked = Explorer(system).walks(5, seed=0)
+    walked = walks(system, 5, seed=0)
     assert walked.verdicts == {"restarted": "violated"}
 
 
@@ -340,58 +340,3 @@ def test_bounded_search_keeps_its_unreached_sometimes_vacuous():
     report = Explorer(burst(3, deep), max_depth=2).bfs()
     assert report.verdicts == {"all_three": "vacuous"}
     assert report.complete is False
-
-
-# ---------------------------------------------------------------------------
-# (j): random walks
-
-
-def walk_system():
-    pattern = always("not_201")(lambda v: v.state("sink")["got"][-3:] != [2, 0, 1])
-    every = eventually("all_three")(lambda v: sorted(set(v.state("sink")["got"])) == [0, 1, 2])
-    twice = sometimes("some_twice")(
-        lambda v: len(v.state("sink")["got"]) > len(set(v.state("sink")["got"]))
-    )
-    return burst(3, pattern, every, twice, check=CheckSpec(drops=1, duplicates=1))
-
-
-def comparable(report) -> dict:
-    d = asdict(report)
-    del d["seconds"]
-    return d
-
-
-def test_walks_are_deterministic_per_seed():
-    a = Explorer(walk_system()).walks(10, seed=7)
-    b = Explorer(walk_system()).walks(10, seed=7)
-    assert comparable(a) == comparable(b)
-    assert a.walks == 10
-    assert (a.complete, a.stopped) == (False, "random walks")
-    assert a.verdicts == {"not_201": "violated", "all_three": "violated", "some_twice": "reached"}
-
-
-def test_merged_walk_ranges_equal_one_run():
-    whole = Explorer(walk_system()).walks(10, seed=7)
-    parts = [
-        Explorer(walk_system()).walks(5, seed=7, first=0),
-        Explorer(walk_system()).walks(5, seed=7, first=5),
-    ]
-    # The split matters: with this seed only the first half breaks not_201
-    # and only the second half reaches some_twice.
-    assert parts[0].verdicts["some_twice"] == "vacuous"
-    assert parts[1].verdicts["not_201"] == "holds"
-    merged = merge_walks(parts)
-    assert merged.counterexamples == whole.counterexamples
-    assert merged.witnesses == whole.witnesses
-    assert merged.states == whole.states
-    assert merged.verdicts == whole.verdicts
-    assert (merged.walks, merged.depth) == (10, whole.depth)
-    assert merge_walks([whole]).counterexamples == whole.counterexamples
-
-
-def test_walk_counterexamples_replay_to_the_violation():
-    system = walk_system()
-    report = Explorer(system).walks(10, seed=7)
-    for cex in report.counterexamples:
-        _, _, judge = path_lines(system, cex.actions)
-        assert judge.verdicts[cex.property] == "violated"

@@ -10,7 +10,7 @@ from toy import make_scenario
 from mxsim.sim.explore import Explorer
 from mxsim.sim.model import Model
 from mxsim.sim.node import WORKLOAD, ConfigError, Node
-from mxsim.sim.parts import Composed, Part
+from mxsim.sim.parts import Composed, Part, check_bool, check_count, check_positive
 from mxsim.sim.world import System
 
 
@@ -184,3 +184,33 @@ def test_an_unused_part_costs_no_states():
     # multiply states, and a box that does not use it must not pay for it.
     assert explore({"ledger": {}}) > explore({})
     assert explore({}) == explore({"core": {}})
+
+
+def test_a_kind_lists_the_switches_and_properties_its_parts_bring():
+    class Noisy(Part):
+        name = "noisy"
+        switches = ("loud",)
+        properties = ("quiet_eventually",)
+
+    class Loud(Composed):
+        parts = (Core, Noisy, Ledger)
+
+    assert Loud.switches_of() == ("loud",)
+    assert Loud.properties_of() == ("quiet_eventually",)
+
+
+@pytest.mark.parametrize(
+    ("check", "config", "expected"),
+    [
+        (lambda c: check_bool(c, "on"), {"on": 1}, "a boolean"),
+        (lambda c: check_positive(c, "ms", 5), {"ms": 0}, "a positive number"),
+        (lambda c: check_positive(c, "ms", 5), {"ms": True}, "a positive number"),
+        (lambda c: check_count(c, "n", 3), {"n": 0}, "an integer >= 1"),
+        (lambda c: check_count(c, "n", 3), {"n": 2.0}, "an integer >= 1"),
+    ],
+)
+def test_value_checks_name_the_key(check, config, expected):
+    check({})  # the defaults pass
+    with pytest.raises(ConfigError) as e:
+        check(config)
+    assert e.value.field == next(iter(config)) and e.value.expected == expected

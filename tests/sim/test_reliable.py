@@ -31,7 +31,7 @@ class Sender(Node):
             LINK.send(ctx, state["link"], self.config["to"], {"n": n})
 
     def on_message(self, ctx, state, src, msg) -> None:
-        LINK.acked(ctx, state["link"], src, msg)
+        LINK.acked(ctx, state["link"], src, msg["seq"])
 
     def on_timer(self, ctx, state, name) -> None:
         if self.config.get("retry", True):
@@ -107,3 +107,37 @@ def test_the_receiver_keeps_a_watermark_not_every_number():
     assert LINK.fresh(link, "a", {"type": "data", "seq": 1}) is None
     LINK.fresh(link, "a", {"type": "data", "seq": 3})
     assert link["got"] == {"a": [4, []]}
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: list = []
+        self.timers: list = []
+
+    def send(self, dst, msg) -> None:
+        self.sent.append((dst, msg))
+
+    def set_timer(self, name, ms) -> None:
+        self.timers.append(("set", name))
+
+    def cancel_timer(self, name) -> None:
+        self.timers.append(("cancel", name))
+
+
+def test_requests_of_several_kinds_numbered_by_the_caller_and_given_up():
+    requests = Link(None, "unused", "retry", 50, field="aid", max_tries=2)
+    ctx, link = Recorder(), requests.initial()
+    requests.send(ctx, link, "hs", {"type": "send", "body": "a"}, seq=0)
+    requests.send(ctx, link, "hs", {"type": "join", "room": "!r"}, seq=1)
+    assert [m for _, m in ctx.sent] == [
+        {"type": "send", "aid": 0, "body": "a"},
+        {"type": "join", "aid": 1, "room": "!r"},
+    ]
+    assert requests.acked(ctx, link, "hs", 1) and not requests.acked(ctx, link, "hs", 1)
+    ctx.sent.clear()
+    assert requests.retry(ctx, link, "hs") == []  # the second send of aid 0
+    assert [m["aid"] for _, m in ctx.sent] == [0]
+    assert requests.retry(ctx, link, "hs") == [(0, {"type": "send", "body": "a"})]
+    assert link["out"] == {} and link["tries"] == {}
+    assert requests.retry(ctx, link, "hs") == []  # nothing left, nothing sent
+    assert len(ctx.sent) == 1

@@ -18,6 +18,9 @@ traces can be derived by hand in the tests that use them. Messages are
   if ``repeat`` is true; ``fired`` lists the timers that fired.
 - ``clock``:  on start arms the timers of ``timers`` (``[[name, ms], ...]``) in
   order, then cancels those named in ``cancel``; records what fired.
+- ``ringer``: rings from its start: arms timer ``ring`` (``every_ms``); when it
+  fires it re-arms it if ``repeat`` is true (the state does not change: a
+  cycle), else stops ringing. Any message stops it (``ringing`` false).
 """
 
 from __future__ import annotations
@@ -129,7 +132,30 @@ class Clock(Node):
         state["fired"].append(name)
 
 
-KINDS: dict[str, type[Node]] = {cls.kind: cls for cls in (Burst, Sink, Pacer, Racer, Keeper, Clock)}
+class Ringer(Node):
+    kind = "ringer"
+
+    def initial_state(self) -> dict[str, Any]:
+        return {"ringing": False}
+
+    def on_start(self, ctx: Context, state: dict) -> None:
+        state["ringing"] = True
+        ctx.set_timer("ring", self.config.get("every_ms", 10))
+
+    def on_message(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        state["ringing"] = False
+        ctx.cancel_timer("ring")
+
+    def on_timer(self, ctx: Context, state: dict, name: str) -> None:
+        if self.config.get("repeat"):
+            ctx.set_timer(name, self.config.get("every_ms", 10))
+        else:
+            state["ringing"] = False
+
+
+KINDS: dict[str, type[Node]] = {
+    cls.kind: cls for cls in (Burst, Sink, Pacer, Racer, Keeper, Clock, Ringer)
+}
 
 
 def make_model(*props: Property) -> Model:
