@@ -63,6 +63,16 @@ WIRE.declare(
     "A device makes itself known to its server (who it is; whether it takes out-of-order events).",
     ("user", "out_of_order"),
 )
+WIRE.declare(
+    "events",
+    CLIENT_SERVER,
+    STREAM,
+    "A long-polling device asks for the events after position `from`; answered by one "
+    "`stream` when there are some (it makes the device known, as `register` does); `send`: "
+    "requests riding on the poll (one message per device in flight).",
+    ("user", "out_of_order", "from"),
+    ("send",),
+)
 _request(
     "create_room",
     "Room Creation",
@@ -102,6 +112,14 @@ _request(
     ("before", "after", "types"),
 )
 
+_request(
+    "send_event",
+    "Updates (Events)",
+    "Send an event of any type; with `updates` (a parent event ID) it is a child of that "
+    "event, bundled with it. The device's action ID makes a re-sent request idempotent.",
+    ("room", "event_type"),
+    ("content", "updates"),
+)
 # -- server -> client ------------------------------------------------------------
 
 WIRE.declare(
@@ -138,7 +156,8 @@ WIRE.declare(
     SERVER_CLIENT,
     STREAM,
     "0-N events the device has not seen, at its next stream position "
-    "(each entry: `room`, `event`, [`after`], [`local`]).",
+    "(each entry: `room`, `event`, [`after`], [`local`]). To a long poll: every entry "
+    "after the poll's `from`, `pos` being the position of the last.",
     ("pos", "events"),
 )
 WIRE.declare(

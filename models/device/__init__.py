@@ -7,6 +7,7 @@ requests       Action APIs                                 requests.py
 stream         Event Stream API                            stream.py
 timeline       Message Events Ordering Notes               timeline.py
 scrollback     Scrolling back; Contextual windowing        scrollback.py
+calls          VoIP                                        calls.py
 retransmission Action APIs; Action IDs (resend, give up)   retransmission.py
 =============  ==========================================  ==============
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mxsim.models.device.calls import Calls
 from mxsim.models.device.requests import Requests
 from mxsim.models.device.retransmission import Retransmission
 from mxsim.models.device.scrollback import Scrollback
@@ -35,7 +37,7 @@ class Device(Composed):
     """A client device of one user on one homeserver."""
 
     kind = "device"
-    parts = (Requests, Stream, Timeline, Scrollback, Retransmission)
+    parts = (Requests, Stream, Timeline, Scrollback, Retransmission, Calls)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod

@@ -17,8 +17,12 @@ from mxsim.sim.wire import CLIENT_SERVER
 
 __all__ = ["Requests", "OPS"]
 
-#: Workload ops: every client-server request but ``register``.
-OPS = tuple(n for n, m in WIRE.messages.items() if m.direction == CLIENT_SERVER and n != "register")
+#: Workload ops: every client-server request but ``register`` and ``events``.
+OPS = tuple(
+    n
+    for n, m in WIRE.messages.items()
+    if m.direction == CLIENT_SERVER and n not in ("register", "events")
+)
 
 #: Optional fields that are not strings, and the type each must have.
 TYPED = {
@@ -71,6 +75,8 @@ class Requests(Part):
         return bool(self.node.part("timeline").config.get("out_of_order", False))
 
     def on_start(self, ctx: Context, state: dict) -> None:
+        if self.node.part("stream").long_poll():
+            return  # its first long poll makes it known
         user, ooo = self.node.config["user"], self.out_of_order()
         ctx.send(
             self.node.config["server"], {"type": "register", "user": user, "out_of_order": ooo}

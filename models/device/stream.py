@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from mxsim.models.room import SEP
-from mxsim.sim.node import Context
+from mxsim.sim.node import ConfigError, Context
 from mxsim.sim.parts import Part
 
 __all__ = ["Stream"]
@@ -27,6 +27,49 @@ class Stream(Part):
     section = "Event Stream API"
     required = True
     handles = ("stream", "invited", "joined")
+    keys = {"long_poll": "a boolean"}
+
+    @classmethod
+    def check_config(cls, config, node_config, node_names) -> None:
+        super().check_config(config, node_config, node_names)
+        if not isinstance(config.get("long_poll", False), bool):
+            raise ConfigError("long_poll", "a boolean", config.get("long_poll"))
+
+    def long_poll(self) -> bool:
+        """Does this device read its stream by long polls (``events``) rather than pushes?"""
+        return bool(self.config.get("long_poll"))
+
+    def on_start(self, ctx: Context, state: dict) -> None:
+        if self.long_poll():
+            self.of(state)["ask"] = True
+
+    def ask(self, state: dict) -> None:
+        """Poll again (after a loss), from the position this device has."""
+        self.of(state)["ask"] = True
+
+    def carry(self, state: dict, request: dict) -> None:
+        """Send ``request`` with the next long poll (see :meth:`after`)."""
+        self.of(state).setdefault("carry", []).append(request)
+
+    def after(self, ctx: Context, state: dict) -> None:
+        """A long-polling device asks again once its answer came, carrying the
+        requests its parts made in the step: in HTTP they would be separate
+        requests; riding on the poll keeps one message per device in flight."""
+        if self.node.has("calls"):
+            return  # the calls part polls once it has reacted (it comes later)
+        self.poll(ctx, state)
+
+    def poll(self, ctx: Context, state: dict) -> None:
+        """Send the poll the step owes, with the requests to carry."""
+        mine = self.of(state)
+        ask, carry = mine.pop("ask", False), mine.pop("carry", [])
+        if ask or carry:
+            ooo = self.node.part("requests").out_of_order()
+            user, have = self.node.config["user"], mine["last_pos"]
+            msg = {"type": "events", "user": user, "out_of_order": ooo, "from": have}
+            if carry:
+                msg["send"] = carry
+            ctx.send(self.node.config["server"], msg)
 
     def bind(self) -> None:
         self.requests = self.node.part("requests")
@@ -59,6 +102,15 @@ class Stream(Part):
         if msg["pos"] <= mine["last_pos"] or str(msg["pos"]) in mine["buffer"]:
             mine["positions_increase"] = False  # a position seen twice
             return
+        if self.long_poll() and msg["type"] == "stream":
+            # An answer holds every entry past the position the poll named, so
+            # it may repeat some this device already has (a lost answer's).
+            start = msg["pos"] - len(msg["events"])
+            mine["ask"] = True  # the next answer waits at the server
+            for entry in msg["events"][max(mine["last_pos"] - start, 0) :]:
+                self.apply(state, entry)
+            mine["last_pos"] = msg["pos"]
+            return
         mine["buffer"][str(msg["pos"])] = msg
         while str(mine["last_pos"] + 1) in mine["buffer"]:
             nxt = mine["buffer"].pop(str(mine["last_pos"] + 1))
@@ -82,5 +134,9 @@ class Stream(Part):
             mine["view"].setdefault(room, {})[f"{ev['type']}{SEP}{ev['state_key']}"] = ev[
                 "event_id"
             ]
+            return
+        calls = self.node.part("calls")
+        if calls is not None and calls.takes(ev):
+            calls.apply(state, entry)
             return
         self.timeline.apply(state, entry)

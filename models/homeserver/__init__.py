@@ -9,6 +9,7 @@ stream         Event Stream API (superseded state, out-of-order,       stream.py
 joining        Joining a room; Rejecting an invite                     joining.py
 federation     Federation; Message Events Ordering Notes               federation.py
 scrollback     Scrolling back; Contextual windowing                    scrollback.py
+updates        Updates (Events); Bundling (and VoIP signalling)        updates.py
 actions        Action APIs; Action IDs (idempotence, hold, timeout)    actions.py
 =============  ======================================================  ==============
 
@@ -26,6 +27,7 @@ from mxsim.models.homeserver.joining import Joining
 from mxsim.models.homeserver.rooms import Rooms
 from mxsim.models.homeserver.scrollback import Scrollback
 from mxsim.models.homeserver.stream import Stream
+from mxsim.models.homeserver.updates import Updates
 from mxsim.models.wire import REQUEST, WIRE
 from mxsim.sim.node import WORKLOAD, Context
 from mxsim.sim.parts import Composed
@@ -42,7 +44,7 @@ class Homeserver(Composed):
     """A homeserver named after its domain (``@alice:hs1`` lives on node ``hs1``)."""
 
     kind = "homeserver"
-    parts = (Rooms, Stream, Joining, Federation, Scrollback, Actions)
+    parts = (Rooms, Stream, Joining, Federation, Scrollback, Actions, Updates)
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
         if src != WORKLOAD and msg.get("type") in REQUESTS:

@@ -54,7 +54,7 @@ class Stream(Part):
     name = "stream"
     section = "Event Stream API"
     required = True
-    handles = ("register",)
+    handles = ("register", "events")
     switches = (OMIT_SUPERSEDED_STATE, REJECTED_EVENTS)
 
     def bind(self) -> None:
@@ -99,6 +99,32 @@ class Stream(Part):
         for room_id in sorted(stores):
             if R.membership(stores[room_id], user) == "join":
                 self.snapshot(state, stores[room_id], device, room_id)
+
+    def on_events(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        """A long-polling device asks for what follows position ``from``
+        (proposal, "Event Stream API": the request waits until there are
+        events). What the server sent past ``from`` did not arrive, so it is
+        owed again; the entries up to ``from`` are acknowledged and dropped."""
+        devices = self.devices(state)
+        if src not in devices:
+            self.register(state, src, msg["user"], msg["out_of_order"])
+            # The rooms as they are now come with the first news, not alone.
+            snapshot = self.of(state).get("outbox", {}).pop(src, [])
+            devices[src]["poll"] = {"parked": False, "queue": snapshot, "acked": 0, "sent": 0}
+            # Held only while it holds nothing the room was not made with.
+            made_with = all(_genesis(e["event"]) for e in snapshot)
+            devices[src]["poll"]["hold"] = len(snapshot) if made_with else 0
+        poll = devices[src].setdefault(
+            "poll", {"parked": False, "queue": [], "acked": 0, "sent": 0, "hold": 0}
+        )
+        for request in msg.get("send", []):
+            self.node.deliver(ctx, state, src, request)
+        have = msg["from"]
+        if have > poll["acked"]:
+            del poll["queue"][: have - poll["acked"]]
+            poll["acked"] = have
+        poll["sent"] = max(have, poll["acked"])  # what was sent past it is owed
+        poll["parked"] = True
 
     # -- what changed -----------------------------------------------------------------
 
@@ -216,12 +242,25 @@ class Stream(Part):
     def after(self, ctx: Context, state: dict) -> None:
         """One stream response per device per step, so a step's events reach a
         device together (the outbox is empty again between steps)."""
-        outbox = state["stream"].pop("outbox", None)
-        if not outbox:
-            return
+        outbox = state["stream"].pop("outbox", None) or {}
+        devices = self.devices(state)
         for device in sorted(outbox):
+            poll = devices.get(device, {}).get("poll")
+            if poll is not None:
+                poll["queue"].extend(outbox[device])  # until the device asks
+                continue
             pos = self.next_pos(state, device)
             ctx.send(device, {"type": "stream", "pos": pos, "events": outbox[device]})
+        for device in sorted(devices):
+            poll = devices[device].get("poll")
+            if poll is None or not poll["parked"]:
+                continue
+            end = poll["acked"] + len(poll["queue"])
+            if end > max(poll["sent"], poll["hold"]):
+                # One answer in flight at most: every entry past the device's
+                # position, so a lost answer is sent again on its next poll.
+                ctx.send(device, {"type": "stream", "pos": end, "events": list(poll["queue"])})
+                poll["sent"], poll["parked"] = end, False
 
     def next_pos(self, state: dict, device: str) -> int:
         """The device's next stream position (each device reads its own stream)."""
@@ -235,3 +274,8 @@ class Stream(Part):
             if devices[device]["user"] == ev["state_key"]:
                 pos = self.next_pos(state, device)
                 ctx.send(device, {"type": "invited", "pos": pos, "event": ev})
+
+
+def _genesis(ev: dict) -> bool:
+    """Is ``ev`` one the room was made with (or the device's join marker)?"""
+    return ev["type"] == "m.server.joined" or ev["event_id"].startswith("$genesis.")

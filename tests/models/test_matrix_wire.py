@@ -21,7 +21,14 @@ from mxsim.sim.timed import TimedRun
 from mxsim.sim.world import System
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
-SCENARIOS = ["partition-heal", "rejected-event", "scrollback", "state-reset", "superseded-state"]
+SCENARIOS = [
+    "partition-heal",
+    "rejected-event",
+    "scrollback",
+    "state-reset",
+    "superseded-state",
+    "voip-federated",
+]
 ACTIONS = Path(__file__).with_name("test_matrix_actions.py")
 
 
