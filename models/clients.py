@@ -81,7 +81,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mxsim.models import action_ids
+from mxsim.models import properties_actions as action_ids
 from mxsim.models import room as R
 from mxsim.models.clientapi import filters as F
 from mxsim.models.clientapi.capabilities import capability_hash, union

@@ -22,6 +22,8 @@ from __future__ import annotations
 from mxsim.models import room as R
 from mxsim.models.device import Device
 from mxsim.models.homeserver import Homeserver
+from mxsim.models.properties_actions import PROPERTIES as ACTION_PROPERTIES
+from mxsim.models.properties_actions import SWITCHES as ACTION_SWITCHES
 from mxsim.sim.model import Model, View, always, eventually, sometimes
 
 __all__ = ["MODEL"]
@@ -264,7 +266,7 @@ MODEL = Model(
     kinds={"homeserver": Homeserver, "device": Device},
     # Each part brings its switches and properties; the ones above judge
     # several parts and nodes at once.
-    switches=Homeserver.switches_of() + Device.switches_of(),
+    switches=Homeserver.switches_of() + Device.switches_of() + ACTION_SWITCHES,
     properties=(
         state_consistency,
         no_clobbering,
@@ -281,5 +283,6 @@ MODEL = Model(
         out_of_order_shown,
         *Homeserver.properties_of(),
         *Device.properties_of(),
+        *ACTION_PROPERTIES,
     ),
 )

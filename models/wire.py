@@ -21,7 +21,7 @@ from pathlib import Path
 from mxsim.sim.files import write_atomic
 from mxsim.sim.wire import CLIENT_SERVER, SERVER_CLIENT, SERVER_SERVER, Wire
 
-__all__ = ["WIRE", "REQUEST", "request_fields", "main"]
+__all__ = ["WIRE", "REQUEST", "TRY", "request_fields", "main"]
 
 WIRE = Wire("The matrix model's wire protocol")
 
@@ -34,8 +34,13 @@ STREAM = "Event Stream API"
 SCROLL = "Scrolling back"
 
 
+#: Optional on every request: which transmission of the action this is (1: the
+#: first, 2 and on: the device's retransmissions, "Action IDs").
+TRY = "try"
+
+
 def _request(name: str, section: str, summary: str, fields=(), optional=()) -> None:
-    WIRE.declare(name, CLIENT_SERVER, section, summary, REQUEST + tuple(fields), tuple(optional))
+    WIRE.declare(name, CLIENT_SERVER, section, summary, REQUEST + tuple(fields), (*optional, TRY))
 
 
 def request_fields(op: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -46,7 +51,7 @@ def request_fields(op: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """
     spec = WIRE.messages[op]
     needed = tuple(f for f in spec.fields if f not in REQUEST)
-    return needed, tuple(f for f in spec.optional if f != "from")
+    return needed, tuple(f for f in spec.optional if f not in ("from", TRY))
 
 
 # -- client -> server ------------------------------------------------------------

@@ -7,7 +7,7 @@ requests       Action APIs                                 requests.py
 stream         Event Stream API                            stream.py
 timeline       Message Events Ordering Notes               timeline.py
 scrollback     Scrolling back; Contextual windowing        scrollback.py
-retransmission Action APIs; Action IDs (retransmission)    retransmission.py
+retransmission Action APIs; Action IDs (resend, give up)   retransmission.py
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -25,7 +25,7 @@ from mxsim.models.device.retransmission import Retransmission
 from mxsim.models.device.scrollback import Scrollback
 from mxsim.models.device.stream import Stream
 from mxsim.models.device.timeline import Timeline
-from mxsim.sim.node import WORKLOAD, ConfigError, Context
+from mxsim.sim.node import ConfigError
 from mxsim.sim.parts import Composed
 
 __all__ = ["Device"]
@@ -50,15 +50,3 @@ class Device(Composed):
             or user.split(":", 1)[-1] != server
         ):
             raise ConfigError("user", f"a user ID @name:{server}", user)
-
-    def __init__(self, name: str, config: dict[str, Any], switches: dict[str, Any]) -> None:
-        super().__init__(name, config, switches)
-        self._retransmission = self.part("retransmission")
-
-    def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
-        retransmission = self._retransmission
-        if retransmission is not None and src != WORKLOAD and "aid" in msg:
-            # An answer acknowledges its request; one for a settled action is dropped.
-            if not retransmission.settle(ctx, state, src, msg["aid"]):
-                return
-        super().on_message(ctx, state, src, msg)

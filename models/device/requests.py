@@ -64,16 +64,11 @@ class Requests(Part):
                 if not ok:
                     raise ConfigError(key, f"a {want.__name__}", data[key])
 
-    def bind(self) -> None:
-        self.timeline = self.node.part("timeline")
-        self.scrollback = self.node.part("scrollback")
-        self.retransmission = self.node.part("retransmission")
-
     def initial(self) -> dict[str, Any]:
         return {"results": {}, "next_aid": 0}
 
     def out_of_order(self) -> bool:
-        return bool(self.timeline.config.get("out_of_order", False))
+        return bool(self.node.part("timeline").config.get("out_of_order", False))
 
     def on_start(self, ctx: Context, state: dict) -> None:
         user, ooo = self.node.config["user"], self.out_of_order()
@@ -84,7 +79,7 @@ class Requests(Part):
     def on_input(self, ctx: Context, state: dict, data: dict[str, Any]) -> None:
         request = {k: v for k, v in data.items() if k != "op"}
         if data["op"] == "scrollback":
-            scrollback = self.scrollback
+            scrollback = self.node.part("scrollback")
             start = scrollback.earliest(state, data["room"]) if scrollback else None
             if start is None:
                 # No place in the room yet, so nothing to scroll back from: a
@@ -96,23 +91,22 @@ class Requests(Part):
         aid = mine["next_aid"]
         mine["next_aid"] = aid + 1
         # "whoami" identifies the user, as an access token would.
-        server, user = self.node.config["server"], self.node.config["user"]
-        retransmission = self.retransmission
-        if retransmission is None:
-            fields = dict(zip(REQUEST, (aid, user, self.out_of_order()), strict=True))
-            ctx.send(server, {"type": data["op"], **fields, **request})
-            return
-        # The link numbers the request with its action ID and resends it.
-        request = {
-            "type": data["op"],
-            "whoami": user,
-            "out_of_order": self.out_of_order(),
-            **request,
-        }
-        retransmission.send(ctx, state, server, request, aid)
+        fields = dict(
+            zip(REQUEST, (aid, self.node.config["user"], self.out_of_order()), strict=True)
+        )
+        msg = {"type": data["op"], **fields, **request}
+        retransmission = self.node.part("retransmission")
+        if retransmission is not None:
+            msg["try"] = 1
+        ctx.send(self.node.config["server"], msg)
+        if retransmission is not None:
+            retransmission.sent(ctx, state, msg)
 
     def on_result(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
-        self.note(state, msg["aid"], msg["ok"])
+        self.note(state, msg["aid"], msg["ok"], ctx)
 
-    def note(self, state: dict, aid: int, ok: bool) -> None:
+    def note(self, state: dict, aid: int, ok: bool, ctx: Context | None = None) -> None:
+        retransmission = self.node.part("retransmission")
+        if retransmission is not None and not retransmission.answered(ctx, state, aid):
+            return  # the action was settled already (or given up): keep its outcome
         self.of(state)["results"][str(aid)] = ok

@@ -49,7 +49,7 @@ class Scrollback(Part):
         self.of(state)["earliest"][room] = token
 
     def on_chunk(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
-        self.requests.note(state, msg["aid"], msg["ok"])
+        self.requests.note(state, msg["aid"], msg["ok"], ctx)
         mine, room = self.of(state), msg["room"]
         mine["earliest"][room] = msg["token"]
         mine["more"][room] = [msg["more_local"], msg["more_remote"]]
@@ -57,6 +57,6 @@ class Scrollback(Part):
             self.timeline.prepend(state, room, msg["chunk"])
 
     def on_window(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
-        self.requests.note(state, msg["aid"], msg["ok"])
+        self.requests.note(state, msg["aid"], msg["ok"], ctx)
         chunk = [ev["event_id"] for ev in msg["chunk"]]
         self.of(state)["contexts"][msg["event_id"]] = [chunk, msg["start"], msg["end"]]

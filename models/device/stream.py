@@ -46,7 +46,7 @@ class Stream(Part):
     def on_joined(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         # A join answered with the room's events instead of the stream: they
         # hold the stream position the server gave them.
-        self.requests.note(state, msg["aid"], msg["ok"])
+        self.requests.note(state, msg["aid"], msg["ok"], ctx)
         self.on_stream(
             ctx, state, src, {"type": "stream", "pos": msg["pos"], "events": msg["events"]}
         )

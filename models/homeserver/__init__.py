@@ -9,7 +9,7 @@ stream         Event Stream API (superseded state, out-of-order,       stream.py
 joining        Joining a room; Rejecting an invite                     joining.py
 federation     Federation; Message Events Ordering Notes               federation.py
 scrollback     Scrolling back; Contextual windowing                    scrollback.py
-actions        Action APIs: Action IDs (idempotency, ordering)         actions.py
+actions        Action APIs; Action IDs (idempotence, hold, timeout)    actions.py
 =============  ======================================================  ==============
 
 ``rooms`` and ``stream`` are in every homeserver; a scenario uses another
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mxsim.models.homeserver.actions import Actions, Capture
+from mxsim.models.homeserver.actions import Actions
 from mxsim.models.homeserver.federation import Federation
 from mxsim.models.homeserver.joining import Joining
 from mxsim.models.homeserver.rooms import Rooms
@@ -45,17 +45,13 @@ class Homeserver(Composed):
     parts = (Rooms, Stream, Joining, Federation, Scrollback, Actions)
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
-        if src == WORKLOAD or msg.get("type") not in REQUESTS:
-            super().on_message(ctx, state, src, msg)
-            return
-        # A request registers its device if ``register`` has not arrived yet.
-        self.part("stream").register(state, src, msg["whoami"], msg["out_of_order"])
-        actions = self.part("actions")
-        if actions is None:
-            self.deliver(ctx, state, src, msg)
-        else:
-            for request in actions.admit(ctx, state, src, msg):
-                capture = Capture(ctx, src, request["aid"])
-                self.deliver(capture, state, src, request)
-                actions.applied(state, src, request["aid"], capture.answer)
-        self.finish(ctx, state)
+        if src != WORKLOAD and msg.get("type") in REQUESTS:
+            # A request registers its device if ``register`` has not arrived yet.
+            self.part("stream").register(state, src, msg["whoami"], msg["out_of_order"])
+            actions = self.part("actions")
+            if actions is not None:
+                # Proposal, "Action IDs": each request passes its action ID first.
+                actions.request(ctx, state, src, msg)
+                self.finish(ctx, state)
+                return
+        super().on_message(ctx, state, src, msg)

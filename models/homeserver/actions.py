@@ -1,21 +1,22 @@
-"""Action IDs (proposal: "Action APIs", "Send a message" ordering notes, "Action IDs").
+"""Action IDs on the homeserver (proposal: "Action APIs", "Send a message", "Action IDs").
 
-A client includes an action ID with each request: "a transaction ID for
-idempotency as well as a sequence ID for ordering actions performed in
-parallel by that client". This part stands in front of every request of a
-device: it applies each (device, action ID) once, answering a
-retransmission of an applied one with the answer it was given
-(``idempotent_retransmission``); it holds a request whose ID is higher than
-the next expected one until the lower ones arrive ("it will block the
-request until it receives earlier seqnums", ``hold_out_of_order``) and
-rejects it when the hold expires ("The block will expire after a timeout
-and reject the message stating that it was missing a seqnum").
+- "Action APIs": the action ID is "a transaction ID for idempotency as well
+  as a sequence ID for ordering actions performed in parallel by that client";
+- "Send a message", ordering notes: "When sending a message with a higher
+  seqnum, it will block the request until it receives earlier seqnums. The
+  block will expire after a timeout and reject the message stating that it
+  was missing a seqnum";
+- "Action IDs": "The first action ID for a session should be 0. For each
+  subsequent action request, the ID should be incremented by 1."
 
-An answer sent later than the request's own step (a remote join's) is not
-kept; a retransmission of that request is then ignored.
-
-``applied`` lists every (device, action ID) in the order it took effect: the
-ground truth the properties judge.
+Every client-server request that carries an action ID passes this part before
+the part that handles it: an ID already applied is answered again, not applied
+twice (``idempotent_retransmission``); a higher ID waits for the lower ones
+(``hold_out_of_order``) until ``hold_timeout_ms``, then is rejected. The
+answer a request got is kept, so a retransmission gets the same answer.
+Action IDs are counted per device (a device is one client of one session
+here); a request's ``try`` (1: the first transmission, 2 and on: the device's
+retransmissions) only feeds the ``retransmission_race`` guard.
 """
 
 from __future__ import annotations
@@ -23,205 +24,139 @@ from __future__ import annotations
 from typing import Any
 
 from mxsim.models.homeserver.rooms import result
-from mxsim.sim.model import Switch, View, always, eventually, sometimes
-from mxsim.sim.node import Context
-from mxsim.sim.parts import Part, check_positive
+from mxsim.sim.node import ConfigError, Context
+from mxsim.sim.parts import Part
 
-__all__ = ["Actions", "Capture", "SWITCHES", "PROPERTIES"]
+__all__ = ["Actions", "HOLD_TIMEOUT_MS"]
 
+#: Default of ``hold_timeout_ms``.
+HOLD_TIMEOUT_MS = 200
 
-class Capture:
-    """A context that forwards everything and keeps the answer to one request."""
-
-    def __init__(self, inner: Context, device: str, aid: int) -> None:
-        self.inner, self.device, self.aid = inner, device, aid
-        self.node, self.switches = inner.node, inner.switches
-        self.answer: dict | None = None
-
-    def send(self, dst: str, msg: dict) -> None:
-        if dst == self.device and msg.get("aid") == self.aid and self.answer is None:
-            self.answer = msg
-        self.inner.send(dst, msg)
-
-    def set_timer(self, name: str, delay_ms: float) -> None:
-        self.inner.set_timer(name, delay_ms)
-
-    def cancel_timer(self, name: str) -> None:
-        self.inner.cancel_timer(name)
-
-    def metric(self, name: str, value: int = 1) -> None:
-        self.inner.metric(name, value)
+MISSING = "missing sequence number"
 
 
 class Actions(Part):
-    """Config: ``hold_timeout_ms`` (default 200). State: ``clients`` (device ->
-    ``next`` expected ID, ``done`` ID -> answer, ``held`` ID -> request,
-    ``rejected`` IDs), ``applied`` and the saturating flags ``seen``."""
+    """Config: ``hold_timeout_ms``. State: ``clients`` (scope -> ``next``, ``done``
+    (aid -> [answer or None, try]), ``held`` (aid -> request), ``rejected``,
+    ``applied`` ([aid, event ID or None] in the order applied)), and the
+    guards' flags ``retransmission_race`` and ``out_of_order``."""
 
     name = "actions"
-    section = "Action APIs; Send a message (ordering notes); Action IDs"
+    section = "Action APIs; Action IDs"
+    durable = ("clients",)
     keys = {"hold_timeout_ms": "a positive number of milliseconds"}
-    durable = ("clients", "applied")
 
     @classmethod
     def check_config(cls, config, node_config, node_names) -> None:
         super().check_config(config, node_config, node_names)
-        check_positive(config, "hold_timeout_ms", 200)
+        value = config.get("hold_timeout_ms", HOLD_TIMEOUT_MS)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigError("hold_timeout_ms", "a positive number of milliseconds", value)
 
     def initial(self) -> dict[str, Any]:
-        return {
-            "clients": {},
-            "applied": [],
-            "seen": {"applied_again": False, "out_of_order": False},
-        }
+        # The guards' observations are flags: once seen, a race stays seen.
+        return {"clients": {}, "retransmission_race": False, "out_of_order": False}
 
-    def admit(self, ctx: Context, state: dict, device: str, msg: dict) -> list[dict]:
-        """The requests to apply now, in order (``msg`` and any held ones it frees)."""
+    def on_start(self, ctx: Context, state: dict) -> None:
+        # After a restart the held requests are durable but their timers are not.
+        for scope, c in sorted(self.of(state)["clients"].items()):
+            for key in sorted(c["held"], key=int):
+                ctx.set_timer(self.timer(f"hold:{scope}:{key}"), self.timeout())
+
+    def timeout(self) -> float:
+        return self.config.get("hold_timeout_ms", HOLD_TIMEOUT_MS)
+
+    def scope(self, state: dict, device: str, msg: dict) -> str:
+        """Whose action-ID sequence a request belongs to: its device's."""
+        return device
+
+    def request(self, ctx: Context, state: dict, device: str, msg: dict) -> None:
+        """A request with action ID ``msg["aid"]`` from ``device``: apply, answer again, hold."""
         mine = self.of(state)
-        c = mine["clients"].setdefault(device, {"next": 0, "done": {}, "held": {}, "rejected": []})
-        aid, switches = msg["aid"], self.node.switches
+        scope = self.scope(state, device, msg)
+        c = mine["clients"].setdefault(
+            scope, {"next": 0, "done": {}, "held": {}, "rejected": [], "applied": []}
+        )
+        aid, tried = msg["aid"], msg.get("try", 1)
         key = str(aid)
-        if key in c["done"]:
-            mine["seen"]["applied_again"] = True
-            if switches["idempotent_retransmission"]:
-                if c["done"][key] is not None:
-                    ctx.send(device, c["done"][key])
-                return []
+        done = c["done"].get(key)
+        if done is not None and tried > done[1]:
+            # The race the guard names: a later transmission by the device (its
+            # retry timer fired) after an earlier one was applied; a network
+            # copy of the applied transmission has the same ``try``.
+            mine["retransmission_race"] = True
+        if done is not None and self.node.switches["idempotent_retransmission"]:
+            if done[0] is not None:  # else the answer is still to come
+                ctx.send(device, _again(done[0]))
+            return
         if aid in c["rejected"]:
-            ctx.send(device, result(aid, False, error="missing action ID"))
-            return []
+            ctx.send(device, result(aid, False, error=MISSING))
+            return
         if key in c["held"]:
-            return []  # a retransmission of a request already waiting
+            return  # a retransmission of a request already waiting
         if aid > c["next"]:
-            mine["seen"]["out_of_order"] = True
-            if switches["hold_out_of_order"]:
+            mine["out_of_order"] = True
+            if self.node.switches["hold_out_of_order"]:
                 c["held"][key] = msg
-                ctx.set_timer(
-                    self.timer(f"hold:{device}:{aid}"), self.config.get("hold_timeout_ms", 200)
-                )
-                return []
-        out, nxt = [msg], max(c["next"], aid + 1)
-        while str(nxt) in c["held"]:
-            out.append(c["held"].pop(str(nxt)))
-            ctx.cancel_timer(self.timer(f"hold:{device}:{nxt}"))
-            nxt += 1
-        return out
+                ctx.set_timer(self.timer(f"hold:{scope}:{aid}"), self.timeout())
+                return
+        self.apply(ctx, state, device, c, msg)
+        while str(c["next"]) in c["held"]:
+            nxt = c["held"].pop(str(c["next"]))
+            ctx.cancel_timer(self.timer(f"hold:{scope}:{nxt['aid']}"))
+            self.apply(ctx, state, device, c, nxt)
 
-    def applied(self, state: dict, device: str, aid: int, answer: dict | None) -> None:
-        mine = self.of(state)
-        c = mine["clients"][device]
-        c["done"][str(aid)] = answer
+    def apply(self, ctx: Context, state: dict, device: str, c: dict, msg: dict) -> None:
+        aid = msg["aid"]
+        answers = _Answers(ctx, device, aid)
+        self.node.deliver(answers, state, device, msg)
+        answer = answers.answer
+        c["done"][str(aid)] = [answer, msg.get("try", 1)]
+        made = answer.get("event_id") if answer is not None and answer["ok"] else None
+        c["applied"].append([aid, made])
         c["next"] = max(c["next"], aid + 1)
-        mine["applied"].append([device, aid])
 
     def on_timer(self, ctx: Context, state: dict, name: str) -> None:
-        _, device, aid_text = name.split(":")
-        c = self.of(state)["clients"][device]
-        if c["held"].pop(aid_text, None) is None:
+        _, rest = name.split(":", 1)
+        scope, key = rest.rsplit(":", 1)
+        c = self.of(state)["clients"][scope]
+        held = c["held"].pop(key, None)
+        if held is None:
             return
-        c["rejected"].append(int(aid_text))
-        ctx.send(device, result(int(aid_text), False, error="missing action ID"))
+        c["rejected"].append(int(key))
+        ctx.send(self.device_of(scope), result(int(key), False, error=MISSING))
+
+    def device_of(self, scope: str) -> str:
+        """The device a scope's answers go to."""
+        return scope
 
 
-# -- switches and properties of this part ---------------------------------------------
-
-SWITCHES = (
-    Switch(
-        "idempotent_retransmission",
-        True,
-        'Action APIs: "This ID serves as a transaction ID for idempotency".',
-    ),
-    Switch(
-        "hold_out_of_order",
-        True,
-        'Send a message, ordering notes: "When sending a message with a higher seqnum, '
-        'it will block the request until it receives earlier seqnums."',
-    ),
-)
+def _again(answer: dict) -> dict:
+    """The answer to a request repeated; a join answered with events is answered
+    with its outcome only (its events already took their stream position)."""
+    if answer["type"] != "joined":
+        return answer
+    return result(answer["aid"], answer["ok"], event_id=answer["event_id"], room=answer["room"])
 
 
-def _applied(view: View) -> list[list]:
-    """Every server's (device, action ID) in the order they took effect."""
-    return [
-        view.state(s)["actions"]["applied"]
-        for s in view.nodes
-        if view.kind(s) == "homeserver" and "actions" in view.state(s)
-    ]
+class _Answers:
+    """A context that passes every effect on and keeps the answer to one request."""
 
+    def __init__(self, ctx: Context, device: str, aid: int) -> None:
+        self._ctx, self._device, self._aid = ctx, device, aid
+        self.node, self.switches = ctx.node, ctx.switches
+        self.answer: dict | None = None
 
-@always("idempotent")
-def idempotent(view: View) -> bool:
-    """Each (device, action ID) takes effect at most once."""
-    return all(len({tuple(a) for a in applied}) == len(applied) for applied in _applied(view))
+    def send(self, dst: str, msg: dict) -> None:
+        if dst == self._device and msg.get("aid") == self._aid and "ok" in msg:
+            self.answer = msg
+        self._ctx.send(dst, msg)
 
+    def set_timer(self, name: str, delay_ms: float) -> None:
+        self._ctx.set_timer(name, delay_ms)
 
-@always("per_client_order")
-def per_client_order(view: View) -> bool:
-    """One device's actions take effect in action-ID order."""
-    for applied in _applied(view):
-        last: dict[str, int] = {}
-        for device, aid in applied:
-            if aid <= last.get(device, -1):
-                return False
-            last[device] = aid
-    return True
+    def cancel_timer(self, name: str) -> None:
+        self._ctx.cancel_timer(name)
 
-
-@always("sent_means_applied")
-def sent_means_applied(view: View) -> bool:
-    """An action its device was told succeeded took effect exactly once."""
-    for d in view.nodes:
-        if view.kind(d) != "device" or "retransmission" not in view.state(d):
-            continue
-        server = view.state(view.config(d)["server"])
-        if "actions" not in server:
-            continue
-        applied = server["actions"]["applied"]
-        for aid, ok in view.state(d)["requests"]["results"].items():
-            if ok and sum(1 for a in applied if a == [d, int(aid)]) != 1:
-                return False
-    return True
-
-
-@eventually("settled")
-def settled(view: View) -> bool:
-    """At quiescence every action is settled: answered or given up."""
-    return all(
-        not view.state(d)["retransmission"]["link"]["out"]
-        for d in view.nodes
-        if view.kind(d) == "device" and "retransmission" in view.state(d)
-    )
-
-
-@sometimes("retransmission_race")
-def retransmission_race(view: View) -> bool:
-    """A device retransmitted, and a server saw an action ID it had applied."""
-    devices = [d for d in view.nodes if view.kind(d) == "device"]
-    resent = any(view.state(d).get("retransmission", {}).get("retransmitted") for d in devices)
-    servers = [s for s in view.nodes if view.kind(s) == "homeserver"]
-    again = any(
-        view.state(s).get("actions", {}).get("seen", {}).get("applied_again") for s in servers
-    )
-    return resent and again
-
-
-@sometimes("out_of_order_action")
-def out_of_order_action(view: View) -> bool:
-    """A higher action ID reached a server before a lower one."""
-    servers = [s for s in view.nodes if view.kind(s) == "homeserver"]
-    return any(
-        view.state(s).get("actions", {}).get("seen", {}).get("out_of_order") for s in servers
-    )
-
-
-PROPERTIES = (
-    idempotent,
-    per_client_order,
-    sent_means_applied,
-    settled,
-    retransmission_race,
-    out_of_order_action,
-)
-
-Actions.switches = SWITCHES
-Actions.properties = PROPERTIES
+    def metric(self, name: str, value: int = 1) -> None:
+        self._ctx.metric(name, value)

@@ -48,7 +48,7 @@ def test_check_holds_by_default_and_the_races_really_happen(capsys):
     assert report["verdict"] == "holds" and report["complete"]
     # The sometimes guards: a retransmission met an applied action, and IDs overtook.
     assert report["properties"]["retransmission_race"] == "reached"
-    assert report["properties"]["out_of_order_arrival"] == "reached"
+    assert report["properties"]["out_of_order_actions"] == "reached"
     assert report["states"] > 100
 
 
@@ -163,7 +163,7 @@ def test_bad_input_is_one_line_and_exit_code_2(capsys, argv, needle):
 
 def test_bad_scenario_file_names_file_and_field(capsys, tmp_path):
     path = tmp_path / "bad.toml"
-    text = bundled()["action-ids"].read_text().replace('kind = "client"', 'kind = "robot"')
+    text = bundled()["action-ids"].read_text().replace('kind = "device"', 'kind = "robot"')
     path.write_text(text)
     code, _, err = mxsim(capsys, "run", str(path))
     assert code == 2

@@ -1,5 +1,5 @@
-"""The action-ID model's guards are false until their race happens, and each
-bundled check's witness shows that race."""
+"""The action-ID guards (matrix model, parts ``actions`` and ``retransmission``)
+are false until their race happens, and each bundled check's witness shows that race."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from witness import check, initially, system, turns_true
 def _max_tries(n: int):
     def edit(raw):
         for node in raw["nodes"]:
-            if node["kind"] == "client":
-                node["config"]["max_tries"] = n
+            if node["kind"] == "device":
+                node["config"]["retransmission"]["max_tries"] = n
 
     return edit
 
@@ -39,9 +39,9 @@ def test_retransmission_race_is_vacuous_when_the_client_never_retransmits():
 
 
 def _applied(rec: dict, aid: int) -> bool:
-    """The step is the server applying action ``aid`` (it answers "sent")."""
+    """The step is the server applying action ``aid`` (it answers with success)."""
     return rec["act"] == "deliver" and any(
-        m["type"] == "sent" and m["action_id"] == aid for _, m in rec["sends"]
+        m["type"] == "result" and m["ok"] and m["aid"] == aid for _, m in rec["sends"]
     )
 
 
@@ -53,11 +53,11 @@ def test_retransmission_race_witness_is_a_resent_request_after_the_applied_one()
     assert k == len(steps) - 1  # a shortest witness ends where the race happened
     arrival = steps[k]
     assert arrival["act"] == "deliver" and arrival["node"] == "hs"
-    aid, tried = arrival["msg"]["action_id"], arrival["msg"]["try"]
+    aid, tried = arrival["msg"]["aid"], arrival["msg"]["try"]
     # The copy that arrived was sent by the client's retry timer...
     resend = steps[arrival["sent"]]
     assert resend["act"] == "timer" and resend["node"] == "alice"
-    assert resend["timer"] == f"retry:{aid}"
+    assert resend["timer"] == f"retransmission:{aid}"
     assert ("hs", arrival["msg"]) in resend["sends"]
     # ...and an earlier transmission of the same action was applied before it came.
     applied = [j for j in range(k) if _applied(steps[j], aid)]
@@ -72,35 +72,35 @@ def test_every_reached_guard_turns_true_on_its_witness_last_step(name):
         assert turns_true(checked.system, guard, actions) == len(actions) - 1, guard
 
 
-# -- out_of_order_arrival -----------------------------------------------------------
+# -- out_of_order_actions -----------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", ["action-ids", "action-ids-parallel"])
-def test_out_of_order_arrival_is_false_initially_and_vacuous_with_one_action(name):
-    assert not initially(system(name), "out_of_order_arrival")
+def test_out_of_order_actions_is_false_initially_and_vacuous_with_one_action(name):
+    assert not initially(system(name), "out_of_order_actions")
     checked = check(name, edit=_first_input_only)
     assert checked.report.complete
-    assert checked.report.verdicts["out_of_order_arrival"] == "vacuous", checked.report.verdicts
+    assert checked.report.verdicts["out_of_order_actions"] == "vacuous", checked.report.verdicts
 
 
 @pytest.mark.parametrize("name", ["action-ids", "action-ids-parallel"])
-def test_out_of_order_arrival_witness_delivers_a_higher_id_first(name):
+def test_out_of_order_actions_witness_delivers_a_higher_id_first(name):
     checked = check(name)
-    steps = checked.witness("out_of_order_arrival")
+    steps = checked.witness("out_of_order_actions")
     arrival = steps[-1]
     assert arrival["act"] == "deliver" and arrival["node"] == "hs"
-    aid = arrival["msg"]["action_id"]
+    aid = arrival["msg"]["aid"]
     assert aid > 0
     # No lower action ID had been applied-in-order up to aid - 1: some lower one
     # was not delivered before this arrival.
     delivered = {
-        s["msg"]["action_id"] for s in steps[:-1] if s["act"] == "deliver" and s["node"] == "hs"
+        s["msg"].get("aid") for s in steps[:-1] if s["act"] == "deliver" and s["node"] == "hs"
     }
     assert any(lower not in delivered for lower in range(aid))
     # The higher request was sent after the lower ones (the client numbers in order).
     first_send = {}
     for j, s in enumerate(steps):
         for dst, m in s["sends"]:
-            if dst == "hs":
-                first_send.setdefault(m["action_id"], j)
+            if dst == "hs" and "aid" in m:
+                first_send.setdefault(m["aid"], j)
     assert all(first_send[lower] < first_send[aid] for lower in range(aid))

@@ -1,142 +1,158 @@
-# ruff: noqa: E501  (the scenario's TOML lines)
-"""Action IDs on the matrix model: the homeserver's ``actions`` part and the
-device's ``retransmission`` part (over sim/reliable.py) keep each request
-applied once and in order (proposal: "Action APIs", "Send a message"
-ordering notes, "Action IDs"). The port of the ``action_ids`` silo's
-findings: same verdicts and shortest traces."""
+"""Action IDs on the matrix homeserver (part ``actions``) and device (part
+``retransmission``): proposal "Action APIs", "Send a message", "Action IDs"."""
 
 from __future__ import annotations
 
 import pytest
 
-from mxsim.experiments.jobs import load_scenario
-from mxsim.models.matrix import MODEL
-from mxsim.sim.explore import Explorer
-from mxsim.sim.timed import TimedRun
+from mxsim.models.device import Device
+from mxsim.models.homeserver import Homeserver
+from mxsim.sim.node import ConfigError
 
-SCENARIO = """
-[scenario]
-name = "action-ids-matrix"
-description = "Lost requests and replies force retransmissions; action IDs keep each send applied exactly once (matrix model)."
-model = "matrix"
-
-[[nodes]]
-name = "hs"
-kind = "homeserver"
-config = { rooms = { genesis = [{ room = "!r:hs", creator = "@alice:hs" }] }, actions = { hold_timeout_ms = 400 } }
-
-[[nodes]]
-name = "alice"
-kind = "device"
-config = { server = "hs", user = "@alice:hs", retransmission = { retransmit_ms = 60, max_tries = 3 } }
-
-[network]
-latency = { dist = "uniform", low = 5, high = 60 }
-loss = 0.25
-
-[[workload]]
-at = 0
-node = "alice"
-input = { op = "send", room = "!r:hs", body = "hello" }
-
-[[workload]]
-at = 10
-node = "alice"
-input = { op = "send", room = "!r:hs", body = "big" }
-
-[properties]
-check = ["idempotent", "per_client_order", "sent_means_applied", "settled", "retransmission_race", "out_of_order_action"]
-
-[run]
-seed = 2
-until = 5000
-
-[check]
-max_depth = 40
-drops = 1
-duplicates = 1
-timers = "idle"
-"""
+ROOM = "!r:hs"
+SWITCHES = {
+    "state_resolution": "v2",
+    "omit_superseded_state": True,
+    "rejected_events": True,
+    "idempotent_retransmission": True,
+    "hold_out_of_order": True,
+}
+GENESIS = {"genesis": [{"room": ROOM, "creator": "@alice:hs"}]}
 
 
-@pytest.fixture()
-def path(tmp_path):
-    p = tmp_path / "action-ids-matrix.toml"
-    p.write_text(SCENARIO)
-    return str(p)
+class Ctx:
+    """Records effects, as a runtime would carry them out."""
+
+    def __init__(self, node: str, switches: dict) -> None:
+        self.node, self.switches = node, switches
+        self.sent: list = []
+        self.timers: dict = {}
+
+    def send(self, dst, msg):
+        self.sent.append((dst, msg))
+
+    def set_timer(self, name, delay_ms):
+        self.timers[name] = delay_ms
+
+    def cancel_timer(self, name):
+        self.timers.pop(name, None)
+
+    def metric(self, name, value=1):
+        pass
 
 
-def check(path: str, *sets: str):
-    return Explorer(load_scenario(path, sets).system()).bfs()
+def _server(**switches):
+    sw = {**SWITCHES, **switches}
+    hs = Homeserver("hs", {"rooms": GENESIS, "actions": {"hold_timeout_ms": 300}}, sw)
+    state = hs.initial_state()
+    ctx = Ctx("hs", sw)
+    hs.on_start(ctx, state)
+    return hs, state, ctx
 
 
-def test_each_send_applies_once_and_in_order_under_loss_and_duplication(path):
-    report = check(path)
-    assert report.complete and report.verdict == "holds", report.verdicts
-    assert report.verdicts["retransmission_race"] == "reached"
-    assert report.verdicts["out_of_order_action"] == "reached"
+def _send(aid, body, tried=1):
+    return {
+        "type": "send",
+        "aid": aid,
+        "whoami": "@alice:hs",
+        "out_of_order": False,
+        "room": ROOM,
+        "body": body,
+        "try": tried,
+    }
 
 
-def test_without_idempotency_a_retransmission_applies_twice(path):
-    report = check(path, "idempotent_retransmission=false")
-    assert report.verdicts["idempotent"] == "violated"
-    assert report.verdicts["sent_means_applied"] == "violated"
-    # Shortest: the send, a duplicate of it, both delivered (the silo's 6 steps
-    # with the two starts).
-    shortest = next(c for c in report.counterexamples if c.property == "idempotent").actions
-    assert [a[0] for a in shortest] == ["input", "duplicate", "deliver", "deliver"]
+def _messages(state):
+    store = state["rooms"]["stores"][ROOM]
+    return [e for e in store["events"].values() if e["type"] == "m.room.message"]
 
 
-def test_without_holding_a_higher_action_id_overtakes_a_lower_one(path):
-    report = check(path, "hold_out_of_order=false")
-    assert report.verdicts["per_client_order"] == "violated"
-    assert report.verdicts["idempotent"] == "holds"
+def _answers(ctx):
+    return [m for dst, m in ctx.sent if dst == "alice" and m["type"] == "result"]
 
 
-def test_the_guards_are_false_before_any_race(path):
-    system = load_scenario(path).system()
-    world, _ = system.initial()
-    view = system.view(world)
-    for name in ("retransmission_race", "out_of_order_action"):
-        assert not MODEL.property(name).predicate(view)
+def test_a_retransmission_is_answered_again_and_applied_once():
+    hs, state, ctx = _server()
+    hs.on_message(ctx, state, "alice", _send(0, "hi"))
+    hs.on_message(ctx, state, "alice", _send(0, "hi", tried=2))
+    assert len(_messages(state)) == 1
+    first, again = _answers(ctx)
+    assert first == again and first["ok"]
+    assert state["actions"]["retransmission_race"]
 
 
-def test_a_timed_run_with_loss_retransmits_and_settles(path):
-    loaded = load_scenario(path)
-    run = TimedRun(loaded.system(), loaded.scenario.run.seed, loaded.scenario.run.until)
-    result = run.run()
-    assert result.quiescent and result.verdicts["settled"] == "holds"
-    assert result.verdicts["idempotent"] == "holds"
+def test_without_idempotence_a_retransmission_is_applied_twice():
+    hs, state, ctx = _server(idempotent_retransmission=False)
+    hs.on_message(ctx, state, "alice", _send(0, "hi"))
+    hs.on_message(ctx, state, "alice", _send(0, "hi", tried=2))
+    assert len(_messages(state)) == 2
 
 
-def test_a_device_gives_an_action_up_after_max_tries(path, tmp_path):
-    # Every message from the device is lost: each send is tried 3 times, then given up.
-    cut = '[[faults]]\nkind = "partition"\nat = 0\ngroups = [["alice"], ["hs"]]\noneway = true\n\n'
-    text = SCENARIO.replace("loss = 0.25", "loss = 0.0").replace(
-        "[[workload]]", cut + "[[workload]]", 1
-    )
-    lossy = tmp_path / "lossy.toml"
-    lossy.write_text(text)
-    loaded = load_scenario(str(lossy))
-    system = loaded.system()
-    run = TimedRun(system, 1, 5_000_000)
-    result = run.run()
-    alice = run.states[system.index["alice"]]
-    assert alice["retransmission"]["gave_up"] == [0, 1]
-    assert result.verdicts["settled"] == "holds"
-    assert result.metrics.get("retransmissions", 0) >= 2
+def test_a_network_copy_is_not_the_retransmission_race():
+    hs, state, ctx = _server()
+    hs.on_message(ctx, state, "alice", _send(0, "hi"))
+    hs.on_message(ctx, state, "alice", _send(0, "hi"))
+    assert not state["actions"]["retransmission_race"]
 
 
-def test_parts_not_used_add_nothing():
-    system = load_scenario("superseded-state").system()
-    world, _ = system.initial()
-    view = system.view(world)
-    assert "actions" not in view.state("hs1") and "retransmission" not in view.state("alice")
+def test_a_higher_id_waits_for_the_lower_and_then_both_apply_in_order():
+    hs, state, ctx = _server()
+    hs.on_message(ctx, state, "alice", _send(1, "second"))
+    assert _messages(state) == [] and state["actions"]["out_of_order"]
+    assert ctx.timers == {"actions:hold:alice:1": 300}
+    hs.on_message(ctx, state, "alice", _send(0, "first"))
+    bodies = [e["content"]["body"] for e in sorted(_messages(state), key=lambda e: e["depth"])]
+    assert bodies == ["first", "second"]
+    assert ctx.timers == {}
 
 
-def test_only_declared_messages_cross_the_network(path):
-    from test_matrix_wire import system
+def test_a_held_id_times_out_and_is_rejected_for_good():
+    hs, state, ctx = _server()
+    hs.on_message(ctx, state, "alice", _send(1, "second"))
+    hs.on_timer(ctx, state, "actions:hold:alice:1")
+    assert _answers(ctx) == [
+        {"type": "result", "aid": 1, "ok": False, "error": "missing sequence number"}
+    ]
+    hs.on_message(ctx, state, "alice", _send(1, "second", tried=2))
+    assert _answers(ctx)[-1]["ok"] is False and _messages(state) == []
 
-    checked, problems, _ = system(path)
-    assert Explorer(checked).bfs().complete
-    assert problems == []
+
+def test_without_the_hold_a_higher_id_applies_at_once():
+    hs, state, ctx = _server(hold_out_of_order=False)
+    hs.on_message(ctx, state, "alice", _send(1, "second"))
+    assert len(_messages(state)) == 1 and ctx.timers == {}
+
+
+def test_a_device_resends_with_the_next_try_then_gives_up():
+    config = {"server": "hs", "user": "@alice:hs", "retransmission": {"max_tries": 2}}
+    dev = Device("alice", config, SWITCHES)
+    state, ctx = dev.initial_state(), Ctx("alice", SWITCHES)
+    dev.on_message(ctx, state, "@workload", {"op": "send", "room": ROOM, "body": "hi"})
+    assert ctx.sent[-1][1]["try"] == 1 and "retransmission:0" in ctx.timers
+    dev.on_timer(ctx, state, "retransmission:0")
+    assert ctx.sent[-1][1]["try"] == 2 and ctx.sent[-1][1]["aid"] == 0
+    dev.on_timer(ctx, state, "retransmission:0")
+    assert state["retransmission"] == {"pending": {}, "gave_up": [0]}
+    # An answer that comes after the device gave up leaves the outcome alone.
+    dev.on_message(ctx, state, "hs", {"type": "result", "aid": 0, "ok": True})
+    assert state["requests"]["results"] == {}
+
+
+@pytest.mark.parametrize(
+    ("table", "field"),
+    [
+        ({"retransmit_ms": 0}, "retransmission.retransmit_ms"),
+        ({"max_tries": 0}, "retransmission.max_tries"),
+    ],
+)
+def test_bad_retransmission_config_names_the_field(table, field):
+    config = {"server": "hs", "user": "@alice:hs", "retransmission": table}
+    with pytest.raises(ConfigError) as e:
+        Device.check_config(config, ("hs", "alice"))
+    assert e.value.field == field
+
+
+def test_bad_hold_timeout_names_the_field():
+    with pytest.raises(ConfigError) as e:
+        Homeserver.check_config({"actions": {"hold_timeout_ms": -1}}, ("hs",))
+    assert e.value.field == "actions.hold_timeout_ms"
