@@ -20,12 +20,14 @@ which is wall-clock and is checked between levels.
 
 Costs: a successor whose owner is another shard is pickled and sent once
 (a shard does not resend a world it already sent), its strings once per
-pair of shards (see :class:`mxsim.sim.shard.Shard`); every level is a
-barrier. Measured on superseded-state (14,923 states): one shard in-process
-uses the serial CPU time (1.08 s against 1.10 s); two shards use 1.4 times
-the serial CPU in all (1.82 s against 1.28 s, on a machine loaded 5 times
-over, where two shards took longer in wall time than one: 8.1 s against
-5.7 s). So the serial search stays the default.
+pair of shards (see ``_Wire`` in :mod:`mxsim.sim.shard`); every level is a
+barrier; and the bookkeeping (keys, the coordinator's replay of the loop)
+costs about as much per world as the fast serial search itself. Measured
+on a 2-core machine loaded 3 to 5 times over (CPU seconds, all processes):
+rejected-event (54,707 states) serial 1.4-1.8, one shard in-process 2.3-2.9,
+two shards 6.2; superseded-state (14,923) serial 0.48, two shards 1.47, and
+two shards took 3.1 s of wall time against 0.95. So the serial search stays
+the default; the split pays only where one core's memory or time is short.
 """
 
 from __future__ import annotations

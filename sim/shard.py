@@ -103,8 +103,8 @@ class Shard:
                 else:
                     nxt = worlds[j]
                     f = ex.key(nxt)
-                if f in self.sent:
-                    continue  # sent before, with a smaller key: the owner has it
+                if f in self.sent or f in self.parent:
+                    continue  # sent before, with a smaller key, or already owned here
                 self.sent.add(f)
                 if nxt is None:
                     nxt = system.next(world, action)
@@ -122,10 +122,11 @@ class Shard:
             for key, f, pfp, action, nxt in batch:
                 if f not in self.parent and (f not in best or key < best[f][0]):
                     best[f] = (key, pfp, action, nxt)
-        new = sorted((v[0], f, v[1], v[2], v[3]) for f, v in best.items())
         self.pending = []
-        for key, f, pfp, action, nxt in new:
-            self.parent[f] = (pfp, action)
+        parent = self.parent
+        for f in sorted(best, key=lambda f: best[f][0]):  # keys are unique: serial order
+            key, pfp, action, nxt = best[f]
+            parent[f] = (pfp, action)
             self.pending.append((key, nxt, f))
         return {
             "finals": finals,  # quiescent or final worlds (with or without successors)
@@ -152,6 +153,8 @@ class Shard:
     def _judged(self, worlds: list, always: list, sometimes: list) -> list:
         """(key, fp, violated, reached) of each world that decides a property."""
         out = []
+        if not always and not sometimes:
+            return out  # every property decided: nothing to judge (as Explorer._judge)
         for key, world, fp in worlds:
             view = self.system.view(world)
             bad = [p.name for p in always if not p.predicate(view)]
