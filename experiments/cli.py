@@ -22,6 +22,7 @@ from mxsim.experiments import jobs
 from mxsim.experiments.cmd_resolve import resolve
 from mxsim.experiments.receipts import ExperimentError
 from mxsim.models.registry import bundled, describe
+from mxsim.sim.reduce import MODES as REDUCE_MODES
 from mxsim.sim.scenario import ScenarioError
 from mxsim.sim.trace import Mismatch, TraceError
 from mxsim.sim.verdict import PASSING
@@ -133,6 +134,13 @@ def run(scenario, seed, until, sets, trace, diagram, as_json) -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--trace", type=click.Path(dir_okay=False), help="Counterexample trace file.")
 @click.option("--diagram", type=click.Path(dir_okay=False), help="Draw it (.png or .svg).")
+@click.option(
+    "--reduce",
+    type=click.Choice(REDUCE_MODES),
+    default=jobs.DEFAULT_REDUCE,
+    show_default=True,
+    help="State-space reductions of the search (symmetry: the scenario's [check] symmetry).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def check(
     scenario,
@@ -146,6 +154,7 @@ def check(
     workers,
     trace,
     diagram,
+    reduce,
     as_json,
 ) -> None:
     """Explore SCENARIO exhaustively (or by random walks) and judge its properties."""
@@ -166,6 +175,7 @@ def check(
         trace=trace,
         diagram=diagram,
         progress=progress,
+        reduce=reduce,
     )
     if progress is not None:
         click.echo("\r" + " " * 60 + "\r", nl=False, err=True)
@@ -177,7 +187,7 @@ def check(
         click.echo(
             f"{report['scenario']}: {how}, {report['states']:,} states, depth {report['depth']}, "
             f"{extent}, {report['seconds']:.2f} s; timers fire: {report['timers']}; "
-            f"budgets {report['budgets']}"
+            f"budgets {report['budgets']}; reduce: {report['reduce']}"
         )
         for line in _verdict_lines(report["properties"]):
             click.echo(line)

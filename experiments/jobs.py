@@ -121,6 +121,9 @@ def _draw(head: dict, lines: list, data: bytes, path: str, violation: Any) -> No
 
 # -- check -------------------------------------------------------------------
 
+#: The reductions ``check`` runs with unless told otherwise (README, "check").
+DEFAULT_REDUCE = "symmetry"
+
 
 def check_job(
     loaded: Loaded,
@@ -133,12 +136,17 @@ def check_job(
     trace: str | None = None,
     diagram: str | None = None,
     progress: Callable[[int, float, int], None] | None = None,
+    reduce: str = DEFAULT_REDUCE,
 ) -> dict[str, Any]:
-    """Exhaustive (or random-walk) exploration; writes the first counterexample."""
+    """Exhaustive (or random-walk) exploration; writes the first counterexample.
+
+    ``reduce`` names the state-space reductions of the search (sim/reduce.py);
+    random walks take none.
+    """
     system = loaded.system()
     bounds = {"max_states": max_states, "max_depth": max_depth, "max_seconds": max_seconds}
     if random_walks is None:
-        report = Explorer(system, progress=progress, **bounds).bfs()
+        report = Explorer(system, progress=progress, reduce=reduce, **bounds).bfs()
         mode = "bfs"
     else:
         report = _walks(loaded, bounds, random_walks, seed, workers)
@@ -155,6 +163,8 @@ def check_job(
         "seconds": round(report.seconds, 3),
         "timers": loaded.scenario.check.timers,
         "budgets": _budgets(loaded.scenario),
+        "reduce": reduce if random_walks is None else "none",
+        "symmetry": [list(g) for g in loaded.scenario.check.symmetry],
         "violations": [],
         "witnesses": {},
         "trace": None,

@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from mxsim.sim.reduce import Reduction
 from mxsim.sim.verdict import PASSING
 from mxsim.sim.world import Action, System, World
 
@@ -69,6 +70,7 @@ class Explorer:
         max_states: int | None = None,
         max_seconds: float | None = None,
         progress: Callable[[int, float, int], None] | None = None,
+        reduce: str = "none",
     ) -> None:
         c = system.scenario.check
         self.system = system
@@ -81,10 +83,19 @@ class Explorer:
         self.eventually = [p for p in props if p.kind == "eventually"]
         self.sometimes = [p for p in props if p.kind == "sometimes"]
         self.quiescent_judged = 0
+        # State-space reductions (sim/reduce.py): "none", "por", "symmetry", "both".
+        self.reduction = None if reduce == "none" else Reduction(system, reduce, self._seen)
+        self._visited: dict[bytes, object] = {}
 
     def successors(self, world: World) -> list[tuple[Action, World]]:
+        if self.reduction is not None:
+            return self.reduction.successors(world)
         apply = self.system.apply
         return [(a, apply(world, a)[0]) for a in self.system.enabled(world)]
+
+    def _seen(self, fp: bytes) -> bool:
+        """Whether breadth-first search has met the world ``fp`` (reductions ask)."""
+        return fp in self._visited
 
     # -- breadth-first search ------------------------------------------------
 
@@ -92,8 +103,12 @@ class Explorer:
         system = self.system
         start = time.monotonic()
         init, _ = system.initial()
+        root = init
+        if self.reduction is not None:
+            init = self.reduction.root(init)
         f0 = system.fingerprint(init)
         parent: dict[bytes, tuple[bytes, Action] | None] = {f0: None}
+        self._visited = parent
         depth_of = {f0: 0}
         violated: dict[str, bytes] = {}
         reached: dict[str, bytes] = {}
@@ -156,10 +171,15 @@ class Explorer:
             stopped=None if complete else stopped,
             seconds=seconds,
         )
+
+        def path(f: bytes) -> list[Action]:
+            actions = _path(parent, f)
+            return actions if self.reduction is None else self.reduction.concrete(root, actions)
+
         for name, f in violated.items():
-            report.counterexamples.append(Counterexample(name, _path(parent, f)))
+            report.counterexamples.append(Counterexample(name, path(f)))
         for name, f in reached.items():
-            report.witnesses[name] = _path(parent, f)
+            report.witnesses[name] = path(f)
         return report
 
     def _judge(self, world: World, fp: bytes, violated: dict, reached: dict) -> None:
