@@ -173,8 +173,8 @@ def test_random_models_same_verdicts_and_quiescent_worlds(system: System) -> Non
     _, all_finals = search(quiet, "none")
     for mode in MODES:
         reduced, _ = search(system, mode)
-        assert reduced.complete == full.complete
-        if full.complete:
+        if full.complete:  # (a reduced search may finish within bounds the full one exceeds)
+            assert reduced.complete, mode
             assert reduced.verdicts == full.verdicts, mode
             assert search(quiet, mode)[1] == all_finals, mode
         assert replays(system, reduced)
