@@ -85,6 +85,8 @@ class Explorer:
         self.quiescent_judged = 0
         # State-space reductions (sim/reduce.py): "none", "por", "symmetry", "both".
         self.reduction = None if reduce == "none" else Reduction(system, reduce, self._seen)
+        if self.reduction is not None and not self.reduction.active:
+            self.reduction = None
         self._visited: dict[bytes, object] = {}
 
     def successors(self, world: World) -> list[tuple[Action, World]]:

@@ -48,6 +48,11 @@ class Reduction:
 
             self.por = PartialOrder(system, seen, self._canonical)
 
+    @property
+    def active(self) -> bool:
+        """False when nothing is reduced (e.g. ``symmetry`` and no groups declared)."""
+        return self.symmetry is not None or self.por is not None
+
     def _canonical(self, world: World) -> World:
         return world if self.symmetry is None else self.symmetry.canonical(world)
 
