@@ -93,7 +93,7 @@ class PartialOrder:
     """
 
     #: At most this many worlds are explored to establish that a set is persistent.
-    horizon = 16
+    horizon = 4
 
     def __init__(
         self, system: System, seen: Callable[[bytes], bool], canonical: Callable[[World], World]
