@@ -72,7 +72,8 @@ def never_s2_first(view) -> bool:
     return not (view.state("s1")["got"] == [] and view.state("s2")["got"] == [0])
 
 
-def test_visible_actions_are_not_postponed() -> None:
+def test_visible_actions_are_not_postponed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(PartialOrder, "horizon", 16)  # room for s2's two deliveries
     sys_ = system(TWO_PAIRS, never_s2_first)
     reduced, _ = search(sys_, "por")
     assert reduced.verdicts == {"never_s2_first": "violated"}
@@ -84,6 +85,7 @@ def test_without_the_visibility_condition_the_violation_is_lost(
 ) -> None:
     """The mutant: every action counts as invisible. This test guards the one above."""
     sys_ = system(TWO_PAIRS, never_s2_first)
+    monkeypatch.setattr(PartialOrder, "horizon", 16)
     monkeypatch.setattr(PartialOrder, "_invisible", lambda self, u, ample: True)
     reduced, _ = search(sys_, "por")
     assert reduced.verdicts == {"never_s2_first": "holds"}
