@@ -158,6 +158,13 @@ def toy_systems(draw) -> System:
     return System(scenario, make_model(*props))
 
 
+def _decided(report, mode: str) -> bool:
+    if report.complete:
+        return True
+    assert mode != "symmetry" and report.stopped == "max_depth", (mode, report.stopped)
+    return False
+
+
 def _prop(name: str, kind: str, sink: str, target: list[int]) -> Property:
     # always/eventually: the sink never/finally holds other than ``target``;
     # sometimes: it holds exactly ``target`` at some point.
@@ -166,16 +173,20 @@ def _prop(name: str, kind: str, sink: str, target: list[int]) -> Property:
     return Property(name, kind, lambda v: v.state(sink)["got"] != target)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, database=None)
 @given(toy_systems())
 def test_random_models_same_verdicts_and_quiescent_worlds(system: System) -> None:
-    full, finals = search(system, "none")
+    full, _ = search(system, "none")
     quiet = without_properties(system)
-    _, all_finals = search(quiet, "none")
+    quiet_full, all_finals = search(quiet, "none")
     for mode in MODES:
         reduced, _ = search(system, mode)
-        if full.complete:  # (a reduced search may finish within bounds the full one exceeds)
-            assert reduced.complete, mode
+        # A reduced search may finish within bounds the full one exceeds; and
+        # partial-order reduction lengthens paths, so it may meet max_depth.
+        if full.complete and _decided(reduced, mode):
             assert reduced.verdicts == full.verdicts, mode
-            assert search(quiet, mode)[1] == all_finals, mode
+        if quiet_full.complete:
+            quiet_reduced, finals = search(quiet, mode)
+            if _decided(quiet_reduced, mode):
+                assert finals == all_finals, mode
         assert replays(system, reduced)
