@@ -24,6 +24,7 @@ from mxsim.experiments.receipts import ExperimentError
 from mxsim.models.registry import bundled, describe
 from mxsim.sim.checkpoint import CheckpointError
 from mxsim.sim.coverage import coverage_lines
+from mxsim.sim.reduce import MODES as REDUCE_MODES
 from mxsim.sim.scenario import ScenarioError
 from mxsim.sim.trace import Mismatch, TraceError
 from mxsim.sim.verdict import PASSING
@@ -166,6 +167,13 @@ def run(scenario, seed, until, sets, trace, diagram, as_json) -> None:
 @click.option("--property", "only", multiple=True, metavar="NAME", help="Check only NAME.")
 @click.option("--witness", multiple=True, metavar="GUARD", help="Save GUARD's witness trace.")
 @click.option("--diagram", type=click.Path(dir_okay=False), help="Draw it (.png or .svg).")
+@click.option(
+    "--reduce",
+    type=click.Choice(REDUCE_MODES),
+    default=jobs.DEFAULT_REDUCE,
+    show_default=True,
+    help="State-space reductions of the search (symmetry: the scenario's [check] symmetry).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option(
     "--checkpoint",
@@ -199,6 +207,7 @@ def check(
     only,
     witness,
     diagram,
+    reduce,
     as_json,
     checkpoint,
     checkpoint_every,
@@ -212,6 +221,10 @@ def check(
     """
     if checkpoint and random_mode:
         raise BadInput("--checkpoint: expected a breadth-first check, not --random")
+    if checkpoint and reduce in ("por", "both"):
+        raise BadInput(
+            "--checkpoint: expected --reduce none or symmetry (POR's choices are not saved)"
+        )
     if checkpoint and workers > 1:
         raise BadInput("--checkpoint: expected --workers 1 (a parallel search is not saved)")
     jobs.check_output(trace)
@@ -244,6 +257,7 @@ def check(
         trace_dir=trace_dir,
         liveness=liveness,
         liveness_bound=liveness_bound,
+        reduce=reduce,
     )
     if progress is not None:
         click.echo("\r" + " " * 100 + "\r", nl=False, err=True)
@@ -261,7 +275,7 @@ def check(
             f"{report['scenario']}: {how}, {report['states']:,} states, depth {report['depth']} "
             f"(steps after the {report['starts']} node starts), "
             f"{extent}, {report['seconds']:.2f} s; timers fire: {report['timers']}; "
-            f"budgets {report['budgets']}"
+            f"budgets {report['budgets']}; reduce: {report['reduce']}"
         )
         for line in _verdict_lines(report["properties"]):
             click.echo(line)

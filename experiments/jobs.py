@@ -141,6 +141,9 @@ def _draw(head: dict, lines: list, data: bytes, path: str, violation: Any) -> No
 
 # -- check -------------------------------------------------------------------
 
+#: The reductions ``check`` runs with unless told otherwise (README, "check").
+DEFAULT_REDUCE = "symmetry"
+
 
 def check_job(
     loaded: Loaded,
@@ -162,6 +165,7 @@ def check_job(
     trace_dir: str | None = None,
     liveness: bool = False,
     liveness_bound: int | None = None,
+    reduce: str = DEFAULT_REDUCE,
 ) -> dict[str, Any]:
     """Exhaustive (or random-walk) exploration of ``properties`` (default: all).
 
@@ -170,7 +174,9 @@ def check_job(
     gets the first violation's trace (see :mod:`mxsim.experiments.evidence`).
     With ``checkpoint``, the search is saved there every ``checkpoint_every``
     seconds and when it stops, and resumed from it if it holds a search of
-    this same check (sim.checkpoint).
+    this same check (sim.checkpoint). ``reduce`` names the state-space
+    reductions of the serial search (sim/reduce.py); random walks and the
+    parallel search take none.
     """
     full = loaded.system()
     system = evidence.select_properties(full, properties, witnesses)
@@ -182,10 +188,14 @@ def check_job(
         build = partial(_chosen_system, loaded.raw, sc.source, loaded.overrides, chosen)
         if checkpoint is not None:
             raise OutputError(f"{checkpoint}: --checkpoint needs the serial search (--workers 1)")
+        if Explorer(system, reduce=reduce).reduction is not None:
+            raise OutputError(
+                f"--workers {workers}: the parallel search takes no reduction (--reduce none)"
+            )
         report = parallel_bfs(build, workers, progress=progress, **bounds)
         mode = "bfs"
     elif random_walks is None:
-        explorer = Explorer(system, progress=progress, **bounds)
+        explorer = Explorer(system, progress=progress, reduce=reduce, **bounds)
         if checkpoint is not None:
             identity = check_identity(loaded, explorer, chosen)
             saver = Checkpoint(checkpoint, identity, checkpoint_every)
@@ -218,6 +228,8 @@ def check_job(
         "seconds": round(report.seconds, 3),
         "timers": loaded.scenario.check.timers,
         "budgets": _budgets(loaded.scenario),
+        "reduce": reduce if random_walks is None else "none",
+        "symmetry": [list(g) for g in loaded.scenario.check.symmetry],
         "violations": [],
         "witnesses": {},
         "trace": None,

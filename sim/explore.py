@@ -23,6 +23,7 @@ from mxsim.sim.checkpoint import Checkpoint
 from mxsim.sim.coverage import coverage
 from mxsim.sim.interrupt import stop_on_interrupt
 from mxsim.sim.progress import Memory, Progress, progress_printer
+from mxsim.sim.reduce import Reduction
 from mxsim.sim.search import Search
 from mxsim.sim.verdict import overall
 from mxsim.sim.world import Action, System, World
@@ -68,6 +69,7 @@ class Explorer:
         max_states: int | None = None,
         max_seconds: float | None = None,
         progress: Callable[[Progress], None] | None = None,
+        reduce: str = "none",
     ) -> None:
         c = system.scenario.check
         self.system = system
@@ -82,6 +84,18 @@ class Explorer:
         self.quiescent_judged = 0
         self.torn = False  # a KeyboardInterrupt hit mid-step: no checkpoint of it
         self.progress_every = 0.25  # seconds between progress calls (and memory samples)
+        # State-space reductions (sim/reduce.py): "none", "por", "symmetry", "both".
+        # A reduction's successors are canonical worlds (representatives);
+        # paths found among them are mapped back to the real system.
+        self.reduction = None if reduce == "none" else Reduction(system, reduce, self._seen)
+        if self.reduction is not None and not self.reduction.active:
+            self.reduction = None
+        self._search_state: Search | None = None
+
+    def _seen(self, world: World) -> bool:
+        """Whether the running search has met ``world`` (the cycle proviso asks)."""
+        search = self._search_state
+        return search is not None and self.system.key(world) in search.seen
 
     def actions(self, world: World) -> list[Action]:
         """The actions the search takes in ``world``: all enabled ones.
@@ -100,6 +114,8 @@ class Explorer:
         list and rebuilt by calling it again, so it must be a pure function
         of the world.
         """
+        if self.reduction is not None:
+            return self.reduction.successors(world)
         step = self.system.next
         return [(a, step(world, a)) for a in self.actions(world)]
 
@@ -120,12 +136,17 @@ class Explorer:
         """
         system = self.system
         start = time.monotonic()
-        init, _ = system.initial()
+        real, _ = system.initial()
+        init = real if self.reduction is None else self.reduction.root(real)
+        if checkpoint is not None and self.reduction is not None and self.reduction.por:
+            raise ValueError("a checkpoint cannot hold the choices of partial-order reduction")
         search = checkpoint.load() if checkpoint is not None else None
+        self._search_state = search
         if search is None:
             search = Search.start(self.key(init))
             self._judge(init, 0, search.violated, search.reached)
             search.frontier.append(init)
+            self._search_state = search
         first_states = search.states
         memory = Memory(search)
         with stop_on_interrupt() as flag:
@@ -137,7 +158,13 @@ class Explorer:
                 # save completes and the report is still printed.
                 search.seconds = seconds
                 checkpoint.save(search)
-        return self._report(init, search, stopped, seconds, used)
+        report = self._report(init, search, stopped, seconds, used)
+        if self.reduction is not None:
+            for c in report.counterexamples:
+                c.actions = self.reduction.concrete(real, c.actions)
+            for name, actions in report.witnesses.items():
+                report.witnesses[name] = self.reduction.concrete(real, actions)
+        return report
 
     def _search(self, search: Search, start: float, flag, checkpoint, memory) -> str | None:
         """Run the search loop; the reason it stopped (None: the frontier ran dry)."""
@@ -147,7 +174,11 @@ class Explorer:
         # A subclass that replaces successors() or key() (a reduction) gets them
         # called; otherwise successors are built only when their key is new.
         cls = type(self)
-        fast = cls.successors is Explorer.successors and cls.key is Explorer.key
+        fast = (
+            self.reduction is None
+            and cls.successors is Explorer.successors
+            and cls.key is Explorer.key
+        )
         settled = self._settled
         seen, frontier = search.seen, search.frontier
         violated, reached = search.violated, search.reached

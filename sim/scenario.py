@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, NoReturn
 
+from mxsim.sim import renaming
 from mxsim.sim.model import Model
 from mxsim.sim.node import ConfigError
 
@@ -118,6 +119,8 @@ class CheckSpec:
     crashes: int = 0
     # "any": a timer may fire at any step; "idle": only when no message is in flight
     timers: str = "any"
+    # groups of interchangeable nodes (sim/renaming.py): explored once up to renaming
+    symmetry: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -329,7 +332,7 @@ def from_raw(
         workload=tuple(sorted(workload, key=lambda i: i.at)),
         properties=_properties(top.table("properties"), model),
         run=_run(top.table("run")),
-        check=_check(top.table("check")),
+        check=_check(top.table("check"), nodes, workload),
     )
 
 
@@ -561,8 +564,17 @@ def _run(r: _Reader) -> RunSpec:
     )
 
 
-def _check(r: _Reader) -> CheckSpec:
-    r.only("max_depth", "max_states", "max_seconds", "drops", "duplicates", "crashes", "timers")
+def _check(r: _Reader, nodes: tuple[NodeSpec, ...], workload: tuple[Input, ...]) -> CheckSpec:
+    r.only(
+        "max_depth",
+        "max_states",
+        "max_seconds",
+        "drops",
+        "duplicates",
+        "crashes",
+        "timers",
+        "symmetry",
+    )
     d = CheckSpec()
     max_seconds = r.opt("max_seconds", _NUMBER, d.max_seconds)
     try:
@@ -582,7 +594,37 @@ def _check(r: _Reader) -> CheckSpec:
         duplicates=r.integer("duplicates", d.duplicates, minimum=0),
         crashes=r.integer("crashes", d.crashes, minimum=0),
         timers=timers,
+        symmetry=_symmetry(r, nodes, workload),
     )
+
+
+def _symmetry(
+    r: _Reader, nodes: tuple[NodeSpec, ...], workload: tuple[Input, ...]
+) -> tuple[tuple[str, ...], ...]:
+    """Groups of interchangeable nodes: each maps the scenario to itself."""
+    groups = r.opt("symmetry", _ARRAY, [])
+    names = tuple(n.name for n in nodes)
+    specs = [(n.name, n.kind, n.config) for n in nodes]
+    inputs = [(i.node, i.data) for i in workload]
+    out: list[tuple[str, ...]] = []
+    seen: list[str] = []
+    for g, group in enumerate(groups):
+        at = f"{r.at('symmetry')}[{g}]"
+        if not isinstance(group, list) or len(group) < 2:
+            raise ScenarioError(r.source, at, "an array of at least two node names", group)
+        for name in group:
+            if not isinstance(name, str) or name not in names:
+                raise ScenarioError(r.source, at, "node names, " + _one_of(names), name)
+            if not renaming.TOKEN.fullmatch(name):
+                raise ScenarioError(r.source, at, "names matching [A-Za-z_][A-Za-z0-9_]*", name)
+            if name in seen:
+                raise ScenarioError(r.source, at, "each node in at most one group, once", name)
+            seen.append(name)
+        problem = renaming.interchangeable(group, specs, inputs)
+        if problem is not None:
+            raise ScenarioError(r.source, at, f"interchangeable nodes ({problem})", group)
+        out.append(tuple(group))
+    return tuple(out)
 
 
 def _node_ref(r: _Reader, key: str, names: tuple[str, ...]) -> str:
