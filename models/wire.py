@@ -21,7 +21,7 @@ from pathlib import Path
 from mxsim.sim.files import write_atomic
 from mxsim.sim.wire import CLIENT_SERVER, SERVER_CLIENT, SERVER_SERVER, Wire
 
-__all__ = ["WIRE", "REQUEST", "TRY", "request_fields", "main"]
+__all__ = ["WIRE", "REQUEST", "SESSION_REQUEST", "TRY", "request_fields", "main"]
 
 WIRE = Wire("The matrix model's wire protocol")
 
@@ -102,7 +102,43 @@ _request(
     ("before", "after", "types"),
 )
 
+#: Fields every request with a session ID carries (proposal, "Sessions"):
+#: ``rid`` numbers the device's requests, ``session`` is None before the first answer.
+SESSION_REQUEST = ("rid", "whoami", "out_of_order", "session")
+
+WIRE.declare(
+    "presence",
+    CLIENT_SERVER,
+    "Presence",
+    "Set the session's presence (not an action: no action ID).",
+    SESSION_REQUEST + ("presence",),
+)
+WIRE.declare(
+    "typing",
+    CLIENT_SERVER,
+    "Typing",
+    "Start or stop typing in a room (not an action: no action ID).",
+    SESSION_REQUEST + ("room", "typing"),
+)
+WIRE.declare(
+    "offline",
+    CLIENT_SERVER,
+    "Sessions",
+    'End the session ("explicitly hitting a particular endpoint").',
+    SESSION_REQUEST,
+)
+
 # -- server -> client ------------------------------------------------------------
+
+WIRE.declare(
+    "answer",
+    SERVER_CLIENT,
+    "Sessions",
+    "The outcome of a request with a session ID, and the session ID it ran in "
+    "(a new one when the request's was stale).",
+    ("rid", "ok", "session"),
+    ("error", "ended"),
+)
 
 WIRE.declare(
     "result",

@@ -8,6 +8,8 @@ stream         Event Stream API                            stream.py
 timeline       Message Events Ordering Notes               timeline.py
 scrollback     Scrolling back; Contextual windowing        scrollback.py
 retransmission Action APIs; Action IDs (resend, give up)   retransmission.py
+sessions       Sessions (session ID, re-send when stale)   sessions.py
+presence       Presence; Typing                            presence.py
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -20,9 +22,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from mxsim.models.device.presence import Presence
 from mxsim.models.device.requests import Requests
 from mxsim.models.device.retransmission import Retransmission
 from mxsim.models.device.scrollback import Scrollback
+from mxsim.models.device.sessions import Sessions
 from mxsim.models.device.stream import Stream
 from mxsim.models.device.timeline import Timeline
 from mxsim.sim.node import ConfigError
@@ -36,6 +40,7 @@ class Device(Composed):
 
     kind = "device"
     parts = (Requests, Stream, Timeline, Scrollback, Retransmission)
+    parts += (Sessions, Presence)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod

@@ -17,8 +17,13 @@ from mxsim.sim.wire import CLIENT_SERVER
 
 __all__ = ["Requests", "OPS"]
 
-#: Workload ops: every client-server request but ``register``.
-OPS = tuple(n for n, m in WIRE.messages.items() if m.direction == CLIENT_SERVER and n != "register")
+#: Workload ops: every client-server request with an action ID (not ``register``,
+#: not the requests with a session ID of :mod:`mxsim.models.device.sessions`).
+OPS = tuple(
+    n
+    for n, m in WIRE.messages.items()
+    if m.direction == CLIENT_SERVER and m.fields[: len(REQUEST)] == REQUEST
+)
 
 #: Optional fields that are not strings, and the type each must have.
 TYPED = {
@@ -71,6 +76,8 @@ class Requests(Part):
         return bool(self.node.part("timeline").config.get("out_of_order", False))
 
     def on_start(self, ctx: Context, state: dict) -> None:
+        if not self.node.part("stream").opens():
+            return
         user, ooo = self.node.config["user"], self.out_of_order()
         ctx.send(
             self.node.config["server"], {"type": "register", "user": user, "out_of_order": ooo}

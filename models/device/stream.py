@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from mxsim.models.device.stream_complete import stream_complete
 from mxsim.models.room import SEP
 from mxsim.sim.node import Context
-from mxsim.sim.parts import Part
+from mxsim.sim.parts import Part, check_bool
 
 __all__ = ["Stream"]
 
@@ -27,6 +28,18 @@ class Stream(Part):
     section = "Event Stream API"
     required = True
     handles = ("stream", "invited", "joined")
+    properties = (stream_complete,)
+    #: ``open = false``: the device never opens its stream (it sends no ``register``),
+    #: as a client that makes requests but does not read the "Event Stream API".
+    keys = {"open": "a boolean"}
+
+    @classmethod
+    def check_config(cls, config, node_config, node_names) -> None:
+        super().check_config(config, node_config, node_names)
+        check_bool(config, "open")
+
+    def opens(self) -> bool:
+        return bool(self.config.get("open", True))
 
     def bind(self) -> None:
         self.requests = self.node.part("requests")
@@ -77,6 +90,12 @@ class Stream(Part):
             scrollback = self.scrollback
             if scrollback is not None:
                 scrollback.start_at(state, room, ev["token"])
+            return
+        if ev["type"] in ("m.presence", "m.typing"):
+            # Not room events: presence and typing are shown, not kept in a timeline.
+            presence = self.node.part("presence")
+            if presence is not None:
+                presence.shown(state, ev)
             return
         if "state_key" in ev:
             mine["view"].setdefault(room, {})[f"{ev['type']}{SEP}{ev['state_key']}"] = ev[

@@ -10,6 +10,9 @@ joining        Joining a room; Rejecting an invite                     joining.p
 federation     Federation; Message Events Ordering Notes               federation.py
 scrollback     Scrolling back; Contextual windowing                    scrollback.py
 actions        Action APIs; Action IDs (idempotence, hold, timeout)    actions.py
+sessions       Sessions (start, expiry, stale session IDs)             sessions.py
+presence       Presence                                                presence.py
+typing         Typing                                                  typing.py
 =============  ======================================================  ==============
 
 ``rooms`` and ``stream`` are in every homeserver; a scenario uses another
@@ -23,9 +26,12 @@ from typing import Any
 from mxsim.models.homeserver.actions import Actions
 from mxsim.models.homeserver.federation import Federation
 from mxsim.models.homeserver.joining import Joining
+from mxsim.models.homeserver.presence import Presence
 from mxsim.models.homeserver.rooms import Rooms
 from mxsim.models.homeserver.scrollback import Scrollback
+from mxsim.models.homeserver.sessions import Sessions
 from mxsim.models.homeserver.stream import Stream
+from mxsim.models.homeserver.typing import Typing
 from mxsim.models.wire import REQUEST, WIRE
 from mxsim.sim.node import WORKLOAD, Context
 from mxsim.sim.parts import Composed
@@ -43,6 +49,7 @@ class Homeserver(Composed):
 
     kind = "homeserver"
     parts = (Rooms, Stream, Joining, Federation, Scrollback, Actions)
+    parts += (Sessions, Presence, Typing)
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
         if src != WORKLOAD and msg.get("type") in REQUESTS:

@@ -19,11 +19,9 @@ SCENARIOS = {
     "action-ids-sessions": None,
     "session-expiry": 20000,
     "multi-device-join": None,
-    "typing-presence": None,
     "capabilities": None,
     "filters": None,
     "session-expiry-devices": None,
-    "presence-order": None,
     "session-expiry-order": None,
     "random-clients": 20000,
 }
@@ -407,10 +405,6 @@ def _no_filter_ttl(raw):
     _config(raw, "hs").pop("filter_ttl_ms", None)
 
 
-def _no_typing_or_offline(raw):
-    raw["workload"] = [w for w in raw["workload"] if w["input"]["op"] == "presence"]
-
-
 @pytest.mark.parametrize(
     ("name", "edit", "guards"),
     [
@@ -435,9 +429,7 @@ def _no_typing_or_offline(raw):
         ("filters", _no_session_timeout, ["session_expiry_between_actions"]),
         ("filters", _no_filter_ttl, ["filter_expired"]),
         ("multi-device-join", _one_device, ["joined_elsewhere"]),
-        ("presence-order", _first_input_only, ["wish_overtaken"]),
         ("capabilities", _no_caps, ["unknown_hash_refused", "hash_looked_up"]),
-        ("typing-presence", _no_typing_or_offline, ["typing_seen", "offline_seen"]),
     ],
 )
 def test_guard_is_vacuous_where_its_race_cannot_happen(name, edit, guards):

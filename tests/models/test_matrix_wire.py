@@ -22,6 +22,8 @@ from mxsim.sim.world import System
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 SCENARIOS = ["partition-heal", "rejected-event", "scrollback", "state-reset", "superseded-state"]
+#: Migrated from the clients model (sessions, presence, typing).
+SCENARIOS += ["presence-order", "typing-presence"]
 ACTIONS = Path(__file__).with_name("test_matrix_actions.py")
 
 
@@ -77,6 +79,8 @@ def system(name: str, *sets: str) -> tuple[System, list, list]:
         ("superseded-state", ("omit_superseded_state=false",)),
         ("rejected-event", ("rejected_events=false",)),
         ("state-reset", ("state_resolution=depth",)),
+        ("presence-order", ('presence_typing_order="arrival"',)),
+        ("typing-presence", ('presence_of_user="last_session"',)),
     ],
 )
 def test_a_run_sends_only_declared_messages_with_their_fields(name, sets):

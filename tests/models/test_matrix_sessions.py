@@ -1,0 +1,222 @@
+"""Sessions, presence and typing on the matrix model (homeserver parts
+``sessions``, ``presence``, ``typing``; device parts ``sessions``,
+``presence``): the migrated scenarios give the clients model's verdicts, the
+findings come back with the proposal's rule, and each guard is false until
+its race happens and its witness shows that race."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import pytest
+from test_matrix_action_ids import Ctx
+from witness import check, initially, records, system, turns_true
+
+from mxsim.experiments.cli import main
+from mxsim.models.homeserver import Homeserver
+
+#: Scenario -> (every property's verdict under ``check``).
+SCENARIOS = {
+    "presence-order": {
+        "sessions_restored": "holds",
+        "presence_follows_sessions": "holds",
+        "typing_follows_sessions": "holds",
+        "never_typing_forever": "holds",
+        "wish_overtaken": "reached",
+    },
+    "typing-presence": {
+        "presence_follows_sessions": "holds",
+        "typing_follows_sessions": "holds",
+        "never_typing_forever": "holds",
+        "sessions_restored": "holds",
+        "stream_positions_increase": "holds",
+        "events_once": "holds",
+        "stream_complete": "holds",
+        "typing_seen": "reached",
+        "offline_seen": "reached",
+    },
+}
+
+#: (scenario, --set with the proposal's rule, violated properties, shortest trace).
+FINDINGS = [
+    ("typing-presence", 'presence_of_user="last_session"', ["presence_follows_sessions"], 11),
+    (
+        "presence-order",
+        'presence_typing_order="arrival"',
+        ["sessions_restored", "never_typing_forever"],
+        14,
+    ),
+]
+
+
+@functools.cache
+def _checked(name: str):
+    return check(name)
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_check_gives_the_clients_verdicts(name):
+    checked = _checked(name)
+    assert checked.system.scenario.model == "matrix"
+    assert checked.report.complete
+    assert checked.report.verdicts == SCENARIOS[name]
+
+
+@pytest.mark.parametrize(("name", "switch", "props", "length"), FINDINGS)
+def test_finding_comes_back_with_the_proposal_rule(capsys, tmp_path, name, switch, props, length):
+    trace = tmp_path / "cex.jsonl"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["check", name, "--set", switch, "--trace", str(trace), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert exit_info.value.code == 1
+    assert sorted(v["property"] for v in report["violations"]) == sorted(props)
+    assert {v["trace_length"] for v in report["violations"]} == {length}
+    assert report["complete"]
+
+
+# -- guards ------------------------------------------------------------------------------
+
+
+def _guards(name: str) -> list[str]:
+    return [g for g, v in SCENARIOS[name].items() if v == "reached"]
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_guards_are_false_in_the_initial_world(name):
+    sys_ = system(name)
+    assert [g for g in _guards(name) if initially(sys_, g)] == []
+
+
+def _deliver(step, node, type_):
+    return step["act"] == "deliver" and step["node"] == node and step["msg"]["type"] == type_
+
+
+def _wish_overtaken(steps):
+    last = steps[-1]
+    assert _deliver(last, "hs", last["msg"]["type"]) and last["msg"]["type"] in (
+        "presence",
+        "typing",
+    )
+    m = last["msg"]
+    assert any(
+        _deliver(s, "hs", m["type"])
+        and s["src"] == last["src"]
+        and s["msg"]["rid"] > m["rid"]
+        and s["msg"].get("room") == m.get("room")
+        for s in steps[:-1]
+    ), "a later request of the device came first"
+
+
+def _shown(step, test):
+    return step["act"] == "deliver" and any(test(e["event"]) for e in step["msg"].get("events", []))
+
+
+def _typing_seen(steps):
+    assert _shown(steps[-1], lambda ev: ev["type"] == "m.typing" and ev["users"])
+
+
+def _offline_seen(steps):
+    assert _shown(steps[-1], lambda ev: ev["type"] == "m.presence" and ev["presence"] == "offline")
+
+
+RACES = {
+    "wish_overtaken": _wish_overtaken,
+    "typing_seen": _typing_seen,
+    "offline_seen": _offline_seen,
+}
+
+
+@pytest.mark.parametrize(("name", "guard"), [(n, g) for n in SCENARIOS for g in _guards(n)])
+def test_bundled_witness_shows_the_race(name, guard):
+    checked = _checked(name)
+    actions = checked.report.witnesses[guard]
+    assert turns_true(checked.system, guard, actions) == len(actions) - 1
+    RACES[guard](records(checked.system, actions))
+
+
+def _first_input_only(raw):
+    raw["workload"] = raw["workload"][:1]
+
+
+def _presence_only(raw):
+    raw["workload"] = [w for w in raw["workload"] if w["input"]["op"] == "presence"]
+
+
+@pytest.mark.parametrize(
+    ("name", "edit", "guards"),
+    [
+        ("presence-order", _first_input_only, ["wish_overtaken"]),
+        ("typing-presence", _presence_only, ["typing_seen", "offline_seen"]),
+    ],
+)
+def test_guard_is_vacuous_where_its_race_cannot_happen(name, edit, guards):
+    checked = check(name, edit=edit)
+    assert checked.report.complete
+    got = {g: checked.report.verdicts.get(g) for g in guards}
+    assert got == dict.fromkeys(guards, "vacuous")
+
+
+# -- the parts, step by step -----------------------------------------------------------
+
+SWITCHES = {
+    "state_resolution": "v2",
+    "omit_superseded_state": True,
+    "rejected_events": True,
+    "stale_session_renewal": "per_request",
+    "presence_typing_order": "arrival",
+    "presence_of_user": "any_session",
+}
+CONFIG = {
+    "rooms": {"genesis": [{"room": "!r:hs", "creator": "@alice:hs"}]},
+    "sessions": {"session_timeout_ms": 1000},
+    "presence": {},
+    "typing": {},
+}
+
+
+def _server(**switches):
+    sw = {**SWITCHES, **switches}
+    hs = Homeserver("hs", CONFIG, sw)
+    state = hs.initial_state()
+    ctx = Ctx("hs", sw)
+    hs.on_start(ctx, state)
+    return hs, state, ctx
+
+
+def _req(type_, rid, session, **fields):
+    base = {"type": type_, "rid": rid, "whoami": "@alice:hs", "out_of_order": False}
+    return {**base, "session": session, **fields}
+
+
+def test_a_stale_session_id_fails_and_brings_a_new_session():
+    hs, state, ctx = _server()
+    hs.on_message(ctx, state, "a1", _req("presence", 0, None, presence="busy"))
+    assert ctx.sent[-1][1] == {"type": "answer", "rid": 0, "ok": True, "session": "a1~0"}
+    assert ctx.timers == {"sessions:a1": 1000}
+    hs.on_timer(ctx, state, "sessions:a1")
+    assert state["presence"]["users"]["@alice:hs"]["presence"] == "offline"
+    hs.on_message(ctx, state, "a1", _req("presence", 1, "a1~0", presence="away"))
+    answer = ctx.sent[-1][1]
+    assert answer["ok"] is False and answer["error"] == "stale session"
+    assert answer["session"] == "a1~1"
+    assert state["sessions"]["seen"] == {"stale": True, "expired": True, "overtaken": False}
+
+
+def test_an_overtaken_typing_request_is_ignored_only_under_latest_request():
+    for order, typing in (("arrival", {}), ("latest_request", {"a1": ["!r:hs"]})):
+        hs, state, ctx = _server(presence_typing_order=order)
+        hs.on_message(ctx, state, "a1", _req("typing", 1, None, room="!r:hs", typing=True))
+        hs.on_message(ctx, state, "a1", _req("typing", 0, "a1~0", room="!r:hs", typing=False))
+        assert state["typing"]["typing"] == typing
+        assert state["sessions"]["seen"]["overtaken"]
+
+
+def test_the_end_of_a_session_ends_its_typing_and_under_any_session_not_the_presence():
+    hs, state, ctx = _server()
+    hs.on_message(ctx, state, "a1", _req("typing", 0, None, room="!r:hs", typing=True))
+    hs.on_message(ctx, state, "a2", _req("presence", 0, None, presence="busy"))
+    assert state["typing"]["published"] == {"!r:hs": ["@alice:hs"]}
+    hs.on_message(ctx, state, "a1", _req("offline", 1, "a1~0"))
+    assert state["typing"]["published"] == {"!r:hs": []}
+    assert state["presence"]["users"]["@alice:hs"]["presence"] == "busy"
