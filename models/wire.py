@@ -39,8 +39,16 @@ SCROLL = "Scrolling back"
 TRY = "try"
 
 
+#: Optional on every request, from a device with sessions ("Sessions", "Action
+#: IDs"): its request number, its session ID and its own number of the action.
+SESSION_FIELDS = ("rid", "session", "txn")
+
+
 def _request(name: str, section: str, summary: str, fields=(), optional=()) -> None:
-    WIRE.declare(name, CLIENT_SERVER, section, summary, REQUEST + tuple(fields), (*optional, TRY))
+    extra = (TRY, *SESSION_FIELDS)
+    WIRE.declare(
+        name, CLIENT_SERVER, section, summary, REQUEST + tuple(fields), (*optional, *extra)
+    )
 
 
 def request_fields(op: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -51,7 +59,7 @@ def request_fields(op: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """
     spec = WIRE.messages[op]
     needed = tuple(f for f in spec.fields if f not in REQUEST)
-    return needed, tuple(f for f in spec.optional if f not in ("from", TRY))
+    return needed, tuple(f for f in spec.optional if f not in ("from", TRY, *SESSION_FIELDS))
 
 
 # -- client -> server ------------------------------------------------------------
@@ -144,9 +152,9 @@ WIRE.declare(
     "result",
     SERVER_CLIENT,
     ACTIONS,
-    "The outcome of a request.",
+    "The outcome of a request (with `rid` and `session` for a request that named them).",
     ("aid", "ok"),
-    ("error", "event_id", "room"),
+    ("error", "event_id", "room", "rid", "session"),
 )
 WIRE.declare(
     "joined",

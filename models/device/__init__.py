@@ -10,6 +10,7 @@ scrollback     Scrolling back; Contextual windowing        scrollback.py
 retransmission Action APIs; Action IDs (resend, give up)   retransmission.py
 sessions       Sessions (session ID, re-send when stale)   sessions.py
 presence       Presence; Typing                            presence.py
+echo           Action APIs (local echo)                    echo.py
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mxsim.models.device.echo import Echo
 from mxsim.models.device.presence import Presence
 from mxsim.models.device.requests import Requests
 from mxsim.models.device.retransmission import Retransmission
@@ -40,7 +42,7 @@ class Device(Composed):
 
     kind = "device"
     parts = (Requests, Stream, Timeline, Scrollback, Retransmission)
-    parts += (Sessions, Presence)
+    parts += (Sessions, Presence, Echo)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod

@@ -53,8 +53,16 @@ class Homeserver(Composed):
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
         if src != WORKLOAD and msg.get("type") in REQUESTS:
-            # A request registers its device if ``register`` has not arrived yet.
-            self.part("stream").register(state, src, msg["whoami"], msg["out_of_order"])
+            sessions = self.part("sessions")
+            if sessions is not None and "session" in msg:
+                # Proposal, "Sessions": a request with a stale session ID fails
+                # (a device with sessions opens its stream with ``register``).
+                if sessions.gate(ctx, state, src, msg) is None:
+                    self.finish(ctx, state)
+                    return
+            else:
+                # A request registers its device if ``register`` has not arrived yet.
+                self.part("stream").register(state, src, msg["whoami"], msg["out_of_order"])
             actions = self.part("actions")
             if actions is not None:
                 # Proposal, "Action IDs": each request passes its action ID first.

@@ -135,9 +135,10 @@ class Rooms(Part):
 
     def user(self, state: dict, device: str | None, msg: dict) -> str:
         """The user a request acts for (its device's, as an access token would say)."""
-        if device is None:
+        info = self.stream.devices(state).get(device) if device is not None else None
+        if info is None:  # the scenario acted for a user, or the device reads no stream
             return msg["whoami"]
-        return self.stream.devices(state)[device]["user"]
+        return info["user"]
 
     def new_event(self, state, store, room_id, etype, sender, content, state_key=None) -> dict:
         mine = self.of(state)

@@ -39,6 +39,15 @@ STALE_SESSION_RENEWAL = Switch(
     ("per_request", "once"),
 )
 
+TXN_SCOPE = Switch(
+    "txn_scope",
+    "session",
+    'Action IDs: "Action IDs are scoped per session." ("device": the server also '
+    "deduplicates by a per-device transaction ID kept across sessions, as Matrix's "
+    "later txnId).",
+    ("session", "device"),
+)
+
 PRESENCE_TYPING_ORDER = Switch(
     "presence_typing_order",
     "arrival",
@@ -48,6 +57,10 @@ PRESENCE_TYPING_ORDER = Switch(
     "number).",
     ("arrival", "latest_request"),
 )
+
+
+#: The races the guards look for (flags: seen once stays seen).
+SEEN = ("stale", "expired", "overtaken", "stale_action")
 
 
 def number(session_id: str | None) -> int:
@@ -68,7 +81,7 @@ class Sessions(Part):
     section = "Sessions"
     handles = tuple(SESSION_OPS)
     keys = {"session_timeout_ms": "a number of milliseconds >= 0 (0: never)"}
-    switches = (STALE_SESSION_RENEWAL, PRESENCE_TYPING_ORDER)
+    switches = (STALE_SESSION_RENEWAL, TXN_SCOPE, PRESENCE_TYPING_ORDER)
 
     @classmethod
     def check_config(cls, config, node_config, node_names) -> None:
@@ -78,7 +91,7 @@ class Sessions(Part):
             raise ConfigError("session_timeout_ms", cls.keys["session_timeout_ms"], value)
 
     def initial(self) -> dict[str, Any]:
-        return {"sessions": {}, "seen": {"stale": False, "expired": False, "overtaken": False}}
+        return {"sessions": {}, "seen": dict.fromkeys(SEEN, False)}
 
     def records(self, state: dict) -> dict[str, Any]:
         return self.of(state)["sessions"]
@@ -86,6 +99,17 @@ class Sessions(Part):
     # -- requests -----------------------------------------------------------------------
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        rec = self.gate(ctx, state, src, msg)
+        if rec is None:
+            return
+        owner = self.node.part(SESSION_OPS[msg["type"]])
+        if owner is not None:
+            owner.apply(ctx, state, src, rec, msg)
+
+    def gate(self, ctx: Context, state: dict, src: str, msg: dict) -> dict | None:
+        """The live session a request with a session ID runs in: started for a
+        request without one; None (the request failed, with a new session ID) for
+        a stale one."""
         mine = self.of(state)
         rec = mine["sessions"].get(src)
         live = rec is not None and rec["live"]
@@ -94,6 +118,8 @@ class Sessions(Part):
             rec = self.start(ctx, state, src, msg["whoami"])
         elif sid is not None and (not live or rec["id"] != sid):
             mine["seen"]["stale"] = True
+            if "aid" in msg:
+                mine["seen"]["stale_action"] = True
             once = self.node.switches["stale_session_renewal"] == "once"
             if not (once and live and number(rec["id"]) > number(sid)):
                 if live:
@@ -101,11 +127,9 @@ class Sessions(Part):
                 rec = self.start(ctx, state, src, msg["whoami"])
             self.touch(ctx, src)
             self.answer(ctx, src, rec, msg, False, error="stale session")
-            return
+            return None
         self.touch(ctx, src)
-        owner = self.node.part(SESSION_OPS[msg["type"]])
-        if owner is not None:
-            owner.apply(ctx, state, src, rec, msg)
+        return rec
 
     def apply(self, ctx: Context, state: dict, device: str, rec: dict, msg: dict) -> None:
         """Going "offline": "A session can also end when explicitly hitting a
@@ -153,6 +177,9 @@ class Sessions(Part):
         rec["live"] = False
         rec["wishes"] = {}
         ctx.cancel_timer(self.timer(device))
+        actions = self.node.part("actions")
+        if actions is not None:
+            actions.close(ctx, state, rec["id"])
         typing = self.node.part("typing")
         if typing is not None:
             # "They are no longer typing when either the session ends or ..."
@@ -221,4 +248,80 @@ def wish_overtaken(view: View) -> bool:
     return any(view.state(s)["sessions"]["seen"]["overtaken"] for s in servers(view))
 
 
-Sessions.properties = (sessions_restored, stale_session, wish_overtaken)
+@sometimes("expiry_during_action")
+def expiry_during_action(view: View) -> bool:
+    """An action request arrived with a stale session ID: its session had expired
+    before the request arrived (while the device was idle, or while the action
+    was unanswered and before its retransmission)."""
+    return any(view.state(s)["sessions"]["seen"]["stale_action"] for s in servers(view))
+
+
+@sometimes("session_expiry_between_actions")
+def session_expiry_between_actions(view: View) -> bool:
+    """A session expired and a later request of its device renewed it."""
+    expired = any(view.state(s)["sessions"]["seen"]["expired"] for s in servers(view))
+    return expired and any(view.state(d)["sessions"]["renewed"] for d in devices(view))
+
+
+@sometimes("renewed_on_several_devices")
+def renewed_on_several_devices(view: View) -> bool:
+    """Sessions of at least two devices of one user were renewed."""
+    for hs in servers(view):
+        users: dict[str, int] = {}
+        for rec in view.state(hs)["sessions"]["sessions"].values():
+            if number(rec["id"]) >= 1:
+                users[rec["user"]] = users.get(rec["user"], 0) + 1
+        if any(n >= 2 for n in users.values()):
+            return True
+    return False
+
+
+def _made(view: View, server: str) -> list:
+    return view.state(server).get("actions", {}).get("made", [])
+
+
+@always("exactly_once")
+def exactly_once(view: View) -> bool:
+    """Each action takes effect at most once; every action a device was told
+    succeeded is in the room exactly once."""
+    for hs in servers(view):
+        made = [(d, txn) for d, txn, eid in _made(view, hs) if eid is not None]
+        if len(made) != len(set(made)):
+            return False
+    for d in devices(view):
+        if "echo" not in view.state(d):
+            continue
+        made = _made(view, view.config(d)["server"])
+        for txn, echo in view.state(d)["echo"]["echoes"].items():
+            if echo["status"] == "sent":
+                n = sum(1 for dev, t, eid in made if dev == d and str(t) == txn and eid)
+                if n != 1:
+                    return False
+    return True
+
+
+@always("user_order_kept")
+def user_order_kept(view: View) -> bool:
+    """The actions a user made on one device take effect in the order they were
+    made (the device's own transaction numbers), across session renewals too."""
+    for hs in servers(view):
+        last: dict[str, int] = {}
+        for d, txn, eid in _made(view, hs):
+            if eid is None:
+                continue
+            if txn < last.get(d, -1):
+                return False
+            last[d] = txn
+    return True
+
+
+Sessions.properties = (
+    sessions_restored,
+    exactly_once,
+    user_order_kept,
+    stale_session,
+    wish_overtaken,
+    expiry_during_action,
+    session_expiry_between_actions,
+    renewed_on_several_devices,
+)

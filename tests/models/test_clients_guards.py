@@ -21,8 +21,6 @@ SCENARIOS = {
     "multi-device-join": None,
     "capabilities": None,
     "filters": None,
-    "session-expiry-devices": None,
-    "session-expiry-order": None,
     "random-clients": 20000,
 }
 
@@ -415,17 +413,6 @@ def _no_filter_ttl(raw):
             ["retransmission_after_lost_response"],
         ),
         ("action-ids-sessions", _first_input_only, ["out_of_order_arrival"]),
-        (
-            "session-expiry-devices",
-            _no_session_timeout,
-            [
-                "session_expiry_between_actions",
-                "stale_session",
-                "expiry_during_action",
-                "renewed_on_several_devices",
-            ],
-        ),
-        ("session-expiry-order", _no_session_timeout, ["stale_session", "expiry_during_action"]),
         ("filters", _no_session_timeout, ["session_expiry_between_actions"]),
         ("filters", _no_filter_ttl, ["filter_expired"]),
         ("multi-device-join", _one_device, ["joined_elsewhere"]),

@@ -16,8 +16,6 @@ SCENARIOS = (
     "multi-device-join",
     "capabilities",
     "filters",
-    "session-expiry-devices",
-    "session-expiry-order",
     "random-clients",
 )
 
@@ -59,7 +57,6 @@ def test_timed_run_holds_and_shows_the_race(name):
         ("session-expiry", 'txn_scope="session"', "exactly_once"),
         ("multi-device-join", "join_returns_events=true", "no_unknown_rooms"),
         ("multi-device-join", 'action_id_streams="all_devices"', "action_id_private"),
-        ("session-expiry-order", 'renewal_order="as_answered"', "user_order_kept"),
     ],
 )
 def test_the_proposal_rule_breaks_the_property(name, switch, prop):

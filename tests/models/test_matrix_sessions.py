@@ -36,6 +36,29 @@ SCENARIOS = {
         "typing_seen": "reached",
         "offline_seen": "reached",
     },
+    "session-expiry-order": {
+        "exactly_once": "holds",
+        "per_client_order": "holds",
+        "user_order_kept": "holds",
+        "local_echo_settles": "holds",
+        "actions_complete": "holds",
+        "sessions_restored": "holds",
+        "presence_follows_sessions": "holds",
+        "stale_session": "reached",
+        "expiry_during_action": "reached",
+    },
+    "session-expiry-devices": {
+        "exactly_once": "holds",
+        "per_client_order": "holds",
+        "local_echo_settles": "holds",
+        "sessions_restored": "holds",
+        "presence_follows_sessions": "holds",
+        "retransmission_race": "reached",
+        "session_expiry_between_actions": "reached",
+        "stale_session": "reached",
+        "expiry_during_action": "reached",
+        "renewed_on_several_devices": "reached",
+    },
 }
 
 #: (scenario, --set with the proposal's rule, violated properties, shortest trace).
@@ -47,6 +70,8 @@ FINDINGS = [
         ["sessions_restored", "never_typing_forever"],
         14,
     ),
+    ("session-expiry-devices", 'txn_scope="session"', ["exactly_once"], 9),
+    ("session-expiry-order", 'renewal_order="as_answered"', ["user_order_kept"], 14),
 ]
 
 
@@ -120,7 +145,90 @@ def _offline_seen(steps):
     assert _shown(steps[-1], lambda ev: ev["type"] == "m.presence" and ev["presence"] == "offline")
 
 
+def _expiries(steps, dev=None):
+    return [
+        j
+        for j, s in enumerate(steps)
+        if s["act"] == "timer"
+        and s["node"] == "hs"
+        and s["timer"].startswith("sessions:")
+        and (dev is None or s["timer"] == f"sessions:{dev}")
+    ]
+
+
+def _stale_arrival(steps):
+    last = steps[-1]
+    assert last["act"] == "deliver" and last["node"] == "hs" and "session" in last["msg"]
+    assert any(m.get("error") == "stale session" for _, m in last["sends"])
+    dev, sid = last["src"], last["msg"]["session"]
+    # The session it names had ended: it expired before this request arrived.
+    assert sid is not None
+    assert any(steps[j]["timer"] == f"sessions:{dev}" for j in _expiries(steps))
+    return last
+
+
+def _stale_session(steps):
+    _stale_arrival(steps)
+
+
+def _expiry_during_action(steps):
+    assert "aid" in _stale_arrival(steps)["msg"], "an action request"
+
+
+def _session_number(sid):
+    return -1 if sid is None else int(sid.rsplit("~", 1)[1])
+
+
+def _session_expiry_between_actions(steps):
+    expired = _expiries(steps)
+    assert expired
+    dev = steps[expired[0]]["timer"].split(":", 1)[1]
+    renewed = [
+        j
+        for j, s in enumerate(steps)
+        if _deliver(s, dev, "answer")
+        and s["msg"].get("error") == "stale session"
+        and _session_number(s["msg"]["session"]) >= 1
+    ]
+    assert renewed and renewed[0] > expired[0]
+
+
+def _renewed_on_several_devices(steps):
+    renewed: dict[str, set] = {}
+    for s in steps:
+        if s["node"] != "hs" or s["act"] != "deliver":
+            continue
+        for dst, m in s["sends"]:
+            if "rid" in m and _session_number(m.get("session")) >= 1:
+                renewed.setdefault(s["msg"]["whoami"], set()).add(dst)
+    assert any(len(devs) >= 2 for devs in renewed.values()), renewed
+
+
+def _retransmission_race(steps):
+    last = steps[-1]
+    assert last["act"] == "deliver" and last["node"] == "hs" and "txn" in last["msg"]
+    req, dev = last["msg"], last["src"]
+    # Sent by the device itself: its retry timer, or its re-send on a stale failure.
+    resend = steps[last["sent"]]
+    assert resend["node"] == dev and resend["act"] in ("timer", "deliver")
+    applied = [
+        j
+        for j, s in enumerate(steps[:-1])
+        if s["act"] == "deliver"
+        and s["node"] == "hs"
+        and s["msg"].get("txn") == req["txn"]
+        and s["src"] == dev
+        and any(m.get("ok") and "event_id" in m for _, m in s["sends"])
+    ]
+    assert applied, "the action had been applied before"
+
+
 RACES = {
+    "stale_session": _stale_session,
+    "expiry_during_action": _expiry_during_action,
+    "session_expiry_between_actions": _session_expiry_between_actions,
+    "renewed_on_several_devices": _renewed_on_several_devices,
+    "retransmission_race": _retransmission_race,
     "wish_overtaken": _wish_overtaken,
     "typing_seen": _typing_seen,
     "offline_seen": _offline_seen,
@@ -139,6 +247,11 @@ def _first_input_only(raw):
     raw["workload"] = raw["workload"][:1]
 
 
+def _no_session_timeout(raw):
+    hs = next(n for n in raw["nodes"] if n["name"] == "hs")
+    hs["config"]["sessions"].pop("session_timeout_ms", None)
+
+
 def _presence_only(raw):
     raw["workload"] = [w for w in raw["workload"] if w["input"]["op"] == "presence"]
 
@@ -148,6 +261,17 @@ def _presence_only(raw):
     [
         ("presence-order", _first_input_only, ["wish_overtaken"]),
         ("typing-presence", _presence_only, ["typing_seen", "offline_seen"]),
+        (
+            "session-expiry-devices",
+            _no_session_timeout,
+            [
+                "session_expiry_between_actions",
+                "stale_session",
+                "expiry_during_action",
+                "renewed_on_several_devices",
+            ],
+        ),
+        ("session-expiry-order", _no_session_timeout, ["stale_session", "expiry_during_action"]),
     ],
 )
 def test_guard_is_vacuous_where_its_race_cannot_happen(name, edit, guards):
@@ -200,7 +324,8 @@ def test_a_stale_session_id_fails_and_brings_a_new_session():
     answer = ctx.sent[-1][1]
     assert answer["ok"] is False and answer["error"] == "stale session"
     assert answer["session"] == "a1~1"
-    assert state["sessions"]["seen"] == {"stale": True, "expired": True, "overtaken": False}
+    seen = state["sessions"]["seen"]
+    assert seen == {"stale": True, "expired": True, "overtaken": False, "stale_action": False}
 
 
 def test_an_overtaken_typing_request_is_ignored_only_under_latest_request():

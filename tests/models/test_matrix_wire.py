@@ -23,7 +23,7 @@ from mxsim.sim.world import System
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 SCENARIOS = ["partition-heal", "rejected-event", "scrollback", "state-reset", "superseded-state"]
 #: Migrated from the clients model (sessions, presence, typing).
-SCENARIOS += ["presence-order", "typing-presence"]
+SCENARIOS += ["presence-order", "typing-presence", "session-expiry-order", "session-expiry-devices"]
 ACTIONS = Path(__file__).with_name("test_matrix_actions.py")
 
 
@@ -81,6 +81,8 @@ def system(name: str, *sets: str) -> tuple[System, list, list]:
         ("state-reset", ("state_resolution=depth",)),
         ("presence-order", ('presence_typing_order="arrival"',)),
         ("typing-presence", ('presence_of_user="last_session"',)),
+        ("session-expiry-devices", ('txn_scope="session"',)),
+        ("session-expiry-order", ('renewal_order="as_answered"',)),
     ],
 )
 def test_a_run_sends_only_declared_messages_with_their_fields(name, sets):
