@@ -136,6 +136,28 @@ WIRE.declare(
     SESSION_REQUEST,
 )
 
+WIRE.declare(
+    "caps",
+    CLIENT_SERVER,
+    "Capabilities",
+    "Provide the session's capability set by its hash.",
+    SESSION_REQUEST + ("hash",),
+)
+WIRE.declare(
+    "caps_upload",
+    CLIENT_SERVER,
+    "Capabilities",
+    "Upload the full capability set (its hash was refused).",
+    SESSION_REQUEST + ("caps",),
+)
+WIRE.declare(
+    "caps_lookup",
+    CLIENT_SERVER,
+    "Capabilities",
+    "Ask for the capability set of a hash shown in `of`'s presence.",
+    SESSION_REQUEST + ("hash", "of"),
+)
+
 # -- server -> client ------------------------------------------------------------
 
 WIRE.declare(
@@ -145,7 +167,7 @@ WIRE.declare(
     "The outcome of a request with a session ID, and the session ID it ran in "
     "(a new one when the request's was stale).",
     ("rid", "ok", "session"),
-    ("error", "ended"),
+    ("error", "ended", "hash", "caps"),
 )
 
 WIRE.declare(

@@ -11,6 +11,7 @@ retransmission Action APIs; Action IDs (resend, give up)   retransmission.py
 sessions       Sessions (session ID, re-send when stale)   sessions.py
 presence       Presence; Typing                            presence.py
 echo           Action APIs (local echo)                    echo.py
+capabilities   Capabilities                                capabilities.py
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mxsim.models.device.capabilities import Capabilities
 from mxsim.models.device.echo import Echo
 from mxsim.models.device.presence import Presence
 from mxsim.models.device.requests import Requests
@@ -42,7 +44,7 @@ class Device(Composed):
 
     kind = "device"
     parts = (Requests, Stream, Timeline, Scrollback, Retransmission)
-    parts += (Sessions, Presence, Echo)
+    parts += (Sessions, Presence, Echo, Capabilities)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod

@@ -66,8 +66,21 @@ def _echoes(view: View) -> list[dict]:
 
 @eventually("local_echo_settles")
 def local_echo_settles(view: View) -> bool:
-    """At quiescence every local echo is settled (sent or failed)."""
-    return all(e["status"] != "pending" for echoes in _echoes(view) for e in echoes.values())
+    """At quiescence every local echo is settled (sent or failed), and a sent one
+    is placed at its own event: a device whose stream its server knows holds
+    the event the answer named in the room's timeline."""
+    for d in view.nodes:
+        if view.kind(d) != "device" or "echo" not in view.state(d):
+            continue
+        st = view.state(d)
+        streamed = d in view.state(view.config(d)["server"])["stream"]["devices"]
+        for echo in st["echo"]["echoes"].values():
+            if echo["status"] == "pending":
+                return False
+            placed = echo["sent_id"] in st["timeline"]["timeline"].get(echo["room"], ())
+            if echo["status"] == "sent" and streamed and echo["sent_id"] and not placed:
+                return False
+    return True
 
 
 @eventually("actions_complete")

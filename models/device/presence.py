@@ -70,11 +70,17 @@ class Presence(Part):
             self.sessions.request(ctx, state, "presence", presence=wants["presence"])
         for room in wants["typing"]:
             self.sessions.request(ctx, state, "typing", room=room, typing=True)
+        capabilities = self.node.part("capabilities")
+        if capabilities is not None and skip != "caps":
+            capabilities.provide(ctx, state)
 
     def shown(self, state: dict, ev: dict) -> None:
         """An ``m.presence`` or ``m.typing`` event came down the stream."""
         mine = self.of(state)
         if ev["type"] == "m.presence":
             mine["presence"][ev["user"]] = [ev["presence"], ev["caps"]]
+            capabilities = self.node.part("capabilities")
+            if capabilities is not None:
+                capabilities.shown(state, ev["user"], ev["caps"])
         else:
             mine["typing"][ev["room_id"]] = ev["users"]

@@ -139,6 +139,7 @@ class Sessions(Part):
         ctx.cancel_timer(self.timer(rid))
         sid = msg["session"]
         presence = self.node.part("presence")
+        capabilities = self.node.part("capabilities")
         if not msg["ok"] and msg.get("error") == "stale session":
             renewed = number(sid) > number(mine["session"])
             if renewed:
@@ -148,7 +149,7 @@ class Sessions(Part):
                 mine["renewed"] = True
                 if presence is not None:
                     presence.reestablish(ctx, state, entry["op"])
-            if entry["op"] == "typing" and renewed:
+            if entry["op"] in ("typing", "caps") and renewed:
                 return  # re-established already
             entry["tries"] = 1
             mine["inflight"][rid] = entry
@@ -157,10 +158,15 @@ class Sessions(Part):
         if msg.get("ended"):
             self.adopt(ctx, state, None)
         elif number(sid) > number(mine["session"]):
+            first = mine["session"] is None
             self.adopt(ctx, state, sid)
+            if first and capabilities is not None:
+                capabilities.provide(ctx, state)
         echo = self.node.part("echo")
         if "txn" in entry and echo is not None:
             echo.answered(state, entry, msg)
+        if entry["op"].startswith("caps") and capabilities is not None:
+            capabilities.answered(ctx, state, entry, msg)
 
     def on_timer(self, ctx: Context, state: dict, name: str) -> None:
         mine = self.of(state)

@@ -13,6 +13,7 @@ actions        Action APIs; Action IDs (idempotence, hold, timeout)    actions.p
 sessions       Sessions (start, expiry, stale session IDs)             sessions.py
 presence       Presence                                                presence.py
 typing         Typing                                                  typing.py
+capabilities   Capabilities                                            capabilities.py
 =============  ======================================================  ==============
 
 ``rooms`` and ``stream`` are in every homeserver; a scenario uses another
@@ -24,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from mxsim.models.homeserver.actions import Actions
+from mxsim.models.homeserver.capabilities import Capabilities
 from mxsim.models.homeserver.federation import Federation
 from mxsim.models.homeserver.joining import Joining
 from mxsim.models.homeserver.presence import Presence
@@ -49,7 +51,7 @@ class Homeserver(Composed):
 
     kind = "homeserver"
     parts = (Rooms, Stream, Joining, Federation, Scrollback, Actions)
-    parts += (Sessions, Presence, Typing)
+    parts += (Sessions, Presence, Typing, Capabilities)
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
         if src != WORKLOAD and msg.get("type") in REQUESTS:

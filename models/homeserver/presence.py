@@ -81,7 +81,9 @@ class Presence(Part):
         mine = self.of(state)
         user = self.sessions.records(state)[device]["user"]
         old = mine["users"].get(user, OFFLINE)
-        new = {"presence": self.user_presence(state, user, device, old["presence"]), "caps": None}
+        capabilities = self.node.part("capabilities")
+        caps = capabilities.of_user(state, user) if capabilities is not None else None
+        new = {"presence": self.user_presence(state, user, device, old["presence"]), "caps": caps}
         if new == old:
             return
         mine["users"][user] = new

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mxsim.models.clientapi.capabilities import capability_hash
 from mxsim.sim.model import Switch, View, always, sometimes
 from mxsim.sim.node import ConfigError, Context
 from mxsim.sim.parts import Part
@@ -29,6 +30,7 @@ __all__ = ["Sessions", "number", "SESSION_OPS"]
 
 #: Requests with a session ID and the part that applies each.
 SESSION_OPS = {"presence": "presence", "typing": "typing", "offline": "sessions"}
+SESSION_OPS.update(dict.fromkeys(("caps", "caps_upload", "caps_lookup"), "capabilities"))
 
 STALE_SESSION_RENEWAL = Switch(
     "stale_session_renewal",
@@ -180,6 +182,9 @@ class Sessions(Part):
         actions = self.node.part("actions")
         if actions is not None:
             actions.close(ctx, state, rec["id"])
+        capabilities = self.node.part("capabilities")
+        if capabilities is not None:
+            capabilities.ended(state, device)
         typing = self.node.part("typing")
         if typing is not None:
             # "They are no longer typing when either the session ends or ..."
@@ -232,6 +237,9 @@ def sessions_restored(view: View) -> bool:
         if "presence" in hs and hs["presence"]["wish"].get(d) != (wants["presence"] or "online"):
             return False
         if "typing" in hs and hs["typing"]["typing"].get(d, []) != wants["typing"]:
+            return False
+        caps = view.config(d).get("capabilities", {}).get("caps")
+        if caps and hs["capabilities"]["session"].get(d) != capability_hash(caps):
             return False
     return True
 

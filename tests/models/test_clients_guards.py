@@ -19,7 +19,6 @@ SCENARIOS = {
     "action-ids-sessions": None,
     "session-expiry": 20000,
     "multi-device-join": None,
-    "capabilities": None,
     "filters": None,
     "random-clients": 20000,
 }
@@ -394,11 +393,6 @@ def _one_device(raw):
     raw["workload"] = [w for w in raw["workload"] if w["node"] == "alice1"]
 
 
-def _no_caps(raw):
-    for n in _nodes(raw, "device"):
-        n["config"].pop("caps", None)
-
-
 def _no_filter_ttl(raw):
     _config(raw, "hs").pop("filter_ttl_ms", None)
 
@@ -416,7 +410,6 @@ def _no_filter_ttl(raw):
         ("filters", _no_session_timeout, ["session_expiry_between_actions"]),
         ("filters", _no_filter_ttl, ["filter_expired"]),
         ("multi-device-join", _one_device, ["joined_elsewhere"]),
-        ("capabilities", _no_caps, ["unknown_hash_refused", "hash_looked_up"]),
     ],
 )
 def test_guard_is_vacuous_where_its_race_cannot_happen(name, edit, guards):

@@ -14,7 +14,6 @@ SCENARIOS = (
     "action-ids-sessions",
     "session-expiry",
     "multi-device-join",
-    "capabilities",
     "filters",
     "random-clients",
 )

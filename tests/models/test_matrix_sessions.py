@@ -59,6 +59,16 @@ SCENARIOS = {
         "expiry_during_action": "reached",
         "renewed_on_several_devices": "reached",
     },
+    "capabilities": {
+        "capability_union": "holds",
+        "capabilities_resolved": "holds",
+        "sessions_restored": "holds",
+        "stream_positions_increase": "holds",
+        "events_once": "holds",
+        "stream_complete": "holds",
+        "unknown_hash_refused": "reached",
+        "hash_looked_up": "reached",
+    },
 }
 
 #: (scenario, --set with the proposal's rule, violated properties, shortest trace).
@@ -223,7 +233,30 @@ def _retransmission_race(steps):
     assert applied, "the action had been applied before"
 
 
+def _unknown_hash_refused(steps):
+    last = steps[-1]
+    assert _deliver(last, "hs", "caps")
+    h = last["msg"]["hash"]
+    assert any(m.get("error") == "unknown capability hash" for _, m in last["sends"])
+    uploaded = [
+        m.get("hash") for s in steps[:-1] if _deliver(s, "hs", "caps_upload") for _, m in s["sends"]
+    ]
+    assert h not in uploaded
+
+
+def _hash_looked_up(steps):
+    last = steps[-1]
+    assert _deliver(last, "hs", "caps_lookup")
+    asker, h = last["src"], last["msg"]["hash"]
+    # The device asked because it was shown a presence with a hash it did not know.
+    shown = steps[last["sent"]]
+    assert shown["node"] == asker
+    assert _shown(shown, lambda ev: ev["type"] == "m.presence" and ev["caps"] == h)
+
+
 RACES = {
+    "unknown_hash_refused": _unknown_hash_refused,
+    "hash_looked_up": _hash_looked_up,
     "stale_session": _stale_session,
     "expiry_during_action": _expiry_during_action,
     "session_expiry_between_actions": _session_expiry_between_actions,
@@ -252,6 +285,11 @@ def _no_session_timeout(raw):
     hs["config"]["sessions"].pop("session_timeout_ms", None)
 
 
+def _no_caps(raw):
+    for n in raw["nodes"]:
+        n["config"].get("capabilities", {}).pop("caps", None)
+
+
 def _presence_only(raw):
     raw["workload"] = [w for w in raw["workload"] if w["input"]["op"] == "presence"]
 
@@ -272,6 +310,7 @@ def _presence_only(raw):
             ],
         ),
         ("session-expiry-order", _no_session_timeout, ["stale_session", "expiry_during_action"]),
+        ("capabilities", _no_caps, ["unknown_hash_refused", "hash_looked_up"]),
     ],
 )
 def test_guard_is_vacuous_where_its_race_cannot_happen(name, edit, guards):
