@@ -204,7 +204,7 @@ WIRE.declare(
     SERVER_CLIENT,
     STREAM,
     "0-N events the device has not seen, at its next stream position "
-    "(each entry: `room`, `event`, [`after`], [`local`]).",
+    "(each entry: `room`, `event`, [`after`], [`local`], [`action_id`]: the sender's own).",
     ("pos", "events"),
 )
 WIRE.declare(

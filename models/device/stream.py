@@ -103,3 +103,6 @@ class Stream(Part):
             ]
             return
         self.timeline.apply(state, entry)
+        echo = self.node.part("echo")
+        if echo is not None:
+            echo.streamed(state, entry)

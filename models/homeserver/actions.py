@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from mxsim.models.homeserver.rooms import result
+from mxsim.sim.model import Switch
 from mxsim.sim.node import ConfigError, Context
 from mxsim.sim.parts import Part
 
@@ -39,6 +40,14 @@ HOLD_TIMEOUT_MS = 200
 
 MISSING = "missing sequence number"
 
+ACTION_ID_STREAMS = Switch(
+    "action_id_streams",
+    "sender_device",
+    'Action APIs: "The action ID will *not* appear in other client\'s event streams." '
+    '("all_devices": every device of the sending user sees it).',
+    ("sender_device", "all_devices"),
+)
+
 
 class Actions(Part):
     """Config: ``hold_timeout_ms``. State: ``clients`` (scope -> ``next``, ``done``
@@ -48,6 +57,7 @@ class Actions(Part):
 
     name = "actions"
     section = "Action APIs; Action IDs"
+    switches = (ACTION_ID_STREAMS,)
     durable = ("clients",)
     keys = {"hold_timeout_ms": "a positive number of milliseconds"}
 

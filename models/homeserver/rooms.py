@@ -166,7 +166,10 @@ class Rooms(Part):
             self.answer(ctx, device, result(aid, True, event_id=ev["event_id"], room=ev["room_id"]))
         invitee = ev["state_key"].split(":", 1)[1] if ev["type"] == "m.room.member" else ""
         self.federate(ctx, state, store, ev, (invitee,) if invitee else ())
+        # Proposal, "Action APIs": the action ID appears in the sender's stream.
+        state["stream"]["maker"] = [device, aid, ev["event_id"]]
         self.accepted(ctx, state, store, ev, changed)
+        del state["stream"]["maker"]
 
     def federate(self, ctx, state, store, ev, extra: tuple[str, ...] = ()) -> None:
         federation = self.federation

@@ -15,7 +15,6 @@ GUARDS = tuple(p.name for p in MODEL.properties if p.kind == "sometimes")
 
 #: Bundled clients scenarios and the bound their witnesses are found within.
 SCENARIOS = {
-    "local-echo": None,
     "action-ids-sessions": None,
     "session-expiry": 20000,
     "multi-device-join": None,
@@ -369,11 +368,6 @@ def _config(raw, name):
     return next(n for n in raw["nodes"] if n["name"] == name)["config"]
 
 
-def _no_stream(raw):
-    for n in _nodes(raw, "device"):
-        n["config"]["sync"] = False
-
-
 def _no_retransmission_but_duplicates(raw):
     for n in _nodes(raw, "device"):
         n["config"]["max_tries"] = 1
@@ -400,7 +394,6 @@ def _no_filter_ttl(raw):
 @pytest.mark.parametrize(
     ("name", "edit", "guards"),
     [
-        ("local-echo", _no_stream, ["response_after_stream", "stream_after_response"]),
         (
             "action-ids-sessions",
             _no_retransmission_but_duplicates,

@@ -10,7 +10,6 @@ from mxsim.sim.explore import Explorer
 from mxsim.sim.timed import TimedRun
 
 SCENARIOS = (
-    "local-echo",
     "action-ids-sessions",
     "session-expiry",
     "multi-device-join",

@@ -69,6 +69,18 @@ SCENARIOS = {
         "unknown_hash_refused": "reached",
         "hash_looked_up": "reached",
     },
+    "local-echo": {
+        "exactly_once": "holds",
+        "per_client_order": "holds",
+        "local_echo_settles": "holds",
+        "stream_positions_increase": "holds",
+        "events_once": "holds",
+        "stream_complete": "holds",
+        "actions_complete": "holds",
+        "action_id_private": "holds",
+        "response_after_stream": "reached",
+        "stream_after_response": "reached",
+    },
 }
 
 #: (scenario, --set with the proposal's rule, violated properties, shortest trace).
@@ -254,7 +266,43 @@ def _hash_looked_up(steps):
     assert _shown(shown, lambda ev: ev["type"] == "m.presence" and ev["caps"] == h)
 
 
+def _answers_with_event(step, dev):
+    return _deliver(step, dev, "result") and step["msg"]["ok"] and "event_id" in step["msg"]
+
+
+def _brings(step, dev, eid):
+    return (
+        step["act"] == "deliver"
+        and step["node"] == dev
+        and any(e["event"].get("event_id") == eid for e in step["msg"].get("events", []))
+    )
+
+
+def _response_after_stream(steps):
+    last = steps[-1]
+    assert _answers_with_event(last, last["node"])
+    eid, dev = last["msg"]["event_id"], last["node"]
+    assert any(_brings(s, dev, eid) for s in steps[:-1]), "the event came first"
+
+
+def _stream_after_response(steps):
+    last = steps[-1]
+    dev = last["node"]
+    assert last["act"] == "deliver" and last["msg"]["type"] == "stream"
+    mine = [e["event"].get("event_id") for e in last["msg"]["events"]]
+    answered = [
+        j
+        for j, s in enumerate(steps[:-1])
+        if _answers_with_event(s, dev) and s["msg"]["event_id"] in mine
+    ]
+    assert answered, "the answer with this event's ID came first"
+    eid = steps[answered[0]]["msg"]["event_id"]
+    assert not any(_brings(s, dev, eid) for s in steps[: answered[0]])
+
+
 RACES = {
+    "response_after_stream": _response_after_stream,
+    "stream_after_response": _stream_after_response,
     "unknown_hash_refused": _unknown_hash_refused,
     "hash_looked_up": _hash_looked_up,
     "stale_session": _stale_session,
@@ -290,6 +338,12 @@ def _no_caps(raw):
         n["config"].get("capabilities", {}).pop("caps", None)
 
 
+def _no_stream(raw):
+    for n in raw["nodes"]:
+        if n["kind"] == "device":
+            n["config"]["stream"] = {"open": False}
+
+
 def _presence_only(raw):
     raw["workload"] = [w for w in raw["workload"] if w["input"]["op"] == "presence"]
 
@@ -311,6 +365,7 @@ def _presence_only(raw):
         ),
         ("session-expiry-order", _no_session_timeout, ["stale_session", "expiry_during_action"]),
         ("capabilities", _no_caps, ["unknown_hash_refused", "hash_looked_up"]),
+        ("local-echo", _no_stream, ["response_after_stream", "stream_after_response"]),
     ],
 )
 def test_guard_is_vacuous_where_its_race_cannot_happen(name, edit, guards):

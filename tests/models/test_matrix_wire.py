@@ -24,7 +24,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 SCENARIOS = ["partition-heal", "rejected-event", "scrollback", "state-reset", "superseded-state"]
 #: Migrated from the clients model (sessions, presence, typing).
 SCENARIOS += ["presence-order", "typing-presence", "session-expiry-order", "session-expiry-devices"]
-SCENARIOS += ["capabilities"]
+SCENARIOS += ["capabilities", "local-echo"]
 ACTIONS = Path(__file__).with_name("test_matrix_actions.py")
 
 
