@@ -2,7 +2,8 @@
 
 For each benchmark scenario (``voip-1-to-n``, ``superseded-state``,
 ``action-ids``, and voip with 4 and 5 callee devices), a breadth-first check
-with each reduction the checker offers (``none``, ``por``, ``both``):
+with each reduction the checker offers (``none``, ``symmetry``, ``por``,
+``both``):
 distinct states, seconds, states per second, bytes per visited state, and
 ``reduction_ratio`` = states without reduction / states with both. Then,
 for every seeded violation (the findings of :mod:`experiments.bench_swarm`),
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import time
+from pathlib import Path
 from typing import Any
 
 from mxsim.experiments.bench_swarm import FINDINGS, first_violations
@@ -28,11 +30,18 @@ from mxsim.sim.walks import Walker
 __all__ = ["SCENARIOS", "run", "describe", "reductions"]
 
 #: (name in the report, scenario, overrides): the scenarios the issue names,
-#: and the voip question at 4 and 5 callee devices (``callee_devices``).
+#: and the voip question at 4 and 5 callee devices.
+_VARIANTS = Path(__file__).resolve().parent.parent / "tests" / "sim" / "scenarios"
 SCENARIOS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("voip-1-to-n", "voip-1-to-n", ()),
     ("superseded-state", "superseded-state", ()),
     ("action-ids", "action-ids", ()),
+    # 4 and 5 callee devices: the scenario files beside the tests (a checkout only).
+    *(
+        (f"voip-1-to-{n}", str(_VARIANTS / f"voip-1-to-{n}.toml"), ())
+        for n in (4, 5)
+        if (_VARIANTS / f"voip-1-to-{n}.toml").exists()
+    ),
 )
 
 
@@ -42,7 +51,7 @@ def reductions() -> tuple[str, ...]:
         return ("none",)
     from mxsim.sim.reduce import MODES
 
-    return tuple(m for m in ("none", "por", "both") if m in MODES)
+    return tuple(m for m in ("none", "symmetry", "por", "both") if m in MODES)
 
 
 def _check(scenario: str, sets: tuple[str, ...], reduce: str, max_seconds: float) -> dict:

@@ -21,7 +21,7 @@ from pathlib import Path
 from mxsim.sim.files import write_atomic
 from mxsim.sim.wire import CLIENT_SERVER, SERVER_CLIENT, SERVER_SERVER, Wire
 
-__all__ = ["WIRE", "REQUEST", "TRY", "request_fields", "main"]
+__all__ = ["WIRE", "REQUEST", "SESSION_REQUEST", "TRY", "request_fields", "main"]
 
 WIRE = Wire("The matrix model's wire protocol")
 
@@ -39,8 +39,16 @@ SCROLL = "Scrolling back"
 TRY = "try"
 
 
+#: Optional on every request, from a device with sessions ("Sessions", "Action
+#: IDs"): its request number, its session ID and its own number of the action.
+SESSION_FIELDS = ("rid", "session", "txn")
+
+
 def _request(name: str, section: str, summary: str, fields=(), optional=()) -> None:
-    WIRE.declare(name, CLIENT_SERVER, section, summary, REQUEST + tuple(fields), (*optional, TRY))
+    extra = (TRY, *SESSION_FIELDS)
+    WIRE.declare(
+        name, CLIENT_SERVER, section, summary, REQUEST + tuple(fields), (*optional, *extra)
+    )
 
 
 def request_fields(op: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -51,7 +59,7 @@ def request_fields(op: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """
     spec = WIRE.messages[op]
     needed = tuple(f for f in spec.fields if f not in REQUEST)
-    return needed, tuple(f for f in spec.optional if f not in ("from", TRY))
+    return needed, tuple(f for f in spec.optional if f not in ("from", TRY, *SESSION_FIELDS))
 
 
 # -- client -> server ------------------------------------------------------------
@@ -120,15 +128,74 @@ _request(
     ("room", "event_type"),
     ("content", "updates"),
 )
+
+#: Fields every request with a session ID carries (proposal, "Sessions"):
+#: ``rid`` numbers the device's requests, ``session`` is None before the first answer.
+SESSION_REQUEST = ("rid", "whoami", "out_of_order", "session")
+
+WIRE.declare(
+    "presence",
+    CLIENT_SERVER,
+    "Presence",
+    "Set the session's presence (not an action: no action ID).",
+    SESSION_REQUEST + ("presence",),
+)
+WIRE.declare(
+    "typing",
+    CLIENT_SERVER,
+    "Typing",
+    "Start or stop typing in a room (not an action: no action ID).",
+    SESSION_REQUEST + ("room", "typing"),
+)
+WIRE.declare(
+    "offline",
+    CLIENT_SERVER,
+    "Sessions",
+    'End the session ("explicitly hitting a particular endpoint").',
+    SESSION_REQUEST,
+)
+
+WIRE.declare(
+    "caps",
+    CLIENT_SERVER,
+    "Capabilities",
+    "Provide the session's capability set by its hash.",
+    SESSION_REQUEST + ("hash",),
+)
+WIRE.declare(
+    "caps_upload",
+    CLIENT_SERVER,
+    "Capabilities",
+    "Upload the full capability set (its hash was refused).",
+    SESSION_REQUEST + ("caps",),
+)
+WIRE.declare(
+    "caps_lookup",
+    CLIENT_SERVER,
+    "Capabilities",
+    "Ask for the capability set of a hash shown in `of`'s presence.",
+    SESSION_REQUEST + ("hash", "of"),
+)
+
 # -- server -> client ------------------------------------------------------------
+
+WIRE.declare(
+    "answer",
+    SERVER_CLIENT,
+    "Sessions",
+    "The outcome of a request with a session ID, and the session ID it ran in "
+    "(a new one when the request's was stale).",
+    ("rid", "ok", "session"),
+    ("error", "ended", "hash", "caps"),
+)
 
 WIRE.declare(
     "result",
     SERVER_CLIENT,
     ACTIONS,
-    "The outcome of a request.",
+    "The outcome of a request (with `rid` and `session` for a request that named them).",
     ("aid", "ok"),
-    ("error", "event_id", "room"),
+    ("error", "event_id", "room", "rid", "session"),
 )
 WIRE.declare(
     "joined",
@@ -156,8 +223,8 @@ WIRE.declare(
     SERVER_CLIENT,
     STREAM,
     "0-N events the device has not seen, at its next stream position "
-    "(each entry: `room`, `event`, [`after`], [`local`]). To a long poll: every entry "
-    "after the poll's `from`, `pos` being the position of the last.",
+    "(each entry: `room`, `event`, [`after`], [`local`], [`action_id`]: the sender's own). "
+    "To a long poll: every entry after the poll's `from`, `pos` being the position of the last.",
     ("pos", "events"),
 )
 WIRE.declare(

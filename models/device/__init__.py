@@ -9,6 +9,10 @@ timeline       Message Events Ordering Notes               timeline.py
 scrollback     Scrolling back; Contextual windowing        scrollback.py
 calls          VoIP                                        calls.py
 retransmission Action APIs; Action IDs (resend, give up)   retransmission.py
+sessions       Sessions (session ID, re-send when stale)   sessions.py
+presence       Presence; Typing                            presence.py
+echo           Action APIs (local echo)                    echo.py
+capabilities   Capabilities                                capabilities.py
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -22,9 +26,13 @@ from __future__ import annotations
 from typing import Any
 
 from mxsim.models.device.calls import Calls
+from mxsim.models.device.capabilities import Capabilities
+from mxsim.models.device.echo import Echo
+from mxsim.models.device.presence import Presence
 from mxsim.models.device.requests import Requests
 from mxsim.models.device.retransmission import Retransmission
 from mxsim.models.device.scrollback import Scrollback
+from mxsim.models.device.sessions import Sessions
 from mxsim.models.device.stream import Stream
 from mxsim.models.device.timeline import Timeline
 from mxsim.sim.node import ConfigError
@@ -38,6 +46,7 @@ class Device(Composed):
 
     kind = "device"
     parts = (Requests, Stream, Timeline, Scrollback, Retransmission, Calls)
+    parts += (Sessions, Presence, Echo, Capabilities)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod

@@ -17,11 +17,12 @@ from mxsim.sim.wire import CLIENT_SERVER
 
 __all__ = ["Requests", "OPS"]
 
-#: Workload ops: every client-server request but ``register`` and ``events``.
+#: Workload ops: every client-server request with an action ID (not ``register``,
+#: not the requests with a session ID of :mod:`mxsim.models.device.sessions`).
 OPS = tuple(
     n
     for n, m in WIRE.messages.items()
-    if m.direction == CLIENT_SERVER and n not in ("register", "events")
+    if m.direction == CLIENT_SERVER and m.fields[: len(REQUEST)] == REQUEST
 )
 
 #: Optional fields that are not strings, and the type each must have.
@@ -77,6 +78,8 @@ class Requests(Part):
     def on_start(self, ctx: Context, state: dict) -> None:
         if self.node.part("stream").long_poll():
             return  # its first long poll makes it known
+        if not self.node.part("stream").opens():
+            return
         user, ooo = self.node.config["user"], self.out_of_order()
         ctx.send(
             self.node.config["server"], {"type": "register", "user": user, "out_of_order": ooo}

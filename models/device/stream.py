@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from mxsim.models.device.stream_complete import stream_complete
 from mxsim.models.room import SEP
 from mxsim.sim.node import ConfigError, Context
-from mxsim.sim.parts import Part
+from mxsim.sim.parts import Part, check_bool
 
 __all__ = ["Stream"]
 
@@ -27,11 +28,15 @@ class Stream(Part):
     section = "Event Stream API"
     required = True
     handles = ("stream", "invited", "joined")
-    keys = {"long_poll": "a boolean"}
+    properties = (stream_complete,)
+    #: ``open = false``: the device never opens its stream (it sends no ``register``),
+    #: as a client that makes requests but does not read the "Event Stream API".
+    keys = {"long_poll": "a boolean", "open": "a boolean"}
 
     @classmethod
     def check_config(cls, config, node_config, node_names) -> None:
         super().check_config(config, node_config, node_names)
+        check_bool(config, "open")
         if not isinstance(config.get("long_poll", False), bool):
             raise ConfigError("long_poll", "a boolean", config.get("long_poll"))
 
@@ -70,6 +75,9 @@ class Stream(Part):
             if carry:
                 msg["send"] = carry
             ctx.send(self.node.config["server"], msg)
+
+    def opens(self) -> bool:
+        return bool(self.config.get("open", True))
 
     def bind(self) -> None:
         self.requests = self.node.part("requests")
@@ -130,6 +138,12 @@ class Stream(Part):
             if scrollback is not None:
                 scrollback.start_at(state, room, ev["token"])
             return
+        if ev["type"] in ("m.presence", "m.typing"):
+            # Not room events: presence and typing are shown, not kept in a timeline.
+            presence = self.node.part("presence")
+            if presence is not None:
+                presence.shown(state, ev)
+            return
         if "state_key" in ev:
             mine["view"].setdefault(room, {})[f"{ev['type']}{SEP}{ev['state_key']}"] = ev[
                 "event_id"
@@ -140,3 +154,6 @@ class Stream(Part):
             calls.apply(state, entry)
             return
         self.timeline.apply(state, entry)
+        echo = self.node.part("echo")
+        if echo is not None:
+            echo.streamed(state, entry)

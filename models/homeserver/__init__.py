@@ -11,6 +11,10 @@ federation     Federation; Message Events Ordering Notes               federatio
 scrollback     Scrolling back; Contextual windowing                    scrollback.py
 updates        Updates (Events); Bundling (and VoIP signalling)        updates.py
 actions        Action APIs; Action IDs (idempotence, hold, timeout)    actions.py
+sessions       Sessions (start, expiry, stale session IDs)             sessions.py
+presence       Presence                                                presence.py
+typing         Typing                                                  typing.py
+capabilities   Capabilities                                            capabilities.py
 =============  ======================================================  ==============
 
 ``rooms`` and ``stream`` are in every homeserver; a scenario uses another
@@ -22,11 +26,15 @@ from __future__ import annotations
 from typing import Any
 
 from mxsim.models.homeserver.actions import Actions
+from mxsim.models.homeserver.capabilities import Capabilities
 from mxsim.models.homeserver.federation import Federation
 from mxsim.models.homeserver.joining import Joining
+from mxsim.models.homeserver.presence import Presence
 from mxsim.models.homeserver.rooms import Rooms
 from mxsim.models.homeserver.scrollback import Scrollback
+from mxsim.models.homeserver.sessions import Sessions
 from mxsim.models.homeserver.stream import Stream
+from mxsim.models.homeserver.typing import Typing
 from mxsim.models.homeserver.updates import Updates
 from mxsim.models.wire import REQUEST, WIRE
 from mxsim.sim.node import WORKLOAD, Context
@@ -45,11 +53,20 @@ class Homeserver(Composed):
 
     kind = "homeserver"
     parts = (Rooms, Stream, Joining, Federation, Scrollback, Actions, Updates)
+    parts += (Sessions, Presence, Typing, Capabilities)
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
         if src != WORKLOAD and msg.get("type") in REQUESTS:
-            # A request registers its device if ``register`` has not arrived yet.
-            self.part("stream").register(state, src, msg["whoami"], msg["out_of_order"])
+            sessions = self.part("sessions")
+            if sessions is not None and "session" in msg:
+                # Proposal, "Sessions": a request with a stale session ID fails
+                # (a device with sessions opens its stream with ``register``).
+                if sessions.gate(ctx, state, src, msg) is None:
+                    self.finish(ctx, state)
+                    return
+            else:
+                # A request registers its device if ``register`` has not arrived yet.
+                self.part("stream").register(state, src, msg["whoami"], msg["out_of_order"])
             actions = self.part("actions")
             if actions is not None:
                 # Proposal, "Action IDs": each request passes its action ID first.

@@ -14,9 +14,14 @@ the part that handles it: an ID already applied is answered again, not applied
 twice (``idempotent_retransmission``); a higher ID waits for the lower ones
 (``hold_out_of_order``) until ``hold_timeout_ms``, then is rejected. The
 answer a request got is kept, so a retransmission gets the same answer.
-Action IDs are counted per device (a device is one client of one session
-here); a request's ``try`` (1: the first transmission, 2 and on: the device's
-retransmissions) only feeds the ``retransmission_race`` guard.
+Action IDs are counted per device, or, on a server with the ``sessions``
+part, per session ("Action IDs are scoped per session": :meth:`Actions.scope`);
+a request's ``try`` (1: the first transmission, 2 and on: the device's
+retransmissions) only feeds the ``retransmission_race`` guard. A request that
+carries the device's own number of the action (``txn``, sent by a device with
+sessions) is recorded in ``made``; under ``txn_scope = "device"`` an action
+whose ``txn`` was applied already, in any session, is answered again and not
+applied (its action ID is used up, so later ones are not held for it).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from mxsim.models.homeserver.rooms import result
+from mxsim.sim.model import Switch
 from mxsim.sim.node import ConfigError, Context
 from mxsim.sim.parts import Part
 
@@ -34,6 +40,14 @@ HOLD_TIMEOUT_MS = 200
 
 MISSING = "missing sequence number"
 
+ACTION_ID_STREAMS = Switch(
+    "action_id_streams",
+    "sender_device",
+    'Action APIs: "The action ID will *not* appear in other client\'s event streams." '
+    '("all_devices": every device of the sending user sees it).',
+    ("sender_device", "all_devices"),
+)
+
 
 class Actions(Part):
     """Config: ``hold_timeout_ms``. State: ``clients`` (scope -> ``next``, ``done``
@@ -43,6 +57,7 @@ class Actions(Part):
 
     name = "actions"
     section = "Action APIs; Action IDs"
+    switches = (ACTION_ID_STREAMS,)
     durable = ("clients",)
     keys = {"hold_timeout_ms": "a positive number of milliseconds"}
 
@@ -57,6 +72,9 @@ class Actions(Part):
         # The guards' observations are flags: once seen, a race stays seen.
         return {"clients": {}, "retransmission_race": False, "out_of_order": False}
 
+    def bind(self) -> None:
+        self.sessions = self.node.part("sessions")
+
     def on_start(self, ctx: Context, state: dict) -> None:
         # After a restart the held requests are durable but their timers are not.
         for scope, c in sorted(self.of(state)["clients"].items()):
@@ -67,8 +85,21 @@ class Actions(Part):
         return self.config.get("hold_timeout_ms", HOLD_TIMEOUT_MS)
 
     def scope(self, state: dict, device: str, msg: dict) -> str:
-        """Whose action-ID sequence a request belongs to: its device's."""
-        return device
+        """Whose action-ID sequence a request belongs to: its device's, or with
+        sessions its live session's (the sessions part let the request through)."""
+        if self.sessions is None or "session" not in msg:
+            return device
+        return self.sessions.records(state)[device]["id"]
+
+    def close(self, ctx: Context, state: dict, scope: str) -> None:
+        """A session ended: its held requests are dropped (their timers with them)
+        and what it answered is forgotten; what it applied stays, for the properties."""
+        c = self.of(state)["clients"].get(scope)
+        if c is None:
+            return
+        for key in sorted(c["held"], key=int):
+            ctx.cancel_timer(self.timer(f"hold:{scope}:{key}"))
+        c["held"], c["done"] = {}, {}
 
     def request(self, ctx: Context, state: dict, device: str, msg: dict) -> None:
         """A request with action ID ``msg["aid"]`` from ``device``: apply, answer again, hold."""
@@ -79,6 +110,8 @@ class Actions(Part):
         )
         aid, tried = msg["aid"], msg.get("try", 1)
         key = str(aid)
+        if self.deduplicated(ctx, state, device, c, msg):
+            return
         done = c["done"].get(key)
         if done is not None and tried > done[1]:
             # The race the guard names: a later transmission by the device (its
@@ -90,7 +123,7 @@ class Actions(Part):
                 ctx.send(device, _again(done[0]))
             return
         if aid in c["rejected"]:
-            ctx.send(device, result(aid, False, error=MISSING))
+            ctx.send(device, {**result(aid, False, error=MISSING), **_tag(msg, scope)})
             return
         if key in c["held"]:
             return  # a retransmission of a request already waiting
@@ -101,20 +134,52 @@ class Actions(Part):
                 ctx.set_timer(self.timer(f"hold:{scope}:{aid}"), self.timeout())
                 return
         self.apply(ctx, state, device, c, msg)
-        while str(c["next"]) in c["held"]:
+        self.release(ctx, state, device, scope, c)
+
+    def release(self, ctx: Context, state: dict, device: str, scope: str, c: dict) -> None:
+        """Apply the held requests that are now next (past IDs used up by ``txn``)."""
+        while True:
+            while str(c["next"]) in c["done"]:
+                c["next"] += 1
+            if str(c["next"]) not in c["held"]:
+                return
             nxt = c["held"].pop(str(c["next"]))
             ctx.cancel_timer(self.timer(f"hold:{scope}:{nxt['aid']}"))
             self.apply(ctx, state, device, c, nxt)
 
+    def deduplicated(self, ctx: Context, state: dict, device: str, c: dict, msg: dict) -> bool:
+        """Under ``txn_scope = "device"``: answer an action whose ``txn`` was applied
+        in any session of the device again, and use up its action ID here."""
+        if "txn" not in msg or self.node.switches["txn_scope"] != "device":
+            return False
+        done = self.of(state).get("txns", {}).get(device, {}).get(str(msg["txn"]))
+        if done is None:
+            return False
+        answer, session, tried = done
+        if msg.get("session") != session or msg.get("try", 1) > tried:
+            self.of(state)["retransmission_race"] = True
+        key = str(msg["aid"])
+        if key not in c["done"] and msg["aid"] >= c["next"]:
+            c["done"][key] = [answer, msg.get("try", 1)]
+            self.release(ctx, state, device, self.scope(state, device, msg), c)
+        ctx.send(device, {**answer, **_tag(msg, self.scope(state, device, msg))})
+        return True
+
     def apply(self, ctx: Context, state: dict, device: str, c: dict, msg: dict) -> None:
         aid = msg["aid"]
-        answers = _Answers(ctx, device, aid)
+        answers = _Answers(ctx, device, aid, _tag(msg, self.scope(state, device, msg)))
         self.node.deliver(answers, state, device, msg)
         answer = answers.answer
         c["done"][str(aid)] = [answer, msg.get("try", 1)]
         made = answer.get("event_id") if answer is not None and answer["ok"] else None
         c["applied"].append([aid, made])
         c["next"] = max(c["next"], aid + 1)
+        if "txn" in msg:
+            # What the user's action did, by the device's own number of it.
+            self.of(state).setdefault("made", []).append([device, msg["txn"], made])
+            if self.node.switches["txn_scope"] == "device" and answer is not None:
+                txns = self.of(state).setdefault("txns", {}).setdefault(device, {})
+                txns[str(msg["txn"])] = [answer, msg.get("session"), msg.get("try", 1)]
 
     def on_timer(self, ctx: Context, state: dict, name: str) -> None:
         _, rest = name.split(":", 1)
@@ -124,11 +189,18 @@ class Actions(Part):
         if held is None:
             return
         c["rejected"].append(int(key))
-        ctx.send(self.device_of(scope), result(int(key), False, error=MISSING))
+        answer = {**result(int(key), False, error=MISSING), **_tag(held, scope)}
+        ctx.send(self.device_of(scope), answer)
 
     def device_of(self, scope: str) -> str:
-        """The device a scope's answers go to."""
-        return scope
+        """The device a scope's answers go to (a session ID is ``device~n``)."""
+        return scope.rsplit("~", 1)[0] if self.sessions is not None else scope
+
+
+def _tag(msg: dict, scope: str) -> dict:
+    """What an answer to a request with a session ID names besides its action ID:
+    the request (``rid``) and the session it ran in (the scope)."""
+    return {"rid": msg["rid"], "session": scope} if "rid" in msg else {}
 
 
 def _again(answer: dict) -> dict:
@@ -136,19 +208,23 @@ def _again(answer: dict) -> dict:
     with its outcome only (its events already took their stream position)."""
     if answer["type"] != "joined":
         return answer
-    return result(answer["aid"], answer["ok"], event_id=answer["event_id"], room=answer["room"])
+    tag = {k: answer[k] for k in ("rid", "session") if k in answer}
+    return result(
+        answer["aid"], answer["ok"], event_id=answer["event_id"], room=answer["room"], **tag
+    )
 
 
 class _Answers:
     """A context that passes every effect on and keeps the answer to one request."""
 
-    def __init__(self, ctx: Context, device: str, aid: int) -> None:
-        self._ctx, self._device, self._aid = ctx, device, aid
+    def __init__(self, ctx: Context, device: str, aid: int, tag: dict) -> None:
+        self._ctx, self._device, self._aid, self._tag = ctx, device, aid, tag
         self.node, self.switches = ctx.node, ctx.switches
         self.answer: dict | None = None
 
     def send(self, dst: str, msg: dict) -> None:
         if dst == self._device and msg.get("aid") == self._aid and "ok" in msg:
+            msg = {**msg, **self._tag}
             self.answer = msg
         self._ctx.send(dst, msg)
 

@@ -135,9 +135,10 @@ class Rooms(Part):
 
     def user(self, state: dict, device: str | None, msg: dict) -> str:
         """The user a request acts for (its device's, as an access token would say)."""
-        if device is None:
+        info = self.stream.devices(state).get(device) if device is not None else None
+        if info is None:  # the scenario acted for a user, or the device reads no stream
             return msg["whoami"]
-        return self.stream.devices(state)[device]["user"]
+        return info["user"]
 
     def new_event(self, state, store, room_id, etype, sender, content, state_key=None) -> dict:
         mine = self.of(state)
@@ -165,7 +166,10 @@ class Rooms(Part):
             self.answer(ctx, device, result(aid, True, event_id=ev["event_id"], room=ev["room_id"]))
         invitee = ev["state_key"].split(":", 1)[1] if ev["type"] == "m.room.member" else ""
         self.federate(ctx, state, store, ev, (invitee,) if invitee else ())
+        # Proposal, "Action APIs": the action ID appears in the sender's stream.
+        state["stream"]["maker"] = [device, aid, ev["event_id"]]
         self.accepted(ctx, state, store, ev, changed)
+        del state["stream"]["maker"]
 
     def federate(self, ctx, state, store, ev, extra: tuple[str, ...] = ()) -> None:
         federation = self.federation

@@ -230,6 +230,10 @@ class Stream(Part):
     def push(self, state, device, room_id, ev, after=None, local=False, into=None) -> None:
         """Queue an event for the device; :meth:`after` sends the step's batch."""
         entry = {"room": room_id, "event": ev}
+        maker = state["stream"].get("maker")
+        if maker is not None and maker[1] is not None and maker[2] == ev.get("event_id"):
+            if self.action_id_for(state, device, maker[0], ev):
+                entry["action_id"] = maker[1]
         if after is not None:
             entry["after"] = after
         if local:
@@ -238,6 +242,14 @@ class Stream(Part):
             into.append(entry)
             return
         state["stream"].setdefault("outbox", {}).setdefault(device, []).append(entry)
+
+    def action_id_for(self, state: dict, device: str, sender: str, ev: dict) -> bool:
+        """Whether ``device``'s stream shows the action ID of ``sender``'s event."""
+        if device == sender:
+            return True
+        if self.node.switches.get("action_id_streams") != "all_devices":
+            return False
+        return self.devices(state)[device]["user"] == ev.get("sender")
 
     def after(self, ctx: Context, state: dict) -> None:
         """One stream response per device per step, so a step's events reach a

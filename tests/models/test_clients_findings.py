@@ -20,11 +20,7 @@ def mxsim(capsys, *argv: str) -> tuple[int, str]:
 
 FINDINGS = [
     # (scenario, --set, violated property, shortest trace length)
-    ("session-expiry-devices", 'txn_scope="session"', "exactly_once", 9),
     ("multi-device-join", "join_returns_events=true", "no_unknown_rooms", 11),
-    ("typing-presence", 'presence_of_user="last_session"', "presence_follows_sessions", 11),
-    ("presence-order", 'presence_typing_order="arrival"', "sessions_restored", 14),
-    ("session-expiry-order", 'renewal_order="as_answered"', "user_order_kept", 14),
 ]
 
 

@@ -15,16 +15,10 @@ GUARDS = tuple(p.name for p in MODEL.properties if p.kind == "sometimes")
 
 #: Bundled clients scenarios and the bound their witnesses are found within.
 SCENARIOS = {
-    "local-echo": None,
     "action-ids-sessions": None,
     "session-expiry": 20000,
     "multi-device-join": None,
-    "typing-presence": None,
-    "capabilities": None,
     "filters": None,
-    "session-expiry-devices": None,
-    "presence-order": None,
-    "session-expiry-order": None,
     "random-clients": 20000,
 }
 
@@ -374,11 +368,6 @@ def _config(raw, name):
     return next(n for n in raw["nodes"] if n["name"] == name)["config"]
 
 
-def _no_stream(raw):
-    for n in _nodes(raw, "device"):
-        n["config"]["sync"] = False
-
-
 def _no_retransmission_but_duplicates(raw):
     for n in _nodes(raw, "device"):
         n["config"]["max_tries"] = 1
@@ -398,46 +387,22 @@ def _one_device(raw):
     raw["workload"] = [w for w in raw["workload"] if w["node"] == "alice1"]
 
 
-def _no_caps(raw):
-    for n in _nodes(raw, "device"):
-        n["config"].pop("caps", None)
-
-
 def _no_filter_ttl(raw):
     _config(raw, "hs").pop("filter_ttl_ms", None)
-
-
-def _no_typing_or_offline(raw):
-    raw["workload"] = [w for w in raw["workload"] if w["input"]["op"] == "presence"]
 
 
 @pytest.mark.parametrize(
     ("name", "edit", "guards"),
     [
-        ("local-echo", _no_stream, ["response_after_stream", "stream_after_response"]),
         (
             "action-ids-sessions",
             _no_retransmission_but_duplicates,
             ["retransmission_after_lost_response"],
         ),
         ("action-ids-sessions", _first_input_only, ["out_of_order_arrival"]),
-        (
-            "session-expiry-devices",
-            _no_session_timeout,
-            [
-                "session_expiry_between_actions",
-                "stale_session",
-                "expiry_during_action",
-                "renewed_on_several_devices",
-            ],
-        ),
-        ("session-expiry-order", _no_session_timeout, ["stale_session", "expiry_during_action"]),
         ("filters", _no_session_timeout, ["session_expiry_between_actions"]),
         ("filters", _no_filter_ttl, ["filter_expired"]),
         ("multi-device-join", _one_device, ["joined_elsewhere"]),
-        ("presence-order", _first_input_only, ["wish_overtaken"]),
-        ("capabilities", _no_caps, ["unknown_hash_refused", "hash_looked_up"]),
-        ("typing-presence", _no_typing_or_offline, ["typing_seen", "offline_seen"]),
     ],
 )
 def test_guard_is_vacuous_where_its_race_cannot_happen(name, edit, guards):

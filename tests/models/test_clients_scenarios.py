@@ -10,16 +10,10 @@ from mxsim.sim.explore import Explorer
 from mxsim.sim.timed import TimedRun
 
 SCENARIOS = (
-    "local-echo",
     "action-ids-sessions",
     "session-expiry",
     "multi-device-join",
-    "typing-presence",
-    "capabilities",
     "filters",
-    "session-expiry-devices",
-    "presence-order",
-    "session-expiry-order",
     "random-clients",
 )
 
@@ -61,9 +55,6 @@ def test_timed_run_holds_and_shows_the_race(name):
         ("session-expiry", 'txn_scope="session"', "exactly_once"),
         ("multi-device-join", "join_returns_events=true", "no_unknown_rooms"),
         ("multi-device-join", 'action_id_streams="all_devices"', "action_id_private"),
-        ("typing-presence", 'presence_of_user="last_session"', "presence_follows_sessions"),
-        ("presence-order", 'presence_typing_order="arrival"', "sessions_restored"),
-        ("session-expiry-order", 'renewal_order="as_answered"', "user_order_kept"),
     ],
 )
 def test_the_proposal_rule_breaks_the_property(name, switch, prop):

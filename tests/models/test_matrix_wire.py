@@ -21,14 +21,11 @@ from mxsim.sim.timed import TimedRun
 from mxsim.sim.world import System
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
-SCENARIOS = [
-    "partition-heal",
-    "rejected-event",
-    "scrollback",
-    "state-reset",
-    "superseded-state",
-    "voip-federated",
-]
+SCENARIOS = ["partition-heal", "rejected-event", "scrollback", "state-reset", "superseded-state"]
+#: Migrated from the clients model (sessions, presence, typing).
+SCENARIOS += ["presence-order", "typing-presence", "session-expiry-order", "session-expiry-devices"]
+SCENARIOS += ["capabilities", "local-echo"]
+SCENARIOS += ["voip-federated"]
 ACTIONS = Path(__file__).with_name("test_matrix_actions.py")
 
 
@@ -84,6 +81,10 @@ def system(name: str, *sets: str) -> tuple[System, list, list]:
         ("superseded-state", ("omit_superseded_state=false",)),
         ("rejected-event", ("rejected_events=false",)),
         ("state-reset", ("state_resolution=depth",)),
+        ("presence-order", ('presence_typing_order="arrival"',)),
+        ("typing-presence", ('presence_of_user="last_session"',)),
+        ("session-expiry-devices", ('txn_scope="session"',)),
+        ("session-expiry-order", ('renewal_order="as_answered"',)),
     ],
 )
 def test_a_run_sends_only_declared_messages_with_their_fields(name, sets):
