@@ -68,8 +68,10 @@ WIRE.declare(
     "register",
     CLIENT_SERVER,
     STREAM,
-    "A device makes itself known to its server (who it is; whether it takes out-of-order events).",
+    "A device makes itself known to its server (who it is; whether it takes out-of-order events; "
+    "`limit`: the messages per room of its initial sync).",
     ("user", "out_of_order"),
+    ("limit",),
 )
 WIRE.declare(
     "events",
@@ -123,10 +125,19 @@ _request(
 _request(
     "send_event",
     "Updates (Events)",
-    "Send an event of any type; with `updates` (a parent event ID) it is a child of that "
-    "event, bundled with it. The device's action ID makes a re-sent request idempotent.",
+    "Send an event of any type; with `updates` or `relates_to` (a parent event ID) it is a "
+    "child of that event, bundled with it. The device's action ID makes a re-sent request "
+    "idempotent.",
     ("room", "event_type"),
-    ("content", "updates"),
+    ("content", "updates", "relates_to"),
+)
+_request(
+    "replies",
+    "Relates to (Events)",
+    "The `limit` `relates_to` children of `event_id` before the pagination token `from` "
+    "(a bundle's `replies.start`; without it, the last ones).",
+    ("room", "event_id"),
+    ("from", "limit"),
 )
 
 #: Fields every request with a session ID carries (proposal, "Sessions"):
@@ -219,11 +230,20 @@ WIRE.declare(
     ("aid", "ok", "room", "event_id", "chunk", "start", "end", "state"),
 )
 WIRE.declare(
+    "replies_chunk",
+    SERVER_CLIENT,
+    "Relates to (Events)",
+    "A page of `event_id`'s replies, oldest first, with the token for the ones before (`start`).",
+    ("aid", "ok", "room", "event_id", "chunk", "start"),
+)
+WIRE.declare(
     "stream",
     SERVER_CLIENT,
     STREAM,
     "0-N events the device has not seen, at its next stream position "
-    "(each entry: `room`, `event`, [`after`], [`local`], [`action_id`]: the sender's own). "
+    "(each entry: `room`, `event`, [`after`], [`local`], [`action_id`]: the sender's own; "
+    "from a server with `bundling`, a top-level event holds its children: `updated_by`, "
+    "`replies`). "
     "To a long poll: every entry after the poll's `from`, `pos` being the position of the last.",
     ("pos", "events"),
 )

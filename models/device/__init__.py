@@ -13,6 +13,8 @@ sessions       Sessions (session ID, re-send when stale)   sessions.py
 presence       Presence; Typing                            presence.py
 echo           Action APIs (local echo)                    echo.py
 capabilities   Capabilities                                capabilities.py
+bundles        Updates (Events); Relates to (Events):      bundles.py
+               Bundling
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mxsim.models.device.bundles import Bundles
 from mxsim.models.device.calls import Calls
 from mxsim.models.device.capabilities import Capabilities
 from mxsim.models.device.echo import Echo
@@ -47,6 +50,7 @@ class Device(Composed):
     kind = "device"
     parts = (Requests, Stream, Timeline, Scrollback, Retransmission, Calls)
     parts += (Sessions, Presence, Echo, Capabilities)
+    parts += (Bundles,)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod

@@ -55,6 +55,9 @@ class Scrollback(Part):
         mine["more"][room] = [msg["more_local"], msg["more_remote"]]
         if self.persists():
             self.timeline.prepend(state, room, msg["chunk"])
+        bundles = self.node.part("bundles")
+        if bundles is not None:
+            bundles.take_chunk(state, msg["chunk"])
 
     def on_window(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         self.requests.note(state, msg["aid"], msg["ok"], ctx)

@@ -149,6 +149,10 @@ class Stream(Part):
                 "event_id"
             ]
             return
+        bundles = self.node.part("bundles")
+        if bundles is not None:
+            bundles.apply(state, entry)
+            return
         calls = self.node.part("calls")
         if calls is not None and calls.takes(ev):
             calls.apply(state, entry)

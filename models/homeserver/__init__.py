@@ -9,12 +9,13 @@ stream         Event Stream API (superseded state, out-of-order,       stream.py
 joining        Joining a room; Rejecting an invite                     joining.py
 federation     Federation; Message Events Ordering Notes               federation.py
 scrollback     Scrolling back; Contextual windowing                    scrollback.py
-updates        Updates (Events); Bundling (and VoIP signalling)        updates.py
+updates        Updates (Events); Relates to (Events) (and VoIP)        updates.py
 actions        Action APIs; Action IDs (idempotence, hold, timeout)    actions.py
 sessions       Sessions (start, expiry, stale session IDs)             sessions.py
 presence       Presence                                                presence.py
 typing         Typing                                                  typing.py
 capabilities   Capabilities                                            capabilities.py
+bundling       Updates (Events), Relates to (Events): Bundling         bundling.py
 =============  ======================================================  ==============
 
 ``rooms`` and ``stream`` are in every homeserver; a scenario uses another
@@ -26,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from mxsim.models.homeserver.actions import Actions
+from mxsim.models.homeserver.bundling import Bundling
 from mxsim.models.homeserver.capabilities import Capabilities
 from mxsim.models.homeserver.federation import Federation
 from mxsim.models.homeserver.joining import Joining
@@ -54,6 +56,7 @@ class Homeserver(Composed):
     kind = "homeserver"
     parts = (Rooms, Stream, Joining, Federation, Scrollback, Actions, Updates)
     parts += (Sessions, Presence, Typing, Capabilities)
+    parts += (Bundling,)
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
         if src != WORKLOAD and msg.get("type") in REQUESTS:

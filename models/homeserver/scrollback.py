@@ -67,6 +67,9 @@ class Scrollback(Part):
                 old = R.prev_content(store, eid)
                 ev = {**ev, "prev_content": old} if old is not None else ev
             chunk.append(ev)
+        bundling = self.node.part("bundling")
+        if bundling is not None and device is not None:
+            chunk = bundling.window(state, store, device, chunk)  # parents bundled
         page = {"type": "chunk", "aid": aid, "ok": True, "room": room_id, "chunk": chunk}
         more = {"more_local": bool(token) and not gap, "more_remote": gap}
         rooms.answer(ctx, device, {**page, "token": token, **more})

@@ -79,10 +79,13 @@ class Stream(Part):
         self.of(state)["seen"][name] = True
 
     def on_register(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
-        self.register(state, src, msg["user"], msg["out_of_order"])
+        self.register(state, src, msg["user"], msg["out_of_order"], msg.get("limit"))
 
-    def register(self, state: dict, device: str, user: str, ooo: bool) -> None:
-        """A device makes itself known: its requests name its user, as an access token would."""
+    def register(self, state: dict, device: str, user: str, ooo: bool, limit=None) -> None:
+        """A device makes itself known: its requests name its user, as an access token would.
+
+        ``limit``: the messages per room its initial sync holds (default
+        ``INITIAL_LIMIT``; proposal, "Global /initialSync API")."""
         devices = self.devices(state)
         if device in devices:
             return
@@ -98,7 +101,8 @@ class Stream(Part):
         stores = self.rooms.stores(state)
         for room_id in sorted(stores):
             if R.membership(stores[room_id], user) == "join":
-                self.snapshot(state, stores[room_id], device, room_id)
+                flt = None if limit is None else {"limit": limit}
+                self.snapshot(state, stores[room_id], device, room_id, flt=flt)
 
     def on_events(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         """A long-polling device asks for what follows position ``from``
@@ -161,6 +165,11 @@ class Stream(Part):
             if is_state(ev):
                 return
             # A message that merged forks changed the state; it is shown too.
+        bundling = self.node.part("bundling")
+        if bundling is not None:
+            ev = bundling.live(state, store, device, ev)  # a bundle, a delta or nothing
+            if ev is None:
+                return
         depth = dev["depth"].get(room_id, 0)
         if ev["depth"] > depth:
             dev["depth"][room_id] = ev["depth"]
@@ -197,12 +206,14 @@ class Stream(Part):
         for key, eid in sorted(store["current"].items()):
             if eid != skip and (types is None or R.split_key(key)[0] in types):
                 self.send_state(state, store, device, room_id, key, eid, into)
-        for eid in reversed(recent):
-            if eid != skip:
-                ev = store["events"][eid]
-                self.push(state, device, room_id, ev, into=into)
-                dev["shown"][room_id].append(eid)
-                dev["depth"][room_id] = max(dev["depth"].get(room_id, 0), ev["depth"])
+        window = [store["events"][e] for e in reversed(recent) if e != skip]
+        bundling = self.node.part("bundling")
+        if bundling is not None:
+            window = bundling.window(state, store, device, window)
+        for ev in window:
+            self.push(state, device, room_id, ev, into=into)
+            dev["shown"][room_id].append(ev["event_id"])
+            dev["depth"][room_id] = max(dev["depth"].get(room_id, 0), ev["depth"])
 
     def join_response(self, state, store, device, ev, flt) -> tuple[int, list]:
         """Proposal, "Joining a room": "the join response should return events
