@@ -101,6 +101,4 @@ def parent_of(ev: dict) -> str | None:
 def children(store: dict, parent: str, key: str = "updates") -> list[dict]:
     """The children of ``parent`` by ``key`` this server shows, in the order it accepted them."""
     events, hidden = store["events"], store["soft_failed"]
-    return [
-        events[e] for e in store["recent"] if events[e].get(key) == parent and e not in hidden
-    ]
+    return [events[e] for e in store["recent"] if events[e].get(key) == parent and e not in hidden]
