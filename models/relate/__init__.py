@@ -3,7 +3,7 @@
 bundles, read receipts and VoIP call signalling.
 
 One concept per module: :mod:`models.relate.bundle` (bundles of child events,
-pagination of ``relates_to`` children), :mod:`models.relate.receipts` (the
+for the receipts scenario), :mod:`models.relate.receipts` (the
 receipt strategies and their traffic), :mod:`models.relate.call` (a call as an
 event whose signalling arrives as ``updates`` children).
 """

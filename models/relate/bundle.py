@@ -1,4 +1,5 @@
-"""Bundles: a parent event with its children inside it, and paging its replies.
+"""Bundles of the relations model (the receipts scenario): a parent event with its
+children inside it. The matrix model's bundles are :mod:`mxsim.models.homeserver.bundling`.
 
 Proposal, "Updates (Events)", "Bundling": "Events that relate to another
 event should come down inside that event. That is, the top-level event should
@@ -9,7 +10,8 @@ child events recursively from the top-level event."
 Proposal, "Relates to (Events)", "Bundling": "The number of child events which
 can be bundled should be limited ... This limit should be set by the client.
 If the limit is exceeded, then the bundle should also include a pagination
-token so that the client can request more child events."
+token so that the client can request more child events." (The receipts
+scenario pages no replies: the token is there, never used.)
 
 A bundle has the shape of the proposal's example::
 
@@ -20,7 +22,7 @@ A *relations index* (plain data, inside a server's state) is
 ``{"events": {id: event}, "updated_by": {id: [child id]}, "replies": {id:
 [child id]}}``, children in the order the server took them. A pagination
 token is the index into the parent's reply list below which the replies have
-not been given yet; the client asks for the ``limit`` replies before it.
+not been given yet.
 
 >>> ix = new_index()
 >>> for ev in ({"event_id": "$m"}, {"event_id": "$e", "updates": "$m"},
@@ -30,8 +32,6 @@ not been given yet; the client asks for the ``limit`` replies before it.
 >>> b = bundle(ix, "$m", limit=1)
 >>> [c["event_id"] for c in b["updated_by"]], b["replies"]
 (['$e', '$f'], {'start': 1, 'chunk': [{'event_id': '$c2', 'relates_to': '$m'}]})
->>> page(ix, "$m", 1, limit=1)
-([{'event_id': '$c1', 'relates_to': '$m'}], None)
 >>> root(ix, "$f")
 '$m'
 """
@@ -41,7 +41,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["new_index", "parent_of", "is_child", "add", "root", "bundle", "page", "descendants"]
+__all__ = ["new_index", "parent_of", "is_child", "add", "root", "bundle", "descendants"]
 
 Event = dict[str, Any]
 
@@ -112,10 +112,3 @@ def bundle(
             "chunk": [ix["events"][r] for r in replies[start:]],
         },
     }
-
-
-def page(ix: Mapping[str, Any], eid: str, token: int, limit: int) -> tuple[list[Event], int | None]:
-    """The ``limit`` replies before ``token``, and the token for the ones before those."""
-    replies = ix["replies"].get(eid, [])
-    start = max(0, token - limit)
-    return [ix["events"][r] for r in replies[start:token]], start or None
