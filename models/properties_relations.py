@@ -43,11 +43,11 @@ def bundles_whole(view: View) -> bool:
 @always("updates_applied_once")
 def updates_applied_once(view: View) -> bool:
     """No ``updates`` child is applied twice to a shown parent."""
-    for _d, mine, _s in _devices(view):
-        for entry in mine["shown"].values():
-            if len(entry["applied"]) != len(set(entry["applied"])):
-                return False
-    return True
+    return all(
+        len(entry["applied"]) == len(set(entry["applied"]))
+        for _d, mine, _s in _devices(view)
+        for entry in mine["shown"].values()
+    )
 
 
 @eventually("updates_complete")

@@ -8,7 +8,9 @@ clients may receive the events separately down the event stream"). A delta
 whose parent the device does not show yet waits for it (a scrollback page
 and the stream travel apart); a child a window hands over marked
 ``orphan`` (a server that does not hold children back) is shown alone.
-Replies past the bundle's limit are paged with its pagination token.
+Replies past the bundle's limit are paged with its pagination token. A
+device with this part shows its messages through it, not the ``timeline``
+part (a bundle is one entry whatever it holds).
 
 Config (``bundles = { room = "!r:hs1" }``): the room the workload acts in.
 Workload (the messages themselves are ``send_event`` with a ``label`` in

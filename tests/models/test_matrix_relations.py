@@ -4,6 +4,8 @@ in the event graph, federated like any event, and come down inside their parent.
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -113,3 +115,53 @@ def test_paging_through_replies_yields_each_exactly_once(replies, limit):
         chunk, token = page(store, "$m", token, limit)
         got = [e["event_id"] for e in chunk] + got
     assert got == [f"$c{k}" for k in range(replies)]
+
+
+class _Ctx:
+    """Records what a handler sends."""
+
+    def __init__(self) -> None:
+        self.sent: list = []
+
+    def send(self, dst, msg) -> None:
+        self.sent.append((dst, msg))
+
+    def set_timer(self, name, ms) -> None:
+        pass
+
+    def cancel_timer(self, name) -> None:
+        pass
+
+    def metric(self, name, value=1) -> None:
+        pass
+
+
+def _hs1():
+    sys_ = system("relations-pagination")
+    world, _ = sys_.initial()
+    node = sys_.nodes[sys_.index["hs1"]]
+    return node, copy.deepcopy(sys_.view(world).state("hs1"))
+
+
+def _make(node, state, ctx, **relation):
+    msg = {"room": "!r:hs1", "event_type": "m.room.message", "content": {"body": "x"}}
+    return node.part("updates").send(
+        ctx, state, None, None, {**msg, "whoami": "@alice:hs1"}, **relation
+    )
+
+
+def test_a_relates_to_child_is_made_accepted_and_federated_once_its_parent_is_placed():
+    node, state = _hs1()
+    ctx = _Ctx()
+    assert _make(node, state, ctx, relates_to="$nowhere") is None
+    assert not any(dst == "hs2" for dst, _ in ctx.sent), "a refused child is not federated"
+    parent = _make(node, state, ctx)
+    child = _make(node, state, ctx, relates_to=parent["event_id"])
+    store = state["rooms"]["stores"]["!r:hs1"]
+    assert child["relates_to"] == parent["event_id"] and "updates" not in child
+    assert child["event_id"] in store["after"] and child["event_id"] not in store["rejected"]
+    assert parent["event_id"] in child["prev_events"]
+    fed = [m["event"]["event_id"] for dst, m in ctx.sent if m["type"] == "fed.event"]
+    assert fed == [parent["event_id"], child["event_id"]]
+    both = {"updates": parent["event_id"], "relates_to": parent["event_id"]}
+    assert _make(node, state, ctx, **both) is None, "one parent at most"
