@@ -8,9 +8,9 @@ server accepted (:mod:`mxsim.models.homeserver.bundling`).
 Findings (``mxsim check``; lengths are the shortest traces, node starts included):
 
 - ``check relations --set withhold_orphan_children=false``: violates
-  ``bundles_whole``: a device told of an edit whose message it has not
-  reached shows the edit alone, as the proposal's "No you shouldn't be told
-  about child events" foresees.
+  ``bundles_whole`` (15 steps): a late device whose initial sync holds an
+  edit whose message it has not reached shows the edit alone, as the
+  proposal's "No you shouldn't be told about child events" foresees.
 """
 
 from __future__ import annotations
