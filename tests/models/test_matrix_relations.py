@@ -165,3 +165,11 @@ def test_a_relates_to_child_is_made_accepted_and_federated_once_its_parent_is_pl
     assert fed == [parent["event_id"], child["event_id"]]
     both = {"updates": parent["event_id"], "relates_to": parent["event_id"]}
     assert _make(node, state, ctx, **both) is None, "one parent at most"
+
+
+def test_a_bundles_part_without_its_room_is_refused_naming_the_field():
+    def no_room(raw):
+        raw["nodes"][2]["config"]["bundles"] = {}
+
+    with pytest.raises(Exception, match=r"bundles\.room.*a room ID"):
+        system("relations", edit=no_room)
