@@ -5,6 +5,7 @@ in the event graph, federated like any event, and come down inside their parent.
 from __future__ import annotations
 
 import copy
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given
@@ -117,23 +118,17 @@ def test_paging_through_replies_yields_each_exactly_once(replies, limit):
     assert got == [f"$c{k}" for k in range(replies)]
 
 
-class _Ctx:
-    """Records what a handler sends."""
-
-    def __init__(self) -> None:
-        self.sent: list = []
-
-    def send(self, dst, msg) -> None:
-        self.sent.append((dst, msg))
-
-    def set_timer(self, name, ms) -> None:
-        pass
-
-    def cancel_timer(self, name) -> None:
-        pass
-
-    def metric(self, name, value=1) -> None:
-        pass
+def _ctx() -> SimpleNamespace:
+    """A context that records what a handler sends (``ctx.sent``)."""
+    sent: list = []
+    ignore = lambda *args: None  # noqa: E731
+    return SimpleNamespace(
+        sent=sent,
+        send=lambda dst, msg: sent.append((dst, msg)),
+        set_timer=ignore,
+        cancel_timer=ignore,
+        metric=ignore,
+    )
 
 
 def _hs1():
@@ -152,7 +147,7 @@ def _make(node, state, ctx, **relation):
 
 def test_a_relates_to_child_is_made_accepted_and_federated_once_its_parent_is_placed():
     node, state = _hs1()
-    ctx = _Ctx()
+    ctx = _ctx()
     assert _make(node, state, ctx, relates_to="$nowhere") is None
     assert not any(dst == "hs2" for dst, _ in ctx.sent), "a refused child is not federated"
     parent = _make(node, state, ctx)
