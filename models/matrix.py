@@ -24,6 +24,7 @@ from mxsim.models.device import Device
 from mxsim.models.homeserver import Homeserver
 from mxsim.models.properties_actions import PROPERTIES as ACTION_PROPERTIES
 from mxsim.models.properties_actions import SWITCHES as ACTION_SWITCHES
+from mxsim.models.properties_receipts import PROPERTIES as RECEIPT_PROPERTIES
 from mxsim.sim.model import Model, View, always, eventually, sometimes
 
 __all__ = ["MODEL"]
@@ -284,5 +285,6 @@ MODEL = Model(
         *Homeserver.properties_of(),
         *Device.properties_of(),
         *ACTION_PROPERTIES,
+        *RECEIPT_PROPERTIES,
     ),
 )

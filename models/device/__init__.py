@@ -13,6 +13,7 @@ sessions       Sessions (session ID, re-send when stale)   sessions.py
 presence       Presence; Typing                            presence.py
 echo           Action APIs (local echo)                    echo.py
 capabilities   Capabilities                                capabilities.py
+receipts       Updates (Events); Relates to (Events)       receipts.py
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -29,6 +30,7 @@ from mxsim.models.device.calls import Calls
 from mxsim.models.device.capabilities import Capabilities
 from mxsim.models.device.echo import Echo
 from mxsim.models.device.presence import Presence
+from mxsim.models.device.receipts import Receipts
 from mxsim.models.device.requests import Requests
 from mxsim.models.device.retransmission import Retransmission
 from mxsim.models.device.scrollback import Scrollback
@@ -47,6 +49,7 @@ class Device(Composed):
     kind = "device"
     parts = (Requests, Stream, Timeline, Scrollback, Retransmission, Calls)
     parts += (Sessions, Presence, Echo, Capabilities)
+    parts += (Receipts,)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod

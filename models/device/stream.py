@@ -149,6 +149,10 @@ class Stream(Part):
                 "event_id"
             ]
             return
+        receipts = self.node.part("receipts")
+        if receipts is not None and receipts.takes(ev):
+            receipts.apply(state, entry)
+            return
         calls = self.node.part("calls")
         if calls is not None and calls.takes(ev):
             calls.apply(state, entry)

@@ -15,6 +15,7 @@ sessions       Sessions (start, expiry, stale session IDs)             sessions.
 presence       Presence                                                presence.py
 typing         Typing                                                  typing.py
 capabilities   Capabilities                                            capabilities.py
+receipts       Updates (Events); Relates to (Events): read receipts   receipts.py
 =============  ======================================================  ==============
 
 ``rooms`` and ``stream`` are in every homeserver; a scenario uses another
@@ -30,6 +31,7 @@ from mxsim.models.homeserver.capabilities import Capabilities
 from mxsim.models.homeserver.federation import Federation
 from mxsim.models.homeserver.joining import Joining
 from mxsim.models.homeserver.presence import Presence
+from mxsim.models.homeserver.receipts import Receipts
 from mxsim.models.homeserver.rooms import Rooms
 from mxsim.models.homeserver.scrollback import Scrollback
 from mxsim.models.homeserver.sessions import Sessions
@@ -54,6 +56,7 @@ class Homeserver(Composed):
     kind = "homeserver"
     parts = (Rooms, Stream, Joining, Federation, Scrollback, Actions, Updates)
     parts += (Sessions, Presence, Typing, Capabilities)
+    parts += (Receipts,)
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
         if src != WORKLOAD and msg.get("type") in REQUESTS:
