@@ -1,4 +1,4 @@
-"""Events that name other events: bundles, pagination of replies, receipts.
+"""Events that name other events: bundles and pagination of replies.
 
 Proposal sections (``general_api.rst``): "Updates (Events)" and its
 "Bundling" (children come down inside their parent, recursively; a client is
@@ -7,8 +7,9 @@ when you scroll back to the parent event"; "Clients *always* need to know how
 to apply the deltas because clients may receive the events separately down
 the event stream"), "Relates to (Events)" and its "Bundling" (replies bundled
 up to a limit the client sets, with a pagination token for the rest), the
-"Example using ``updates`` and ``relates_to``", and the receipts the two
-sections' use cases name (:mod:`models.relate.receipts`).
+"Example using ``updates`` and ``relates_to``". (The read receipts the two
+sections' use cases name are in the ``matrix`` model:
+:mod:`mxsim.models.homeserver.receipts`.)
 
 A simpler server than the federation homeserver: a room's events (one room,
 no auth) kept by each server in the order it took them, relayed between
@@ -19,7 +20,7 @@ Nodes:
 
 - ``homeserver``: config ``devices`` (device node -> user ID), ``late``
   (devices that are not live until their initial sync), ``peers``
-  (other servers), ``crowd`` (a crowd node whose users and devices it serves).
+  (other servers).
   A child whose parent it lacks (federation reorders) waits for the parent.
   A device is *live* from the start (config) or after an initial sync; a
   live device gets each new top-level event as a bundle and each new child of
@@ -31,23 +32,17 @@ Nodes:
   (the ``limit`` events before its window), ``paginate`` (every shown parent's
   replies, page after page, until none are left). Event IDs are ``$`` + the
   workload's ``label``.
-- ``crowd``: the users of one server for the ``receipts`` scenario: users
-  ``u0 .. u{N-1}`` (switch ``receipt_users``) are spread over the crowds
-  round-robin, each with ``devices_per_user`` devices; workload ``post`` (u0
-  sends ``receipt_messages`` messages) and ``read`` (every other user's first
-  device reads what it has and sends receipts by the ``receipts`` strategy).
-
-Messages: device/crowd -> server ``{"type": "send", "device", "event"}``,
+Messages: device -> server ``{"type": "send", "device", "event"}``,
 ``{"type": "sync", "device", "limit"}``, ``{"type": "scrollback", "device",
 "from", "limit"}``, ``{"type": "paginate", "device", "parent", "token"}``;
-server -> device/crowd ``{"type": "stream", "items": [[device, item], ...]}``
+server -> device ``{"type": "stream", "items": [[device, item], ...]}``
 (one per node per step; an item is ``{"bundle": ...}``, ``{"delta": ev}``,
 ``{"window": [...], "from": token}`` or ``{"page": [...], "parent", "token",
 "start"}``); server -> server ``{"type": "fed.event", "event"}``.
 
 Scenarios: ``relations`` (edits across federation, a window that starts at
 an edit, scrollback to its message), ``relations-pagination`` (replies paged
-past the bundle limit), ``receipts`` (the receipt strategies' cost).
+past the bundle limit).
 
 Findings (``mxsim check``; lengths are the shortest traces, node starts included):
 
@@ -55,13 +50,6 @@ Findings (``mxsim check``; lengths are the shortest traces, node starts included
   ``bundles_whole`` (15 steps): a client told of an edit whose message it has
   not reached shows the child alone, as the proposal's "No you shouldn't be
   told about child events" foresees.
-- ``mxsim check receipts --set local_receipt_audience=room``: violates
-  ``local_receipts_stay_local`` (10 steps), and ``receipts_delivered``.
-
-Receipt traffic is recorded with ``ctx.metric`` per link kind
-(``receipts.c2s``/``s2c``/``s2s``, ``.messages`` and ``.bytes``: bytes are
-the length of the canonical JSON of each message, and a stream batch counts
-as one message per device it carries a receipt to).
 """
 
 from __future__ import annotations
@@ -69,12 +57,10 @@ from __future__ import annotations
 from typing import Any
 
 from mxsim.models.relate import bundle as B
-from mxsim.models.relate import receipts as RC
 from mxsim.sim.model import Model, Switch, View, always, eventually, sometimes
 from mxsim.sim.node import WORKLOAD, ConfigError, Context, Node
-from mxsim.sim.world import canonical
 
-__all__ = ["MODEL", "Homeserver", "Device", "Crowd"]
+__all__ = ["MODEL", "Homeserver", "Device"]
 
 SWITCHES = (
     Switch(
@@ -89,25 +75,6 @@ SWITCHES = (
         'Relates to (Events), Bundling: "The number of child events which can be bundled '
         'should be limited ... This limit should be set by the client."',
     ),
-    Switch(
-        "receipts",
-        "local",
-        'Updates (Events), main use cases: "*Local* Delivery/Read receipts ... This is done to '
-        'avoid the n^2 problem for sending receipts" (against non-local receipts via '
-        "relates_to, and read-up-to markers).",
-        choices=RC.STRATEGIES,
-    ),
-    Switch(
-        "local_receipt_audience",
-        "own_devices",
-        'Updates (Events), main use cases: local receipts "are not shared with other users on '
-        "the same home server or via federation but *are* shared between clients for the same "
-        'user". "own_devices" follows it; "room" is the leak (the server streams a local '
-        "receipt to every device it serves, still not federating it).",
-        choices=("own_devices", "room"),
-    ),
-    Switch("receipt_users", 4, "Receipts scenario: N, the users in the room."),
-    Switch("receipt_messages", 3, "Receipts scenario: M, the messages each user reads."),
 )
 
 
@@ -117,20 +84,6 @@ def _check_keys(config: dict, allowed: tuple[str, ...]) -> None:
             raise ConfigError(key, "one of: " + ", ".join(allowed), key)
 
 
-def _crowd_users(switches: dict, index: int, crowds: int, server: str) -> list[str]:
-    n = switches["receipt_users"]
-    return [f"@u{i}:{server}" for i in range(n) if i % crowds == index]
-
-
-def _crowd_devices(switches: dict, crowd: dict, server: str) -> dict[str, str]:
-    """Device name -> user for a crowd's users (``u3d0``, ``u3d1``, ...)."""
-    out = {}
-    for user in _crowd_users(switches, crowd["index"], crowd["crowds"], server):
-        for j in range(crowd.get("devices_per_user", 2)):
-            out[f"{user[1:].split(':')[0]}d{j}"] = user
-    return out
-
-
 class Homeserver(Node):
     """Keeps the room's events, relays them to peers, streams them to devices."""
 
@@ -138,7 +91,7 @@ class Homeserver(Node):
 
     @classmethod
     def check_config(cls, config: dict[str, Any], node_names: tuple[str, ...]) -> None:
-        _check_keys(config, ("devices", "late", "peers", "crowd"))
+        _check_keys(config, ("devices", "late", "peers"))
         for dev, user in config.get("devices", {}).items():
             if dev not in node_names:
                 raise ConfigError(f"devices.{dev}", "the name of a node", dev)
@@ -147,13 +100,6 @@ class Homeserver(Node):
         for peer in config.get("peers", []):
             if peer not in node_names:
                 raise ConfigError("peers", "names of nodes", peer)
-        crowd = config.get("crowd")
-        if crowd is not None:
-            if not isinstance(crowd, dict) or crowd.get("node") not in node_names:
-                raise ConfigError("crowd.node", "the name of a crowd node", crowd)
-            for key in ("index", "crowds"):
-                if not isinstance(crowd.get(key), int):
-                    raise ConfigError(f"crowd.{key}", "an integer", crowd.get(key))
 
     def initial_state(self) -> dict[str, Any]:
         # order: event IDs in the order this server took them (its stream)
@@ -163,15 +109,10 @@ class Homeserver(Node):
             d: {"node": d, "user": u, "live": d not in late, "shown": []}
             for d, u in self.config.get("devices", {}).items()
         }
-        crowd = self.config.get("crowd")
-        if crowd is not None:
-            for d, u in _crowd_devices(self.switches, crowd, self.name).items():
-                devices[d] = {"node": crowd["node"], "user": u, "live": True, "shown": []}
         return {
             "index": B.new_index(),
             "order": [],
             "orphans": {},
-            "markers": {},
             "devices": devices,
             # The guard's observations, flags: seen once is seen (a count would
             # make new states of old ones).
@@ -206,8 +147,6 @@ class Homeserver(Node):
         if eid in ix["events"]:
             return
         parent = B.parent_of(ev)
-        if ev["type"] == RC.MARKER:
-            parent = ev["content"]["event_id"]  # it waits for the message it names
         if parent is not None and parent not in ix["events"]:
             # "Child events cannot stand alone": it waits for its parent.
             waiting = state["orphans"].setdefault(parent, [])
@@ -217,12 +156,6 @@ class Homeserver(Node):
             if federate:
                 self._federate(ctx, state, ev)
             return
-        if ev["type"] == RC.MARKER:
-            # A read-up-to marker only moves forward.
-            pos = state["order"].index(ev["content"]["event_id"])
-            if pos <= state["markers"].get(ev["sender"], -1):
-                return
-            state["markers"][ev["sender"]] = pos
         B.add(ix, ev)
         state["order"].append(eid)
         if federate:
@@ -232,19 +165,8 @@ class Homeserver(Node):
             self._receive(ctx, state, orphan, out, federate=False)
 
     def _federate(self, ctx: Context, state: dict, ev: dict) -> None:
-        if ev.get("local"):
-            return  # local receipts are "not shared ... via federation"
         for peer in self.config.get("peers", []):
-            msg = {"type": "fed.event", "event": ev}
-            ctx.send(peer, msg)
-            if RC.is_receipt(ev):
-                _count(ctx, "s2s", msg)
-
-    def _visible(self, dev: dict):
-        """Local receipts are shared only between one user's devices."""
-        if self.switches["local_receipt_audience"] == "room":
-            return lambda ev: True
-        return lambda ev: not ev.get("local") or ev["sender"] == dev["user"]
+            ctx.send(peer, {"type": "fed.event", "event": ev})
 
     def _stream(self, ctx, state, ev, out) -> None:
         ix = state["index"]
@@ -252,14 +174,10 @@ class Homeserver(Node):
         top = B.root(ix, ev["event_id"])
         for d in sorted(state["devices"]):
             dev = state["devices"][d]
-            if not dev["live"] or not self._visible(dev)(ev):
+            if not dev["live"]:
                 continue
-            if ev["type"] == RC.MARKER:
-                item = {"delta": ev}  # a marker is not bundled: it names, it does not update
-            elif parent is None:
-                item = {
-                    "bundle": B.bundle(ix, top, self.switches["bundle_limit"], self._visible(dev))
-                }
+            if parent is None:
+                item = {"bundle": B.bundle(ix, top, self.switches["bundle_limit"])}
                 dev["shown"].append(top)
             elif top in dev["shown"]:
                 item = {"delta": ev}
@@ -267,8 +185,6 @@ class Homeserver(Node):
                 state["seen"]["held_back"] = True
                 continue  # it comes inside its parent's bundle when the device gets there
             self._put(state, out, d, item)
-            if RC.is_receipt(ev):
-                _count(ctx, "s2c", {"type": "stream", "events": [ev]})
 
     # -- windows ---------------------------------------------------------------
 
@@ -279,16 +195,14 @@ class Homeserver(Node):
         for eid in ids:
             ev = ix["events"][eid]
             top = B.root(ix, eid)
-            if ev["type"] == RC.MARKER:
-                continue  # markers come down the stream only
             if not B.is_child(ev):
                 if top not in dev["shown"]:
                     dev["shown"].append(top)
-                    bundle = B.bundle(ix, top, self.switches["bundle_limit"], self._visible(dev))
+                    bundle = B.bundle(ix, top, self.switches["bundle_limit"])
                     items.append({"bundle": bundle})
             elif top not in dev["shown"] and top not in ids:
                 state["seen"]["held_back"] = True
-                if not self.switches["withhold_orphan_children"] and self._visible(dev)(ev):
+                if not self.switches["withhold_orphan_children"]:
                     items.append({"orphan": ev})
         return items
 
@@ -311,12 +225,6 @@ class Homeserver(Node):
         out.setdefault(node, []).append([device, item])
 
 
-def _count(ctx: Context, link: str, msg: dict) -> None:
-    messages, size = RC.link_metric(link)
-    ctx.metric(messages)
-    ctx.metric(size, len(canonical(msg)))
-
-
 # -- what a client displays -----------------------------------------------------
 
 
@@ -327,10 +235,9 @@ def new_display() -> dict[str, Any]:
     "start": pagination token, "orphan": bool, and "paged_to_end": true once
     the client took the last page of its replies}; ``held``: children whose
     parent is not shown yet; ``handed``: reply ID -> times it was handed over
-    (1, or 2 for "more than once");
-    ``receipts``: receipt IDs seen; ``events``: every event known, by ID.
+    (1, or 2 for "more than once"); ``events``: every event known, by ID.
     """
-    return {"shown": {}, "held": [], "handed": {}, "receipts": [], "events": {}, "from": None}
+    return {"shown": {}, "held": [], "handed": {}, "events": {}, "from": None}
 
 
 def _owner(view: dict, eid: str) -> str | None:
@@ -391,10 +298,6 @@ def _take_bundle(view: dict, bundle: dict) -> None:
 def _take_child(view: dict, ev: dict) -> None:
     eid = ev["event_id"]
     view["events"][eid] = ev
-    if RC.is_receipt(ev) and eid not in view["receipts"]:
-        view["receipts"].append(eid)
-    if "updates" not in ev and "relates_to" not in ev:
-        return  # a read-up-to marker: no parent to apply to
     top = _owner(view, B.parent_of(ev))
     if top is None:
         if all(h["event_id"] != eid for h in view["held"]):
@@ -504,78 +407,6 @@ class Device(Node):
                 ctx.send(self.config["server"], msg)
 
 
-class Crowd(Node):
-    """The users of one server in the receipts scenario (module docstring).
-
-    Config: ``server``, ``index``, ``crowds``, ``devices_per_user`` (default 2).
-    """
-
-    kind = "crowd"
-
-    @classmethod
-    def check_config(cls, config: dict[str, Any], node_names: tuple[str, ...]) -> None:
-        _check_keys(config, ("server", "index", "crowds", "devices_per_user"))
-        if config.get("server") not in node_names:
-            raise ConfigError("server", "the name of a node", config.get("server"))
-        for key in ("index", "crowds", "devices_per_user"):
-            v = config.get(key, 1)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ConfigError(key, "a non-negative integer", v)
-
-    @classmethod
-    def check_input(cls, data: dict[str, Any]) -> None:
-        _check_keys(data, ("op",))
-        if data.get("op") not in ("post", "read"):
-            raise ConfigError("op", '"post" or "read"', data.get("op"))
-
-    def _devices(self) -> dict[str, str]:
-        return _crowd_devices(self.switches, self.config, self.config["server"])
-
-    def initial_state(self) -> dict[str, Any]:
-        views = {d: new_display() for d in self._devices()}
-        return {"views": views, "read": {}, "made": 0}
-
-    def on_message(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
-        if src != WORKLOAD:
-            for dev, item in msg.get("items", []):
-                take_item(state["views"][dev], item)
-            return
-        devices = self._devices()
-        if msg["op"] == "post":
-            if "@u0:" not in "".join(devices.values()):
-                return
-            for k in range(self.switches["receipt_messages"]):
-                ev = {
-                    "event_id": f"$m{k}",
-                    "type": "m.room.message",
-                    "sender": devices["u0d0"],
-                    "content": {"body": f"message {k}"},
-                }
-                ctx.send(self.config["server"], {"type": "send", "device": "u0d0", "event": ev})
-            return
-        strategy = self.switches["receipts"]
-        for dev in sorted(devices):
-            user = devices[dev]
-            if not dev.endswith("d0") or user.startswith("@u0:"):
-                continue  # one device per reader reads; the author reads nothing
-            view = state["views"][dev]
-            unread = [
-                eid
-                for eid in sorted(view["shown"], key=lambda e: (len(e), e))
-                if not RC.is_receipt(view["events"][eid]) and eid not in state["read"].get(dev, [])
-            ]
-            if not unread:
-                continue
-            state["read"].setdefault(dev, []).extend(unread)
-            targets = unread if strategy in ("local", "relates_to") else unread[-1:]
-            for eid in targets:
-                state["made"] += 1
-                ev = RC.receipt(strategy, user, dev, eid, state["made"])
-                req = {"type": "send", "device": dev, "event": ev}
-                ctx.send(self.config["server"], req)
-                _count(ctx, "c2s", req)
-
-
 # -- properties ------------------------------------------------------------
 
 
@@ -584,15 +415,11 @@ def _servers(view: View) -> list[str]:
 
 
 def _views(view: View) -> list[tuple[str, str, str, dict]]:
-    """(node, device, server, client view) for every device and crowd device."""
+    """(node, device, server, client view) for every device."""
     out = []
     for n in view.nodes:
         if view.kind(n) == "device":
             out.append((n, n, _server_of(view, n), view.state(n)))
-        elif view.kind(n) == "crowd":
-            server = _server_of(view, n)
-            for d, v in sorted(view.state(n)["views"].items()):
-                out.append((n, d, server, v))
     return out
 
 
@@ -602,10 +429,6 @@ def _server_of(view: View, node: str) -> str:
             if dev["node"] == node:
                 return s
     return ""
-
-
-def _user_of(view: View, server: str, device: str) -> str:
-    return view.state(server)["devices"][device]["user"]
 
 
 @always("bundles_whole")
@@ -630,18 +453,13 @@ def updates_applied_once(view: View) -> bool:
 
 @eventually("updates_complete")
 def updates_complete(view: View) -> bool:
-    """Every ``updates`` child of a displayed parent (that its user may see) is applied."""
-    for _n, d, s, v in _views(view):
+    """Every ``updates`` child of a displayed parent is applied."""
+    for _n, _d, s, v in _views(view):
         st = view.state(s)
-        user = _user_of(view, s, d)
         for top, entry in v["shown"].items():
             if entry["orphan"]:
                 continue
-            want = [
-                ev["event_id"]
-                for ev in B.descendants(st["index"], top)
-                if not ev.get("local") or ev["sender"] == user
-            ]
+            want = [ev["event_id"] for ev in B.descendants(st["index"], top)]
             if sorted(want) != sorted(entry["applied"]):
                 return False
     return True
@@ -663,52 +481,6 @@ def pagination_complete(view: View) -> bool:
                 if sorted(entry["replies"]) != sorted(replies.get(top, [])):
                     return False
     return True
-
-
-@always("local_receipts_stay_local")
-def local_receipts_stay_local(view: View) -> bool:
-    """A local receipt reaches only its user's devices and never leaves its server."""
-    for _n, d, s, v in _views(view):
-        user = _user_of(view, s, d)
-        for rid in v["receipts"]:
-            ev = v["events"][rid]
-            if ev.get("local") and ev["sender"] != user:
-                return False
-    for s in _servers(view):
-        for ev in view.state(s)["index"]["events"].values():
-            if ev.get("local") and not ev["sender"].endswith(":" + s):
-                return False
-    return True
-
-
-@eventually("receipts_delivered")
-def receipts_delivered(view: View) -> bool:
-    """Each device has every receipt meant for it: its user's own (local), or all."""
-    receipts: dict[str, dict] = {}
-    for s in _servers(view):
-        for eid, ev in view.state(s)["index"]["events"].items():
-            if RC.is_receipt(ev):
-                receipts[eid] = ev
-    for _n, d, s, v in _views(view):
-        user = _user_of(view, s, d)
-        want = sorted(
-            eid for eid, ev in receipts.items() if not ev.get("local") or ev["sender"] == user
-        )
-        if sorted(v["receipts"]) != want:
-            return False
-    return True
-
-
-@sometimes("receipt_reached_own_device")
-def receipt_reached_own_device(view: View) -> bool:
-    """A receipt one device sent reached another device of the same user."""
-    for _n, d, s, v in _views(view):
-        user = _user_of(view, s, d)
-        for rid in v["receipts"]:
-            ev = v["events"][rid]
-            if ev["sender"] == user and ev.get("device_id") != d:
-                return True
-    return False
 
 
 @sometimes("child_before_parent")
@@ -735,8 +507,8 @@ def paged_to_the_end(view: View) -> bool:
 
 MODEL = Model(
     name="relations",
-    doc="updates and relates_to: bundles, pagination of replies, receipts.",
-    kinds={"homeserver": Homeserver, "device": Device, "crowd": Crowd},
+    doc="updates and relates_to: bundles and pagination of replies.",
+    kinds={"homeserver": Homeserver, "device": Device},
     switches=SWITCHES,
     properties=(
         bundles_whole,
@@ -744,9 +516,6 @@ MODEL = Model(
         updates_complete,
         pagination_once,
         pagination_complete,
-        local_receipts_stay_local,
-        receipts_delivered,
-        receipt_reached_own_device,
         child_before_parent,
         paged_to_the_end,
     ),

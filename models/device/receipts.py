@@ -28,7 +28,7 @@ __all__ = ["Receipts"]
 
 
 class Receipts(Part):
-    """State: ``read`` (message IDs read), ``got`` (receipt IDs taken), the flags."""
+    """State: ``read`` (message IDs read), ``got`` (receipt ID -> True), the flags."""
 
     name = "receipts"
     section = "Updates (Events); Relates to (Events)"
@@ -43,7 +43,7 @@ class Receipts(Part):
             raise ConfigError("room", "a room ID", data.get("room"))
 
     def initial(self) -> dict[str, Any]:
-        return {"read": [], "got": [], "leaked": False, "own": False, "remote": False}
+        return {"read": [], "got": {}, "leaked": False, "own": False, "remote": False}
 
     def on_input(self, ctx: Context, state: dict, data: dict[str, Any]) -> None:
         mine = self.of(state)
@@ -70,7 +70,7 @@ class Receipts(Part):
         mine.setdefault("taken", []).append(entry)
         if ev["event_id"] in mine["got"]:
             return
-        mine["got"].append(ev["event_id"])
+        mine["got"][ev["event_id"]] = True
         user = self.node.config["user"]
         if ev.get("local") and ev["sender"] != user:
             mine["leaked"] = True
