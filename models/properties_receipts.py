@@ -21,11 +21,16 @@ def _readers(view: View) -> list[str]:
     return [n for n in view.nodes if view.kind(n) == "device" and "receipts" in view.state(n)]
 
 
+def _flagged(view: View, flag: str) -> bool:
+    """Whether some device raised ``flag`` (:mod:`mxsim.models.device.receipts`)."""
+    return any(view.state(d)["receipts"][flag] for d in _readers(view))
+
+
 @always("local_receipts_stay_local")
 def local_receipts_stay_local(view: View) -> bool:
     """No device is streamed a local receipt of another user (one from another
     server is another user's)."""
-    return not any(view.state(d)["receipts"]["leaked"] for d in _readers(view))
+    return not _flagged(view, "leaked")
 
 
 def _meant_for(view: View) -> tuple[dict, list]:
@@ -64,13 +69,13 @@ def receipts_delivered(view: View) -> bool:
 @sometimes("receipt_reached_own_device")
 def receipt_reached_own_device(view: View) -> bool:
     """A receipt one device sent reached another device of the same user."""
-    return any(view.state(d)["receipts"]["own"] for d in _readers(view))
+    return _flagged(view, "own")
 
 
 @sometimes("receipt_from_another_server")
 def receipt_from_another_server(view: View) -> bool:
     """A device was streamed a receipt or marker its server had over federation."""
-    return any(view.state(d)["receipts"]["remote"] for d in _readers(view))
+    return _flagged(view, "remote")
 
 
 PROPERTIES = (

@@ -58,6 +58,7 @@ from mxsim.models.homeserver.rooms import result
 from mxsim.sim.model import Switch
 from mxsim.sim.node import Context
 from mxsim.sim.parts import Part
+from mxsim.sim.relay import Relay
 from mxsim.sim.world import canonical
 
 __all__ = [
@@ -119,26 +120,17 @@ def count(ctx: Context, link: str, item: Any) -> None:
     ctx.metric(f"receipts.{link}.bytes", len(canonical(item)))
 
 
-class Counted:
+class Counted(Relay):
     """A context that counts, on ``link``, the messages sent through it that ``carries``."""
 
     def __init__(self, ctx: Context, link: str, carries: Callable[[dict], bool]) -> None:
-        self._ctx, self._link, self._carries = ctx, link, carries
-        self.node, self.switches = ctx.node, ctx.switches
+        super().__init__(ctx)
+        self._link, self._carries = link, carries
 
     def send(self, dst: str, msg: dict) -> None:
         if self._carries(msg):
             count(self._ctx, self._link, msg)
         self._ctx.send(dst, msg)
-
-    def set_timer(self, name: str, delay_ms: float) -> None:
-        self._ctx.set_timer(name, delay_ms)
-
-    def cancel_timer(self, name: str) -> None:
-        self._ctx.cancel_timer(name)
-
-    def metric(self, name: str, value: int = 1) -> None:
-        self._ctx.metric(name, value)
 
 
 def _federated_receipt(msg: dict) -> bool:
