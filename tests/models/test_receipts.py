@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 
-from mxsim.experiments.receipts import room
+from mxsim.experiments.receipts import judged_at_end, room
 from mxsim.models.homeserver.receipts import KINDS, STRATEGIES, expected
 from mxsim.models.registry import MODELS, bundled
 from mxsim.sim.explore import Explorer
@@ -104,3 +104,20 @@ def test_local_receipts_leak_when_streamed_to_the_room():
     assert report.verdicts["receipts_delivered"] == "violated"
     lengths = {c.property: len(c.actions) for c in report.counterexamples}
     assert lengths["local_receipts_stay_local"] == 8
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("audience", ["own_devices", "room"])
+def test_judging_the_last_state_gives_every_steps_verdicts(strategy, audience):
+    # The experiment judges its large rooms once, at the end (judged_at_end).
+    def system():
+        return _system("receipts", strategy, 3, 2, 2, 2, local_receipt_audience=audience)
+
+    stepwise = TimedRun(system(), 1, 5_000_000).run().verdicts
+    _, at_end = judged_at_end(system(), 1, 5_000_000)
+    if stepwise["local_receipts_stay_local"] == "violated":
+        # A run stops at its first violation; the last state shows it too.
+        assert strategy == "local" and audience == "room"
+        assert at_end["local_receipts_stay_local"] == "violated"
+    else:
+        assert at_end == stepwise
