@@ -167,13 +167,12 @@ class Receipts(Part):
         if strategy == "local":
             self._local(ctx, state, store, device, aid, user, target)
             return
+        markers = self.of(state)["markers"]
+        depth = store["events"][target]["depth"]
         if strategy == "read_up_to":
-            markers = self.of(state)["markers"].setdefault(room_id, {})
-            depth = store["events"][target]["depth"]
-            if depth <= markers.get(user, 0):
+            if depth <= markers.get(room_id, {}).get(user, 0):
                 rooms.answer(ctx, device, result(aid, False, error="not after the marker"))
                 return
-            markers[user] = depth
             content["event_id"] = target
             ev = rooms.new_event(state, store, room_id, MARKER, user, content)
         else:
@@ -181,6 +180,8 @@ class Receipts(Part):
             ev["relates_to"] = target
         # A room event like a message: accepted, answered, federated, streamed.
         rooms.local(Counted(ctx, "s2s", _federated_receipt), state, device, aid, store, ev)
+        if strategy == "read_up_to" and R.visible(store, ev["event_id"]):
+            markers.setdefault(room_id, {})[user] = depth  # it moved: it was accepted
 
     def _local(self, ctx, state, store, device, aid, user, target) -> None:
         """A server-local event: streamed to the reader's devices, kept out of the graph."""
