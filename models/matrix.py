@@ -14,7 +14,9 @@ Findings (README, "The matrix model"):
   handed a topic its server already superseded (``no_clobbering``);
 - ``check rejected-event --set rejected_events=false``: timelines disagree;
 - ``run state-reset --set state_resolution=depth`` (and ``check --random``):
-  the ban is reset (``bans_stick``).
+  the ban is reset (``bans_stick``);
+- ``check receipts --set local_receipt_audience=room``: a local receipt
+  reaches another user's devices (``local_receipts_stay_local``, 8 steps).
 """
 
 from __future__ import annotations
