@@ -1,13 +1,15 @@
 """What read receipts cost: the three strategies the proposal weighs, swept over room size.
 
 ``mxsim experiment receipts --out DIR`` runs the bundled ``receipts``
-scenario (timed runtime) for each strategy (``local``, ``relates_to``,
-``read_up_to``) and each room size N, with M messages read, and writes
+scenario of the ``matrix`` model (timed runtime), rebuilt for each room size
+N by :func:`room` (N users spread over its servers, each with its devices),
+for each strategy (``local``, ``relates_to``, ``read_up_to``), with M
+messages read, and writes
 
 - ``DIR/receipts.csv``: strategy, N, M, messages and bytes per link kind
   (client->server, server->client, server->server), as measured, and the
-  message counts the closed-form formulas of :mod:`models.relate.receipts`
-  predict;
+  message counts the closed-form formulas of
+  :mod:`mxsim.models.homeserver.receipts` predict;
 - ``DIR/receipts.png`` / ``.svg``: total receipt messages against N, one
   line per strategy (log scale): the proposal's "n^2 problem" is the
   ``relates_to`` line.
@@ -19,36 +21,102 @@ same arguments give the same bytes, whatever the number of workers.
 
 from __future__ import annotations
 
+import copy
 import io
+import tomllib
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from mxsim.experiments.sweep import _csv
-from mxsim.models.relate.receipts import STRATEGIES, expected
+from mxsim.models.homeserver.receipts import KINDS, STRATEGIES, expected
 from mxsim.sim.files import write_atomic
+from mxsim.sim.scenario import from_raw
+from mxsim.sim.timed import RunResult, TimedRun
+from mxsim.sim.verdict import PathJudge, passed
+from mxsim.sim.world import System
 
-__all__ = ["measure", "run", "write_outputs"]
+__all__ = ["room", "judged_at_end", "measure", "run", "write_outputs"]
 
 SERVERS = 2  # the bundled scenario's two homeservers
 DEVICES = 2  # devices per user in it
-KINDS = ("c2s", "s2c", "s2s")
+ROOM = "!r:hs1"
 
 
 class ExperimentError(Exception):
     """A run that failed its properties or its formula."""
 
 
+def room(
+    base: dict[str, Any], users: int, messages: int, servers: int, devices: int
+) -> dict[str, Any]:
+    """``base`` (a receipts scenario's table) with its room rebuilt: ``users`` users
+    ``@u{i}:hs{i % servers + 1}``, each with ``devices`` devices ``u{i}d{j}``; u0
+    sends ``messages`` messages at 0, every other user's first device reads at 500.
+
+    >>> raw = room({"scenario": {}}, users=3, messages=1, servers=2, devices=1)
+    >>> [n["name"] for n in raw["nodes"]]
+    ['hs1', 'hs2', 'u0d0', 'u1d0', 'u2d0']
+    >>> [(w["node"], w["input"]["op"]) for w in raw["workload"]]
+    [('u0d0', 'send'), ('u1d0', 'read'), ('u2d0', 'read')]
+    """
+    raw = copy.deepcopy(base)
+    names = [f"u{i}" for i in range(users)]
+    home = {u: f"hs{i % servers + 1}" for i, u in enumerate(names)}
+    genesis = {"room": ROOM, "creator": "@u0:hs1"}
+    genesis["members"] = [f"@{u}:{home[u]}" for u in names[1:]]
+    hs = {"rooms": {"genesis": [genesis]}, "federation": {}, "receipts": {}}
+    nodes = [
+        {"name": f"hs{k}", "kind": "homeserver", "config": copy.deepcopy(hs)}
+        for k in range(1, servers + 1)
+    ]
+    for u in names:
+        for j in range(devices):
+            config = {"server": home[u], "user": f"@{u}:{home[u]}"}
+            config.update({"timeline": {"out_of_order": True}, "receipts": {}})
+            nodes.append({"name": f"{u}d{j}", "kind": "device", "config": config})
+    raw["nodes"] = nodes
+    send = [{"op": "send", "room": ROOM, "body": f"message {k}"} for k in range(messages)]
+    raw["workload"] = [{"at": 0, "node": "u0d0", "input": i} for i in send] + [
+        {"at": 500, "node": f"{u}d0", "input": {"op": "read", "room": ROOM}} for u in names[1:]
+    ]
+    return raw
+
+
+def judged_at_end(system: System, seed: int, until: int) -> tuple[RunResult, dict[str, str]]:
+    """A timed run whose properties are judged once, on its last state.
+
+    A run judges every property after every step, which costs more than the
+    run itself in a room of hundreds of devices. The receipts scenario's
+    properties are decided by flags that never go back (a device's
+    ``leaked``, ``own``, ``remote``, ``positions_increase`` and its count of
+    duplicates) and by ``eventually`` ones judged at the end anyway, so
+    their verdicts on the last state are those of every step (a test checks
+    it on small rooms).
+    """
+    runner = TimedRun(system, seed, until, judge=False)
+    result = runner.run()
+    judge = PathJudge(system.properties)
+    last = len(result.steps) - 1
+    judge.observe(runner.view, last)
+    judge.finish(runner.view, last, result.quiescent)
+    return result, dict(judge.verdicts)
+
+
 def measure(args: tuple[str, int, int]) -> dict[str, Any]:
     """One run of ``receipts`` for (strategy, N, M)."""
-    from mxsim.experiments.jobs import load_scenario, run_job
+    from mxsim.models.registry import MODELS, bundled
 
     strategy, users, messages = args
-    sets = [f"receipts={strategy}", f"receipt_users={users}", f"receipt_messages={messages}"]
-    report = run_job(load_scenario("receipts", sets))
-    m = report["metrics"]
-    row = {"strategy": strategy, "users": users, "messages": messages, "passed": report["passed"]}
+    with bundled()["receipts"].open("rb") as f:
+        raw = room(tomllib.load(f), users, messages, SERVERS, DEVICES)
+    scenario = from_raw(raw, "receipts", MODELS, {"receipts": strategy})
+    result, verdicts = judged_at_end(
+        System(scenario, MODELS["matrix"]), scenario.run.seed, scenario.run.until
+    )
+    m = result.metrics
+    row = {"strategy": strategy, "users": users, "messages": messages, "passed": passed(verdicts)}
     for kind in KINDS:
         row[f"{kind}_messages"] = m.get(f"receipts.{kind}.messages", 0)
         row[f"{kind}_bytes"] = m.get(f"receipts.{kind}.bytes", 0)

@@ -14,7 +14,9 @@ Findings (README, "The matrix model"):
   handed a topic its server already superseded (``no_clobbering``);
 - ``check rejected-event --set rejected_events=false``: timelines disagree;
 - ``run state-reset --set state_resolution=depth`` (and ``check --random``):
-  the ban is reset (``bans_stick``).
+  the ban is reset (``bans_stick``);
+- ``check receipts --set local_receipt_audience=room``: a local receipt
+  reaches another user's devices (``local_receipts_stay_local``, 8 steps).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from mxsim.models.device import Device
 from mxsim.models.homeserver import Homeserver
 from mxsim.models.properties_actions import PROPERTIES as ACTION_PROPERTIES
 from mxsim.models.properties_actions import SWITCHES as ACTION_SWITCHES
+from mxsim.models.properties_receipts import PROPERTIES as RECEIPT_PROPERTIES
 from mxsim.models.properties_relations import PROPERTIES as RELATION_PROPERTIES
 from mxsim.sim.model import Model, View, always, eventually, sometimes
 
@@ -286,5 +289,6 @@ MODEL = Model(
         *Device.properties_of(),
         *ACTION_PROPERTIES,
         *RELATION_PROPERTIES,
+        *RECEIPT_PROPERTIES,
     ),
 )

@@ -140,6 +140,14 @@ _request(
     ("from", "limit"),
 )
 
+_request(
+    "receipt",
+    "Updates (Events); Relates to (Events)",
+    "The device's user read `event_id`: a read receipt, made as the switch `receipts` "
+    "says (a local receipt, a `relates_to` child, or the user's read-up-to marker).",
+    ("room", "event_id"),
+)
+
 #: Fields every request with a session ID carries (proposal, "Sessions"):
 #: ``rid`` numbers the device's requests, ``session`` is None before the first answer.
 SESSION_REQUEST = ("rid", "whoami", "out_of_order", "session")

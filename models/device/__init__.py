@@ -15,6 +15,7 @@ echo           Action APIs (local echo)                    echo.py
 capabilities   Capabilities                                capabilities.py
 bundles        Updates (Events); Relates to (Events):      bundles.py
                Bundling
+receipts       Updates (Events); Relates to (Events)       receipts.py
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -32,6 +33,7 @@ from mxsim.models.device.calls import Calls
 from mxsim.models.device.capabilities import Capabilities
 from mxsim.models.device.echo import Echo
 from mxsim.models.device.presence import Presence
+from mxsim.models.device.receipts import Receipts
 from mxsim.models.device.requests import Requests
 from mxsim.models.device.retransmission import Retransmission
 from mxsim.models.device.scrollback import Scrollback
@@ -50,7 +52,7 @@ class Device(Composed):
     kind = "device"
     parts = (Requests, Stream, Timeline, Scrollback, Retransmission, Calls)
     parts += (Sessions, Presence, Echo, Capabilities)
-    parts += (Bundles,)
+    parts += (Bundles, Receipts)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod

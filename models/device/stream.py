@@ -149,6 +149,10 @@ class Stream(Part):
                 "event_id"
             ]
             return
+        receipts = self.node.part("receipts")
+        if receipts is not None and receipts.takes(ev):
+            receipts.apply(state, entry)
+            return
         bundles = self.node.part("bundles")
         if bundles is not None:
             bundles.apply(state, entry)

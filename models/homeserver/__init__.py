@@ -16,6 +16,7 @@ presence       Presence                                                presence.
 typing         Typing                                                  typing.py
 capabilities   Capabilities                                            capabilities.py
 bundling       Updates (Events), Relates to (Events): Bundling         bundling.py
+receipts       Updates (Events); Relates to (Events): read receipts   receipts.py
 =============  ======================================================  ==============
 
 ``rooms`` and ``stream`` are in every homeserver; a scenario uses another
@@ -32,6 +33,7 @@ from mxsim.models.homeserver.capabilities import Capabilities
 from mxsim.models.homeserver.federation import Federation
 from mxsim.models.homeserver.joining import Joining
 from mxsim.models.homeserver.presence import Presence
+from mxsim.models.homeserver.receipts import Receipts
 from mxsim.models.homeserver.rooms import Rooms
 from mxsim.models.homeserver.scrollback import Scrollback
 from mxsim.models.homeserver.sessions import Sessions
@@ -56,7 +58,7 @@ class Homeserver(Composed):
     kind = "homeserver"
     parts = (Rooms, Stream, Joining, Federation, Scrollback, Actions, Updates)
     parts += (Sessions, Presence, Typing, Capabilities)
-    parts += (Bundling,)
+    parts += (Bundling, Receipts)
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
         if src != WORKLOAD and msg.get("type") in REQUESTS:

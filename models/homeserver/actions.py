@@ -32,6 +32,7 @@ from mxsim.models.homeserver.rooms import result
 from mxsim.sim.model import Switch
 from mxsim.sim.node import ConfigError, Context
 from mxsim.sim.parts import Part
+from mxsim.sim.relay import Relay
 
 __all__ = ["Actions", "HOLD_TIMEOUT_MS"]
 
@@ -214,12 +215,12 @@ def _again(answer: dict) -> dict:
     )
 
 
-class _Answers:
+class _Answers(Relay):
     """A context that passes every effect on and keeps the answer to one request."""
 
     def __init__(self, ctx: Context, device: str, aid: int, tag: dict) -> None:
-        self._ctx, self._device, self._aid, self._tag = ctx, device, aid, tag
-        self.node, self.switches = ctx.node, ctx.switches
+        super().__init__(ctx)
+        self._device, self._aid, self._tag = device, aid, tag
         self.answer: dict | None = None
 
     def send(self, dst: str, msg: dict) -> None:
@@ -227,12 +228,3 @@ class _Answers:
             msg = {**msg, **self._tag}
             self.answer = msg
         self._ctx.send(dst, msg)
-
-    def set_timer(self, name: str, delay_ms: float) -> None:
-        self._ctx.set_timer(name, delay_ms)
-
-    def cancel_timer(self, name: str) -> None:
-        self._ctx.cancel_timer(name)
-
-    def metric(self, name: str, value: int = 1) -> None:
-        self._ctx.metric(name, value)

@@ -214,6 +214,9 @@ class Stream(Part):
             self.push(state, device, room_id, ev, into=into)
             dev["shown"][room_id].append(ev["event_id"])
             dev["depth"][room_id] = max(dev["depth"].get(room_id, 0), ev["depth"])
+        receipts = self.node.part("receipts")
+        if receipts is not None:
+            receipts.snapshot(state, device, room_id, into)
 
     def join_response(self, state, store, device, ev, flt) -> tuple[int, list]:
         """Proposal, "Joining a room": "the join response should return events

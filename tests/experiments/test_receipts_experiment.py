@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+from mxsim.models.homeserver.receipts import KINDS, expected
+
 
 def run_experiment(tmp_path, name, workers, hashseed):
     out = tmp_path / name
@@ -39,6 +41,12 @@ def test_relates_to_grows_with_the_square_of_the_room_and_local_does_not(tmp_pat
     assert [s2c[("local", n)] for n in (2, 3, 5)] == [6, 12, 24]
     assert all(r["s2s_messages"] == "0" for r in rows if r["strategy"] == "local")
     assert (out / "receipts.png").read_bytes().startswith(b"\x89PNG")
+    # Every measured count equals its closed form (matrix model, 2 servers, 2 devices).
+    assert len(rows) == 9
+    for r in rows:
+        want = expected(r["strategy"], int(r["users"]), int(r["messages"]), servers=2, devices=2)
+        assert {k: int(r[f"{k}_messages"]) for k in KINDS} == want, r
+        assert {k: int(r[f"{k}_formula"]) for k in KINDS} == want, r
 
 
 def test_outputs_are_identical_across_workers_and_hash_seeds(tmp_path):
