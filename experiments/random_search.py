@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import replace
 
 from mxsim.models.registry import MODELS
-from mxsim.sim.scenario import from_raw
+from mxsim.sim.scenario_load import from_raw
 from mxsim.sim.shrink import shrink
 from mxsim.sim.walks import Batch, Walker, WalkReport, merge
 from mxsim.sim.world import System, canonical

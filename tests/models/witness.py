@@ -17,7 +17,8 @@ from typing import Any
 
 from mxsim.models.registry import MODELS, bundled
 from mxsim.sim.explore import Explorer, Report
-from mxsim.sim.scenario import from_raw, parse_overrides
+from mxsim.sim.scenario_load import from_raw
+from mxsim.sim.scenario_switches import parse_overrides
 from mxsim.sim.trace import path_lines
 from mxsim.sim.world import Action, System, World
 

@@ -9,7 +9,8 @@ import pytest
 from reductions_help import replays, search, without_properties
 
 from mxsim.models.registry import MODELS, bundled
-from mxsim.sim.scenario import ScenarioError, load
+from mxsim.sim.scenario import ScenarioError
+from mxsim.sim.scenario_load import load
 from mxsim.sim.symmetry import Symmetry
 from mxsim.sim.world import System
 
