@@ -30,7 +30,8 @@ from typing import Any
 from mxsim.sim import trace as tracefile
 from mxsim.sim.explore import Report
 from mxsim.sim.scenario import ScenarioError
-from mxsim.sim.world import Action, System, canonical, digest_states
+from mxsim.sim.system import System
+from mxsim.sim.world import Action, canonical, digest_states
 
 __all__ = [
     "overrides_tag",

@@ -25,8 +25,9 @@ from mxsim.sim.interrupt import stop_on_interrupt
 from mxsim.sim.progress import Memory, Progress, progress_printer
 from mxsim.sim.reduce import Reduction
 from mxsim.sim.search import Search
+from mxsim.sim.system import System
 from mxsim.sim.verdict import overall
-from mxsim.sim.world import Action, System, World
+from mxsim.sim.world import Action, World
 
 __all__ = ["Explorer", "Report", "Counterexample", "progress_printer"]
 

@@ -1,4 +1,4 @@
-"""The timed runtime: the nodes of a :class:`~sim.world.System` on simpy.
+"""The timed runtime: the nodes of a :class:`~sim.system.System` on simpy.
 
 Links draw latencies from their distribution, so jitter reorders messages;
 they lose and duplicate messages with their probabilities; partitions open
@@ -30,10 +30,11 @@ from typing import Any
 import simpy
 from simpy.events import Timeout
 
+from mxsim.sim.effects import Effects
 from mxsim.sim.node import WORKLOAD
 from mxsim.sim.scenario import Fault, Latency
+from mxsim.sim.system import System
 from mxsim.sim.verdict import PathJudge
-from mxsim.sim.world import Effects, System
 
 __all__ = ["TimedRun", "RunResult", "sampler"]
 

@@ -23,18 +23,12 @@ from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
 
+from mxsim.sim.effects import effects_record
 from mxsim.sim.files import write_atomic
+from mxsim.sim.step import action_of
+from mxsim.sim.system import System
 from mxsim.sim.verdict import PathJudge
-from mxsim.sim.world import (
-    Action,
-    StepError,
-    System,
-    World,
-    action_of,
-    canonical,
-    digest_states,
-    effects_record,
-)
+from mxsim.sim.world import Action, StepError, World, canonical, digest_states
 
 __all__ = [
     "FORMAT",

@@ -12,8 +12,9 @@ from typing import Any
 
 from mxsim.sim.explore import Explorer, Report
 from mxsim.sim.symmetry import Symmetry
+from mxsim.sim.system import System
 from mxsim.sim.trace import path_lines
-from mxsim.sim.world import System, World
+from mxsim.sim.world import World
 
 __all__ = ["Recorder", "search", "without_properties", "replays"]
 
