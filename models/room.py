@@ -21,12 +21,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mxsim.models.auth import (
-    AuthError,
-    auth_types_for_event,
-    check_auth,
-    check_auth_events,
-)
+from mxsim.models.auth import check_auth
+from mxsim.models.auth_events import AuthError, auth_types_for_event, check_auth_events
 from mxsim.models.events import canonical_state_key, is_state, make_event
 from mxsim.models.stateres import resolve
 

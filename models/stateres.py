@@ -14,7 +14,7 @@ the state *before* an event is the resolution of the states *after* each of
 its ``prev_events``; the state after an event is the state before it plus the
 event itself when it is a state event that is accepted. An event is accepted
 when its own ``auth_events`` are all accepted, pass
-:func:`models.auth.check_auth_events`, and the event passes
+:func:`models.auth_events.check_auth_events`, and the event passes
 :func:`models.auth.check_auth` both against those auth events and against
 the state before it; otherwise it is *rejected* and changes nothing.
 
@@ -27,11 +27,11 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterable, Mapping, Sequence
 
-from mxsim.models.auth import (
+from mxsim.models.auth import check_auth
+from mxsim.models.auth_events import (
     AuthError,
     auth_state_from,
     auth_types_for_event,
-    check_auth,
     check_auth_events,
 )
 from mxsim.models.events import Event, StateKey, is_state, state_key_tuple

@@ -40,7 +40,8 @@ import heapq
 from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
-from mxsim.models.auth import auth_allows, auth_types_for_event, creator_of
+from mxsim.models.auth import auth_allows
+from mxsim.models.auth_events import auth_types_for_event
 from mxsim.models.events import (
     CREATE_KEY,
     JOIN_RULES_KEY,
@@ -53,6 +54,7 @@ from mxsim.models.events import (
     membership_of,
     state_key_tuple,
 )
+from mxsim.models.power_levels import creator_of
 
 __all__ = [
     "separate",
@@ -326,7 +328,7 @@ def iterative_auth_checks(
 
     An event is checked against its own (non-rejected) auth events,
     overridden by the state being built for the keys
-    :func:`models.auth.auth_types_for_event` names. Rejected events are
+    :func:`models.auth_events.auth_types_for_event` names. Rejected events are
     skipped.
     """
     state: StateMap = dict(base)

@@ -11,7 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import mxsim.models.auth
+import mxsim.models.auth_events
 import mxsim.models.events
+import mxsim.models.power_levels
 import mxsim.models.resolve_file
 import mxsim.models.stateres
 import mxsim.models.stateres_depth
@@ -42,6 +44,8 @@ ROOM = "!r:a.test"
     [
         mxsim.models.events,
         mxsim.models.auth,
+        mxsim.models.auth_events,
+        mxsim.models.power_levels,
         mxsim.models.stateres,
         mxsim.models.stateres_v2,
         mxsim.models.stateres_depth,

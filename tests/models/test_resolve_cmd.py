@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from mxsim.experiments.cmd_resolve import resolve, resolve_command
-from mxsim.models.auth import select_auth_events
+from mxsim.models.auth_events import select_auth_events
 from mxsim.models.events import make_event
 from mxsim.models.resolve_file import InputError, parse_events
 from mxsim.models.stateres import state_at

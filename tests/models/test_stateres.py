@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from mxsim.models.auth import select_auth_events
+from mxsim.models.auth_events import select_auth_events
 from mxsim.models.events import make_event
 from mxsim.models.stateres import (
     ALGORITHMS,

@@ -35,7 +35,8 @@ from typing import Any
 
 import pytest
 
-from mxsim.models.auth import auth_allows, auth_types_for_event, select_auth_events
+from mxsim.models.auth import auth_allows
+from mxsim.models.auth_events import auth_types_for_event, select_auth_events
 from mxsim.models.events import (
     CREATE,
     JOIN_RULES,
