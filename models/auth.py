@@ -13,7 +13,7 @@ checks), with the proposal's additions and a few mxsim choices:
   ``@`` must equal the sender": ``@user[/path]`` keys may be set by that user
   or by a room op (power level at least ``state_default``), ``server/path``
   keys only by senders on that server, ``_`` keys by anyone allowed to send
-  the type (:func:`models.events.state_key_permitted`). ``m.room.member``
+  the type (:func:`models.state_keys.state_key_permitted`). ``m.room.member``
   keys are governed by the membership rules instead.
 - A type prefixed ``state:`` must carry a state key, one prefixed
   ``message:`` must not, and an ``ephemeral:`` event never enters a room.
@@ -43,6 +43,7 @@ from mxsim.models.auth_events import (
     AuthState,
 )
 from mxsim.models.auth_membership import _can_federate, _check_joined, _check_membership
+from mxsim.models.event_kinds import type_kind
 from mxsim.models.events import (
     ALIASES,
     CREATE,
@@ -51,11 +52,8 @@ from mxsim.models.events import (
     POWER_LEVELS,
     REDACTION,
     THIRD_PARTY_INVITE,
-    domain_of,
     is_deletion,
     is_state,
-    state_key_permitted,
-    type_kind,
 )
 from mxsim.models.power_levels import (
     _check_power_levels,
@@ -63,6 +61,7 @@ from mxsim.models.power_levels import (
     send_level,
     user_power_level,
 )
+from mxsim.models.state_keys import domain_of, state_key_permitted
 
 __all__ = ["check_auth", "auth_allows"]
 

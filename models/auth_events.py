@@ -19,8 +19,8 @@ from mxsim.models.events import (
     StateKey,
     is_state,
     membership_of,
-    state_key_tuple,
 )
+from mxsim.models.state_keys import state_key_tuple
 
 __all__ = [
     "AuthError",

@@ -12,19 +12,14 @@ from mxsim.models.auth_events import (
     AuthError,
     AuthState,
 )
-from mxsim.models.events import (
-    JOIN_RULES_KEY,
-    MEMBER,
-    content_of,
-    domain_of,
-    membership_of,
-)
+from mxsim.models.events import JOIN_RULES_KEY, MEMBER, content_of, membership_of
 from mxsim.models.power_levels import (
     creator_of,
     is_user_id,
     named_level,
     user_power_level,
 )
+from mxsim.models.state_keys import domain_of
 
 
 def _can_federate(create: Mapping[str, Any]) -> bool:

@@ -23,7 +23,7 @@ from typing import Any
 
 from mxsim.models.auth import check_auth
 from mxsim.models.auth_events import AuthError, auth_types_for_event, check_auth_events
-from mxsim.models.events import canonical_state_key, is_state, make_event
+from mxsim.models.events import is_state, make_event
 
 # Kept importable here for now: models/homeserver/ and models/matrix.py call these as
 # R.<name> and are being edited on other branches; they move to room_history after the merge.
@@ -34,6 +34,7 @@ from mxsim.models.room_history import (  # noqa: F401
     visible,
     walk_back,
 )
+from mxsim.models.state_keys import canonical_state_key
 from mxsim.models.stateres import resolve
 
 __all__ = [

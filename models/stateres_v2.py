@@ -52,9 +52,9 @@ from mxsim.models.events import (
     content_of,
     is_state,
     membership_of,
-    state_key_tuple,
 )
 from mxsim.models.power_levels import creator_of
+from mxsim.models.state_keys import state_key_tuple
 
 __all__ = [
     "separate",

@@ -15,8 +15,9 @@ from mxsim.models.auth_events import (
     check_auth_events,
     select_auth_events,
 )
-from mxsim.models.events import make_event, state_key_tuple
+from mxsim.models.events import make_event
 from mxsim.models.power_levels import named_level, send_level, user_power_level
+from mxsim.models.state_keys import state_key_tuple
 
 ROOM = "!r:a.test"
 ALICE, BOB, CAROL, DAVE = "@alice:a.test", "@bob:b.test", "@carol:c.test", "@dave:b.test"
