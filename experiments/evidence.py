@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from mxsim.sim import trace as tracefile
-from mxsim.sim.explore import Report
+from mxsim.sim.explore_report import Report
 from mxsim.sim.scenario import ScenarioError
 from mxsim.sim.system import System
 from mxsim.sim.world import Action, canonical, digest_states

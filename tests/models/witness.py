@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mxsim.models.registry import MODELS, bundled
-from mxsim.sim.explore import Explorer, Report
+from mxsim.sim.explore import Explorer
+from mxsim.sim.explore_report import Report
 from mxsim.sim.scenario_load import from_raw
 from mxsim.sim.scenario_switches import parse_overrides
 from mxsim.sim.system import System

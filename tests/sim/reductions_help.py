@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from mxsim.sim.explore import Explorer, Report
+from mxsim.sim.explore import Explorer
+from mxsim.sim.explore_report import Report
 from mxsim.sim.symmetry import Symmetry
 from mxsim.sim.system import System
 from mxsim.sim.trace import path_lines
