@@ -37,7 +37,7 @@ rule of its time); mxsim models it because today's homeservers run it.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any
 
 from mxsim.models.auth import auth_allows
@@ -59,6 +59,7 @@ from mxsim.models.state_keys import state_key_tuple
 __all__ = [
     "separate",
     "auth_depth",
+    "post_order",
     "auth_difference",
     "is_power_event",
     "sender_power_level",
@@ -113,23 +114,46 @@ def auth_depth(event_id: str, events: Mapping[str, Event], memo: dict[str, int])
     """
     if event_id in memo:
         return memo[event_id]
-    stack: list[tuple[str, bool]] = [(event_id, False)]
-    grey: set[str] = set()
+
+    def auth(eid: str) -> list[str]:
+        return [a for a in events[eid].get("auth_events", ()) if a in events]
+
+    def visit(eid: str, below: Sequence[str]) -> None:
+        memo[eid] = 1 + max((memo[a] for a in below), default=-1)
+
+    post_order(event_id, auth, memo, visit, set(), "auth events form a cycle through")
+    return memo[event_id]
+
+
+def post_order(
+    start: str,
+    children: Callable[[str], Sequence[str]],
+    done: Container[str],
+    visit: Callable[[str, Sequence[str]], None],
+    grey: set[str],
+    cycle: str,
+) -> None:
+    """Call ``visit(eid, children(eid))`` for ``start`` and every descendant not
+    ``done``, children first, with an explicit stack (graphs may be deep).
+
+    ``visit`` must make ``eid`` done. ``grey`` holds the events whose visit is
+    under way; meeting one again closes a cycle: ``ValueError(f"{cycle} {eid}")``.
+    """
+    stack: list[tuple[str, bool]] = [(start, False)]
     while stack:
         eid, expanded = stack.pop()
-        if eid in memo:
+        if eid in done:
             continue
-        auth = [a for a in events[eid].get("auth_events", ()) if a in events]
+        kids = children(eid)
         if expanded:
-            memo[eid] = 1 + max((memo[a] for a in auth), default=-1)
+            visit(eid, kids)
             grey.discard(eid)
             continue
         if eid in grey:
-            raise ValueError(f"auth events form a cycle through {eid}")
+            raise ValueError(f"{cycle} {eid}")
         grey.add(eid)
         stack.append((eid, True))
-        stack.extend((a, False) for a in reversed(auth) if a not in memo)
-    return memo[event_id]
+        stack.extend((k, False) for k in reversed(kids) if k not in done)
 
 
 def auth_difference(
