@@ -34,10 +34,11 @@ from mxsim.models.auth_events import (
     auth_types_for_event,
     check_auth_events,
 )
+from mxsim.models.event_graph import post_order
 from mxsim.models.events import Event, StateKey, is_state
 from mxsim.models.state_keys import state_key_tuple
 from mxsim.models.stateres_depth import resolve_depth
-from mxsim.models.stateres_v2 import post_order, resolve_v2
+from mxsim.models.stateres_v2 import resolve_v2
 
 __all__ = [
     "ALGORITHMS",

@@ -37,11 +37,12 @@ rule of its time); mxsim models it because today's homeservers run it.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Container, Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
 from mxsim.models.auth import auth_allows
 from mxsim.models.auth_events import auth_types_for_event
+from mxsim.models.event_graph import post_order
 from mxsim.models.events import (
     CREATE_KEY,
     JOIN_RULES_KEY,
@@ -59,7 +60,6 @@ from mxsim.models.state_keys import state_key_tuple
 __all__ = [
     "separate",
     "auth_depth",
-    "post_order",
     "auth_difference",
     "is_power_event",
     "sender_power_level",
@@ -123,37 +123,6 @@ def auth_depth(event_id: str, events: Mapping[str, Event], memo: dict[str, int])
 
     post_order(event_id, auth, memo, visit, set(), "auth events form a cycle through")
     return memo[event_id]
-
-
-def post_order(
-    start: str,
-    children: Callable[[str], Sequence[str]],
-    done: Container[str],
-    visit: Callable[[str, Sequence[str]], None],
-    grey: set[str],
-    cycle: str,
-) -> None:
-    """Call ``visit(eid, children(eid))`` for ``start`` and every descendant not
-    ``done``, children first, with an explicit stack (graphs may be deep).
-
-    ``visit`` must make ``eid`` done. ``grey`` holds the events whose visit is
-    under way; meeting one again closes a cycle: ``ValueError(f"{cycle} {eid}")``.
-    """
-    stack: list[tuple[str, bool]] = [(start, False)]
-    while stack:
-        eid, expanded = stack.pop()
-        if eid in done:
-            continue
-        kids = children(eid)
-        if expanded:
-            visit(eid, kids)
-            grey.discard(eid)
-            continue
-        if eid in grey:
-            raise ValueError(f"{cycle} {eid}")
-        grey.add(eid)
-        stack.append((eid, True))
-        stack.extend((k, False) for k in reversed(kids) if k not in done)
 
 
 def auth_difference(
