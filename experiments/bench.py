@@ -24,8 +24,8 @@ import simpy
 from mxsim.sim.model import Model
 from mxsim.sim.node import Context, Node
 from mxsim.sim.scenario import Latency, Link, NodeSpec, RunSpec, Scenario
+from mxsim.sim.system import System
 from mxsim.sim.timed import TimedRun
-from mxsim.sim.world import System
 
 __all__ = ["run", "describe", "bare_simpy", "engine"]
 

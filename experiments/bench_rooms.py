@@ -23,8 +23,8 @@ from mxsim.models.homeserver import Homeserver
 from mxsim.models.matrix import MODEL as MATRIX
 from mxsim.sim.model import Model
 from mxsim.sim.scenario import Input, Latency, Link, NodeSpec, RunSpec, Scenario
+from mxsim.sim.system import System
 from mxsim.sim.timed import TimedRun
-from mxsim.sim.world import System
 
 __all__ = ["run", "describe", "room_system"]
 

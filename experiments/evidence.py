@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from mxsim.sim import trace as tracefile
-from mxsim.sim.explore import Report
+from mxsim.sim.explore_report import Report
 from mxsim.sim.scenario import ScenarioError
-from mxsim.sim.world import Action, System, canonical, digest_states
+from mxsim.sim.system import System
+from mxsim.sim.world import Action, canonical, digest_states
 
 __all__ = [
     "overrides_tag",

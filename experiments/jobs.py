@@ -24,10 +24,13 @@ from mxsim.sim.checkpoint import Checkpoint
 from mxsim.sim.explore import Explorer
 from mxsim.sim.parallel import parallel_bfs
 from mxsim.sim.progress import Progress
-from mxsim.sim.scenario import Scenario, from_raw, load, parse_overrides
+from mxsim.sim.scenario import Scenario
+from mxsim.sim.scenario_load import from_raw, load
+from mxsim.sim.scenario_switches import parse_overrides
+from mxsim.sim.system import System
 from mxsim.sim.timed import TimedRun
 from mxsim.sim.verdict import passed
-from mxsim.sim.world import System, canonical, digest_states
+from mxsim.sim.world import canonical, digest_states
 
 __all__ = ["Loaded", "load_scenario", "run_job", "check_job", "replay_job", "OutputError"]
 

@@ -16,7 +16,9 @@ from typing import Any
 
 from mxsim.sim import trace as tracefile
 from mxsim.sim.liveness import Lasso, explore, verify_lasso
-from mxsim.sim.world import System, action_of, digest_states
+from mxsim.sim.step import action_of
+from mxsim.sim.system import System
+from mxsim.sim.world import digest_states
 
 __all__ = ["check_liveness", "lasso_path", "confirm"]
 

@@ -18,10 +18,11 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import replace
 
 from mxsim.models.registry import MODELS
-from mxsim.sim.scenario import from_raw
+from mxsim.sim.scenario_load import from_raw
 from mxsim.sim.shrink import shrink
+from mxsim.sim.system import System
 from mxsim.sim.walks import Batch, Walker, WalkReport, merge
-from mxsim.sim.world import System, canonical
+from mxsim.sim.world import canonical
 
 __all__ = ["search", "walk_progress_printer", "Progress"]
 

@@ -28,7 +28,7 @@ three things, modelled here:
    ``message:com.example.chat``, ``ephemeral:m.typing``. The colon cannot
    occur in a reverse-DNS type name, so the prefix never clashes with one.
    Unprefixed types keep working: the well-known Matrix types have a fixed
-   kind (:data:`LEGACY_KINDS`: ``m.room.create``, ``m.room.member``,
+   kind (:data:`models.event_kinds.LEGACY_KINDS`: ``m.room.create``, ``m.room.member``,
    ``m.room.power_levels``, ``m.room.join_rules``, ... are state;
    ``m.room.message`` and ``m.room.redaction`` are messages; ``m.typing``,
    ``m.receipt`` and ``m.presence`` are ephemeral) and any other unprefixed
@@ -37,7 +37,7 @@ three things, modelled here:
    carry no restriction (the empty state key is written ``_``); ``@user`` and
    ``@user/path`` may be set only by that user or by the room's ops;
    ``server.name`` and ``server.name/path`` only by senders on that server.
-   mxsim keys state by :func:`state_key_tuple`, which maps the proposal's
+   mxsim keys state by :func:`models.state_keys.state_key_tuple`, which maps the proposal's
    ``_`` to ``""`` so that ``("m.room.create", "")`` names the same piece of
    state whichever spelling an event uses; both spellings are accepted.
 3. *``sender``, not ``user_id``*, because servers send events too. A sender
@@ -69,21 +69,11 @@ __all__ = [
     "CREATE_KEY",
     "POWER_LEVELS_KEY",
     "JOIN_RULES_KEY",
-    "KIND_PREFIXES",
-    "LEGACY_KINDS",
     "canonical_json",
     "is_state",
     "is_deletion",
     "content_of",
     "membership_of",
-    "canonical_state_key",
-    "state_key_tuple",
-    "type_kind",
-    "event_kind",
-    "type_name",
-    "domain_of",
-    "state_key_owner",
-    "state_key_permitted",
     "compute_event_id",
     "make_event",
 ]
@@ -109,39 +99,6 @@ THIRD_PARTY_INVITE = "m.room.third_party_invite"
 CREATE_KEY: StateKey = (CREATE, "")
 POWER_LEVELS_KEY: StateKey = (POWER_LEVELS, "")
 JOIN_RULES_KEY: StateKey = (JOIN_RULES, "")
-
-#: Event-version-2 type prefixes and the kind each one declares.
-KIND_PREFIXES: Mapping[str, Kind] = {
-    "state:": "state",
-    "message:": "message",
-    "ephemeral:": "ephemeral",
-}
-
-#: Kinds of well-known unprefixed (event version 1) types.
-LEGACY_KINDS: Mapping[str, Kind] = {
-    CREATE: "state",
-    MEMBER: "state",
-    POWER_LEVELS: "state",
-    JOIN_RULES: "state",
-    TOPIC: "state",
-    NAME: "state",
-    ALIASES: "state",
-    THIRD_PARTY_INVITE: "state",
-    "m.room.avatar": "state",
-    "m.room.canonical_alias": "state",
-    "m.room.history_visibility": "state",
-    "m.room.guest_access": "state",
-    "m.room.encryption": "state",
-    MESSAGE: "message",
-    REDACTION: "message",
-    "m.call.invite": "message",
-    "m.call.answer": "message",
-    "m.call.candidates": "message",
-    "m.call.hangup": "message",
-    "m.typing": "ephemeral",
-    "m.receipt": "ephemeral",
-    "m.presence": "ephemeral",
-}
 
 
 def canonical_json(value: Any) -> str:
@@ -203,132 +160,6 @@ def membership_of(ev: Mapping[str, Any] | None) -> str | None:
     return membership if isinstance(membership, str) else None
 
 
-def canonical_state_key(state_key: str) -> str:
-    """The state key mxsim keys state by: the proposal's ``_`` becomes ``""``.
-
-    >>> canonical_state_key("_"), canonical_state_key("_x"), canonical_state_key("")
-    ('', '_x', '')
-    """
-    return "" if state_key == "_" else state_key
-
-
-def state_key_tuple(ev: Mapping[str, Any]) -> StateKey:
-    """``(type, canonical state key)`` of a state event.
-
-    >>> state_key_tuple({"type": "m.room.topic", "state_key": "_"})
-    ('m.room.topic', '')
-
-    Raises
-    ------
-    ValueError
-        If ``ev`` is not a state event.
-    """
-    state_key = ev.get("state_key")
-    if not isinstance(state_key, str):
-        raise ValueError(f"not a state event: {ev.get('event_id')!r}")
-    return (ev["type"], canonical_state_key(state_key))
-
-
-def type_kind(event_type: str) -> Kind | None:
-    """The kind an event type declares, or ``None`` if it does not say.
-
-    Event version 2: a ``state:``, ``message:`` or ``ephemeral:`` prefix
-    declares the kind; a well-known unprefixed type has its usual kind.
-
-    >>> type_kind("state:com.example.poll"), type_kind("m.room.member"), type_kind("x.y")
-    ('state', 'state', None)
-    """
-    for prefix, kind in KIND_PREFIXES.items():
-        if event_type.startswith(prefix):
-            return kind
-    return LEGACY_KINDS.get(event_type)
-
-
-def event_kind(ev: Mapping[str, Any]) -> Kind:
-    """The kind of ``ev``: its type's kind, else state iff it has a state key.
-
-    >>> event_kind({"type": "com.example.x", "state_key": "_"})
-    'state'
-    """
-    kind = type_kind(ev.get("type", ""))
-    if kind is not None:
-        return kind
-    return "state" if is_state(ev) else "message"
-
-
-def type_name(event_type: str) -> str:
-    """The type without its kind prefix.
-
-    >>> type_name("ephemeral:m.typing")
-    'm.typing'
-    """
-    for prefix in KIND_PREFIXES:
-        if event_type.startswith(prefix):
-            return event_type[len(prefix) :]
-    return event_type
-
-
-def domain_of(identifier: str) -> str:
-    """The server name of a Matrix ID; a bare server name is its own domain.
-
-    >>> domain_of("@alice:example.org"), domain_of("!r:hs.test:8448"), domain_of("hs.test")
-    ('example.org', 'hs.test:8448', 'hs.test')
-    """
-    if identifier[:1] in ("@", "!", "$", "#", "+") and ":" in identifier:
-        return identifier.split(":", 1)[1]
-    return identifier
-
-
-def state_key_owner(state_key: str) -> tuple[Literal["anyone", "user", "server"], str]:
-    """Who may set a state key, by its event-version-2 prefix.
-
-    Returns ``("anyone", "")`` for ``""``, ``_`` and ``_``-prefixed keys,
-    ``("user", user_id)`` for ``@user`` and ``@user/path`` (the path starts at
-    the first ``/`` after the user ID's ``:``) and ``("server", name)`` for
-    ``server.name`` and ``server.name/path``.
-
-    >>> state_key_owner("_")
-    ('anyone', '')
-    >>> state_key_owner("@bob:b.test/settings/theme")
-    ('user', '@bob:b.test')
-    >>> state_key_owner("b.test/bridge")
-    ('server', 'b.test')
-    """
-    if state_key == "" or state_key.startswith("_"):
-        return ("anyone", "")
-    if state_key.startswith("@"):
-        colon = state_key.find(":")
-        slash = state_key.find("/", colon + 1) if colon >= 0 else -1
-        return ("user", state_key if slash < 0 else state_key[:slash])
-    slash = state_key.find("/")
-    return ("server", state_key if slash < 0 else state_key[:slash])
-
-
-def state_key_permitted(ev: Mapping[str, Any], power_ok: bool) -> bool:
-    """Whether the sender of state event ``ev`` may use its state key.
-
-    Event version 2's state-key prefixes (see :func:`state_key_owner`);
-    ``power_ok`` says whether the sender counts as a room op (the auth rules
-    pass "power level at least ``state_default``"). A non-state event is
-    always permitted.
-
-    >>> ev = {"type": "state:x.pref", "sender": "@a:a.test", "state_key": "@b:b.test"}
-    >>> state_key_permitted(ev, power_ok=False), state_key_permitted(ev, power_ok=True)
-    (False, True)
-    >>> state_key_permitted(dict(ev, state_key="a.test/x"), power_ok=False)
-    True
-    """
-    if not is_state(ev):
-        return True
-    who, owner = state_key_owner(ev["state_key"])
-    if who == "anyone":
-        return True
-    sender = ev.get("sender", "")
-    if who == "user":
-        return sender == owner or power_ok
-    return domain_of(sender) == owner
-
-
 def compute_event_id(ev: Mapping[str, Any]) -> str:
     """A deterministic event ID: ``$`` and 20 hex digits of a SHA-256.
 
@@ -375,6 +206,7 @@ def make_event(
     extra
         Other top-level fields, e.g. ``redacts``.
 
+    >>> from mxsim.models.state_keys import state_key_tuple
     >>> ev = make_event(room_id="!r:a.test", type="m.room.create", sender="@a:a.test",
     ...                 content={"creator": "@a:a.test"}, state_key="")
     >>> ev["event_id"], ev["depth"], state_key_tuple(ev)

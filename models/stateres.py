@@ -14,7 +14,7 @@ the state *before* an event is the resolution of the states *after* each of
 its ``prev_events``; the state after an event is the state before it plus the
 event itself when it is a state event that is accepted. An event is accepted
 when its own ``auth_events`` are all accepted, pass
-:func:`models.auth.check_auth_events`, and the event passes
+:func:`models.auth_events.check_auth_events`, and the event passes
 :func:`models.auth.check_auth` both against those auth events and against
 the state before it; otherwise it is *rejected* and changes nothing.
 
@@ -27,14 +27,16 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterable, Mapping, Sequence
 
-from mxsim.models.auth import (
+from mxsim.models.auth import check_auth
+from mxsim.models.auth_events import (
     AuthError,
     auth_state_from,
     auth_types_for_event,
-    check_auth,
     check_auth_events,
 )
-from mxsim.models.events import Event, StateKey, is_state, state_key_tuple
+from mxsim.models.event_graph import post_order
+from mxsim.models.events import Event, StateKey, is_state
+from mxsim.models.state_keys import state_key_tuple
 from mxsim.models.stateres_depth import resolve_depth
 from mxsim.models.stateres_v2 import resolve_v2
 
@@ -65,23 +67,9 @@ def resolve(
 ) -> StateMap:
     """Resolve several state sets into one with the named algorithm.
 
-    Parameters
-    ----------
-    algorithm
-        ``"depth"`` or ``"v2"`` (:data:`ALGORITHMS`).
-    state_sets
-        Maps from ``(type, state_key)`` to event ID.
-    events
-        Every event the sets name and (for v2) their auth ancestors.
-    rejected
-        Rejected event IDs (v2 skips them).
-    depths
-        Memo for v2's auth-depth computation, reused across calls if given.
-
-    Returns
-    -------
-    dict
-        The resolved state, keys sorted.
+    ``algorithm`` is ``"depth"`` or ``"v2"`` (:data:`ALGORITHMS`); the other
+    arguments and the result are those of :func:`models.stateres_v2.resolve_v2`
+    (``depth`` reads only ``state_sets`` and ``events``).
 
     Raises
     ------
@@ -207,24 +195,13 @@ class StateCalculator:
     def _walk(self, event_id: str) -> None:
         # Post-order over prev_events with an explicit stack; an event met
         # again while its computation is under way closes a cycle.
-        grey = self._grey
-        stack: list[tuple[str, bool]] = [(event_id, False)]
-        while stack:
-            eid, expanded = stack.pop()
-            if eid in self._after:
-                continue
+        def prevs(eid: str) -> Sequence[str]:
             if eid not in self.events:
                 raise KeyError(f"unknown event {eid}")
-            prevs = self.events[eid].get("prev_events", ())
-            if expanded:
-                self._compute(eid, prevs)
-                grey.discard(eid)
-                continue
-            if eid in grey:
-                raise ValueError(f"prev_events and auth_events form a cycle through {eid}")
-            grey.add(eid)
-            stack.append((eid, True))
-            stack.extend((p, False) for p in reversed(prevs) if p not in self._after)
+            return self.events[eid].get("prev_events", ())
+
+        cycle = "prev_events and auth_events form a cycle through"
+        post_order(event_id, prevs, self._after, self._compute, self._grey, cycle)
 
     def _compute(self, eid: str, prevs: Sequence[str]) -> None:
         ev = self.events[eid]

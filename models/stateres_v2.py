@@ -40,7 +40,9 @@ import heapq
 from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
-from mxsim.models.auth import auth_allows, auth_types_for_event, creator_of
+from mxsim.models.auth import auth_allows
+from mxsim.models.auth_events import auth_types_for_event
+from mxsim.models.event_graph import post_order
 from mxsim.models.events import (
     CREATE_KEY,
     JOIN_RULES_KEY,
@@ -51,8 +53,9 @@ from mxsim.models.events import (
     content_of,
     is_state,
     membership_of,
-    state_key_tuple,
 )
+from mxsim.models.power_levels import creator_of
+from mxsim.models.state_keys import state_key_tuple
 
 __all__ = [
     "separate",
@@ -111,22 +114,14 @@ def auth_depth(event_id: str, events: Mapping[str, Event], memo: dict[str, int])
     """
     if event_id in memo:
         return memo[event_id]
-    stack: list[tuple[str, bool]] = [(event_id, False)]
-    grey: set[str] = set()
-    while stack:
-        eid, expanded = stack.pop()
-        if eid in memo:
-            continue
-        auth = [a for a in events[eid].get("auth_events", ()) if a in events]
-        if expanded:
-            memo[eid] = 1 + max((memo[a] for a in auth), default=-1)
-            grey.discard(eid)
-            continue
-        if eid in grey:
-            raise ValueError(f"auth events form a cycle through {eid}")
-        grey.add(eid)
-        stack.append((eid, True))
-        stack.extend((a, False) for a in reversed(auth) if a not in memo)
+
+    def auth(eid: str) -> list[str]:
+        return [a for a in events[eid].get("auth_events", ()) if a in events]
+
+    def visit(eid: str, below: Sequence[str]) -> None:
+        memo[eid] = 1 + max((memo[a] for a in below), default=-1)
+
+    post_order(event_id, auth, memo, visit, set(), "auth events form a cycle through")
     return memo[event_id]
 
 
@@ -326,7 +321,7 @@ def iterative_auth_checks(
 
     An event is checked against its own (non-rejected) auth events,
     overridden by the state being built for the keys
-    :func:`models.auth.auth_types_for_event` names. Rejected events are
+    :func:`models.auth_events.auth_types_for_event` names. Rejected events are
     skipped.
     """
     state: StateMap = dict(base)

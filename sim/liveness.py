@@ -34,7 +34,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from mxsim.sim.world import Action, System
+from mxsim.sim.system import System
+from mxsim.sim.world import Action
 
 __all__ = ["Lasso", "LivenessReport", "explore", "verify_lasso"]
 

@@ -37,11 +37,12 @@ import time
 from collections.abc import Callable
 
 from mxsim.sim.coverage import coverage
-from mxsim.sim.explore import Counterexample, Explorer, Report
+from mxsim.sim.explore import Explorer
+from mxsim.sim.explore_report import Counterexample, Report
 from mxsim.sim.interrupt import stop_on_interrupt
 from mxsim.sim.progress import Progress, rss_bytes
 from mxsim.sim.shard import Local, Processes, ShardError, owner
-from mxsim.sim.world import System
+from mxsim.sim.system import System
 
 __all__ = ["parallel_bfs", "ShardError"]
 

@@ -41,7 +41,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mxsim.sim.world import Action, System, World
+from mxsim.sim.system import System
+from mxsim.sim.world import Action, World
 
 __all__ = ["PartialOrder", "independent", "involves"]
 

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from mxsim.sim.explore import Explorer
-from mxsim.sim.world import System, _world
+from mxsim.sim.system import System
+from mxsim.sim.world import _world
 
 __all__ = ["Shard", "ShardError", "owner", "Local", "Processes"]
 

@@ -23,8 +23,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mxsim.sim.model import Property
+from mxsim.sim.system import System
 from mxsim.sim.trace import path_lines
-from mxsim.sim.world import Action, StepError, System
+from mxsim.sim.world import Action, StepError
 
 __all__ = ["shrink", "ddmin", "violating_run", "verify"]
 

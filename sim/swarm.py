@@ -27,7 +27,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from mxsim.sim.world import Action, System, World
+from mxsim.sim.system import System
+from mxsim.sim.world import Action, World
 
 __all__ = ["Swarm", "FAULT_RATES", "WEIGHTS", "ORDERS"]
 

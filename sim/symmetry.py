@@ -30,7 +30,8 @@ import math
 from dataclasses import replace
 
 from mxsim.sim.renaming import rename, rename_string
-from mxsim.sim.world import Action, System, World, canonical
+from mxsim.sim.system import System
+from mxsim.sim.world import Action, World, canonical
 
 __all__ = ["Symmetry"]
 

@@ -1,4 +1,4 @@
-"""The timed runtime: the nodes of a :class:`~sim.world.System` on simpy.
+"""The timed runtime: the nodes of a :class:`~sim.system.System` on simpy.
 
 Links draw latencies from their distribution, so jitter reorders messages;
 they lose and duplicate messages with their probabilities; partitions open
@@ -21,58 +21,21 @@ read-only. ``mxsim replay`` catches a handler that does not.
 from __future__ import annotations
 
 import gc
-import math
-import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import simpy
 from simpy.events import Timeout
 
+from mxsim.sim.effects import Effects
+from mxsim.sim.links import _Link, _partition_pairs
+from mxsim.sim.live_view import _View
 from mxsim.sim.node import WORKLOAD
-from mxsim.sim.scenario import Fault, Latency
+from mxsim.sim.scenario import Fault
+from mxsim.sim.system import System
 from mxsim.sim.verdict import PathJudge
-from mxsim.sim.world import Effects, System
 
-__all__ = ["TimedRun", "RunResult", "sampler"]
-
-
-def sampler(latency: Latency, rng: random.Random) -> Callable[[], int]:
-    """A function drawing one latency in microseconds from ``rng``.
-
-    >>> draw = sampler(Latency("uniform", 1000, 2000), random.Random("x"))
-    >>> all(1000 <= draw() <= 2000 for _ in range(100))
-    True
-    """
-    a, b = latency.a, latency.b
-    if latency.dist == "constant":
-        return lambda: a
-    if latency.dist == "uniform":
-        span = b - a + 1
-        rand = rng.random
-        return lambda: a + int(rand() * span)
-    if latency.dist == "exponential":
-        lam = 1.0 / a
-        expo = rng.expovariate
-        return lambda: int(expo(lam))
-    if latency.dist == "lognormal":
-        mu, sigma = math.log(a), b / 1e6
-        logn = rng.lognormvariate
-        return lambda: int(logn(mu, sigma))
-    raise ValueError(f"unknown latency distribution {latency.dist!r}")
-
-
-class _Link:
-    __slots__ = ("rng", "draw", "loss", "duplicate", "index")
-
-    def __init__(self, system: System, src: str, dst: str, seed: int) -> None:
-        spec = system.scenario.link(src, dst)
-        self.index = system.index[dst]
-        self.rng = random.Random(f"mxsim/{seed}/link/{src}>{dst}")
-        self.draw = sampler(spec.latency, self.rng)
-        self.loss = spec.loss
-        self.duplicate = spec.duplicate
+__all__ = ["TimedRun", "RunResult"]
 
 
 @dataclass
@@ -84,39 +47,6 @@ class RunResult:
     steps: list[tuple]  # raw step records, see TimedRun._record
     counts: dict[str, int] = field(default_factory=dict)
     metrics: dict[str, int] = field(default_factory=dict)
-
-
-class _View:
-    """:class:`sim.model.View` of the live run."""
-
-    __slots__ = ("rt", "nodes", "switches")
-
-    def __init__(self, rt: TimedRun) -> None:
-        self.rt = rt
-        self.nodes = rt.system.names
-        self.switches = rt.system.switches
-
-    def state(self, node: str) -> dict[str, Any]:
-        return self.rt.states[self.rt.system.index[node]]
-
-    def kind(self, node: str) -> str:
-        return self.rt.system.nodes[self.rt.system.index[node]].kind
-
-    def config(self, node: str) -> dict[str, Any]:
-        return self.rt.system.nodes[self.rt.system.index[node]].config
-
-    def up(self, node: str) -> bool:
-        return self.rt.up[self.rt.system.index[node]]
-
-    def inflight(self) -> list[tuple[str, str, dict[str, Any]]]:
-        # Messages travel as the values of their simpy Timeouts; scan the heap
-        # in (time, insertion) order, which is deterministic.
-        out = []
-        for _t, _prio, _eid, ev in sorted(self.rt.env._queue, key=lambda e: e[:3]):
-            if ev.callbacks and ev.callbacks[0] == self.rt._arrive_cb:
-                src, dst, msg, _sent, _i = ev._value
-                out.append((src, dst, msg))
-        return out
 
 
 class _Stop(Exception):
@@ -427,16 +357,3 @@ class TimedRun:
         self.pending += 1
         ev = self.env.timeout(at)
         ev.callbacks.append(callback)
-
-
-def _partition_pairs(fault: Fault) -> list[tuple[str, str]]:
-    groups = fault.groups
-    pairs = []
-    for a, ga in enumerate(groups):
-        if fault.oneway and a != 0:
-            continue
-        for b, gb in enumerate(groups):
-            if a == b:
-                continue
-            pairs.extend((x, y) for x in ga for y in gb)
-    return pairs

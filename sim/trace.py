@@ -23,18 +23,13 @@ from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
 
+from mxsim.sim.effects import effects_record
 from mxsim.sim.files import write_atomic
+from mxsim.sim.links import _partition_pairs
+from mxsim.sim.step import action_of
+from mxsim.sim.system import System
 from mxsim.sim.verdict import PathJudge
-from mxsim.sim.world import (
-    Action,
-    StepError,
-    System,
-    World,
-    action_of,
-    canonical,
-    digest_states,
-    effects_record,
-)
+from mxsim.sim.world import Action, StepError, World, canonical, digest_states
 
 __all__ = [
     "FORMAT",
@@ -294,9 +289,6 @@ def _partition_step(k: int, system: System, line: dict, blocked: dict, done: set
     Part of the fix that lets timed traces replay their network's choices:
     a drop for "partition" is then checked against the partitions open.
     """
-    # sim.timed imports simpy; only timed traces need it.
-    from mxsim.sim.timed import _partition_pairs
-
     begin = line.get("act") == "partition"
     t, groups, oneway = line.get("t"), line.get("groups"), line.get("oneway")
     for n, f in enumerate(system.scenario.faults):

@@ -25,8 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mxsim.sim.swarm import Swarm
+from mxsim.sim.system import System
 from mxsim.sim.verdict import overall
-from mxsim.sim.world import Action, System
+from mxsim.sim.world import Action
 
 __all__ = ["Walker", "Batch", "WalkReport", "WalkCounterexample", "merge", "walk_verdicts"]
 

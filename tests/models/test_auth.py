@@ -8,18 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mxsim.models.auth import (
+from mxsim.models.auth import auth_allows, check_auth
+from mxsim.models.auth_events import (
     AuthError,
-    auth_allows,
     auth_types_for_event,
-    check_auth,
     check_auth_events,
-    named_level,
     select_auth_events,
-    send_level,
-    user_power_level,
 )
-from mxsim.models.events import make_event, state_key_tuple
+from mxsim.models.events import make_event
+from mxsim.models.power_levels import named_level, send_level, user_power_level
+from mxsim.models.state_keys import state_key_tuple
 
 ROOM = "!r:a.test"
 ALICE, BOB, CAROL, DAVE = "@alice:a.test", "@bob:b.test", "@carol:c.test", "@dave:b.test"

@@ -10,8 +10,8 @@ from mxsim.models.clientapi import filters as F
 from mxsim.models.clientapi.capabilities import capability_hash, union
 from mxsim.models.clientapi.server import Homeserver
 from mxsim.models.clients import SWITCHES
+from mxsim.sim.effects import Effects
 from mxsim.sim.node import ConfigError
-from mxsim.sim.world import Effects
 
 DEFAULTS = {s.name: s.default for s in SWITCHES}
 

@@ -11,27 +11,31 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import mxsim.models.auth
+import mxsim.models.auth_events
+import mxsim.models.event_kinds
 import mxsim.models.events
+import mxsim.models.power_levels
 import mxsim.models.resolve_file
+import mxsim.models.state_keys
 import mxsim.models.stateres
 import mxsim.models.stateres_depth
 import mxsim.models.stateres_v2
+from mxsim.models.event_kinds import event_kind, type_kind, type_name
 from mxsim.models.events import (
     canonical_json,
-    canonical_state_key,
     compute_event_id,
     content_of,
-    domain_of,
-    event_kind,
     is_deletion,
     is_state,
     make_event,
     membership_of,
+)
+from mxsim.models.state_keys import (
+    canonical_state_key,
+    domain_of,
     state_key_owner,
     state_key_permitted,
     state_key_tuple,
-    type_kind,
-    type_name,
 )
 
 ROOM = "!r:a.test"
@@ -41,7 +45,11 @@ ROOM = "!r:a.test"
     "module",
     [
         mxsim.models.events,
+        mxsim.models.event_kinds,
+        mxsim.models.state_keys,
         mxsim.models.auth,
+        mxsim.models.auth_events,
+        mxsim.models.power_levels,
         mxsim.models.stateres,
         mxsim.models.stateres_v2,
         mxsim.models.stateres_depth,

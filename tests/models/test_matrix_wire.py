@@ -17,8 +17,8 @@ from mxsim.experiments.jobs import load_scenario
 from mxsim.models.matrix import MODEL
 from mxsim.models.wire import WIRE, main
 from mxsim.sim.explore import Explorer
+from mxsim.sim.system import System
 from mxsim.sim.timed import TimedRun
-from mxsim.sim.world import System
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 SCENARIOS = ["partition-heal", "rejected-event", "scrollback", "state-reset", "superseded-state"]

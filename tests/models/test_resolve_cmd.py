@@ -7,11 +7,10 @@ import pathlib
 from typing import Any
 
 import pytest
+from authed import authed_event
 from click.testing import CliRunner
 
 from mxsim.experiments.cmd_resolve import resolve, resolve_command
-from mxsim.models.auth import select_auth_events
-from mxsim.models.events import make_event
 from mxsim.models.resolve_file import InputError, parse_events
 from mxsim.models.stateres import state_at
 
@@ -27,20 +26,8 @@ def build_room() -> list[dict[str, Any]]:
     def add(name, etype, sender, content, state_key=None, prev=(), ts=0):
         prev_ids = ["$" + p for p in prev]
         before = state_at(events, prev_ids)
-        proto = {"type": etype, "sender": sender, "content": content, "state_key": state_key}
-        if state_key is None:
-            del proto["state_key"]
-        ev = make_event(
-            room_id=ROOM,
-            type=etype,
-            sender=sender,
-            content=content,
-            state_key=state_key,
-            prev_events=prev_ids,
-            auth_events=select_auth_events(proto, before),
-            origin_server_ts=ts,
-            event_id="$" + name,
-            known=events,
+        ev = authed_event(
+            ROOM, etype, sender, content, state_key, prev_ids, before, events, ts, "$" + name
         )
         events[ev["event_id"]] = ev
         order.append(ev)

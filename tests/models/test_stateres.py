@@ -11,8 +11,8 @@ import time
 from typing import Any
 
 import pytest
+from authed import authed_event
 
-from mxsim.models.auth import select_auth_events
 from mxsim.models.events import make_event
 from mxsim.models.stateres import (
     ALGORITHMS,
@@ -59,21 +59,10 @@ class Graph:
     ) -> str:
         prev_ids = ["$" + p for p in prev]
         before = self.calc.state_at(prev_ids)
-        proto = {"type": etype, "sender": sender, "content": content or {}}
-        if state_key is not None:
-            proto["state_key"] = state_key
         self.ts += 10
-        ev = make_event(
-            room_id=ROOM,
-            type=etype,
-            sender=sender,
-            content=content,
-            state_key=state_key,
-            prev_events=prev_ids,
-            auth_events=select_auth_events(proto, before),
-            origin_server_ts=self.ts if ts is None else ts,
-            event_id="$" + name,
-            known=self.events,
+        when = self.ts if ts is None else ts
+        ev = authed_event(
+            ROOM, etype, sender, content, state_key, prev_ids, before, self.events, when, "$" + name
         )
         self.events[ev["event_id"]] = ev
         return ev["event_id"]

@@ -34,8 +34,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from authed import authed_event
 
-from mxsim.models.auth import auth_allows, auth_types_for_event, select_auth_events
+from mxsim.models.auth import auth_allows
+from mxsim.models.auth_events import auth_types_for_event
 from mxsim.models.events import (
     CREATE,
     JOIN_RULES,
@@ -48,7 +50,6 @@ from mxsim.models.events import (
     Event,
     StateKey,
     content_of,
-    make_event,
     membership_of,
 )
 from mxsim.models.stateres import StateCalculator, resolve
@@ -97,27 +98,10 @@ class Room:
         prev = list(self.extremities[server])
         before = self.calc.state_at(prev)
         self.counter += 1
-        proto: dict[str, Any] = {
-            "type": etype,
-            "sender": sender,
-            "content": content,
-            "room_id": ROOM,
-            "prev_events": prev,
-        }
-        if state_key is not None:
-            proto["state_key"] = state_key
         self.ts += self.rng.randrange(3)  # equal timestamps happen: ties matter
-        ev = make_event(
-            room_id=ROOM,
-            type=etype,
-            sender=sender,
-            content=content,
-            state_key=state_key,
-            prev_events=prev,
-            auth_events=select_auth_events(proto, before),
-            origin_server_ts=self.ts,
-            known=self.events,
-            event_id=f"${self.counter:04d}{self.rng.randrange(16**4):04x}:{server}",
+        eid = f"${self.counter:04d}{self.rng.randrange(16**4):04x}:{server}"
+        ev = authed_event(
+            ROOM, etype, sender, content, state_key, prev, before, self.events, self.ts, eid
         )
         auth_state = {k: self.events[before[k]] for k in auth_types_for_event(ev) if k in before}
         ok = auth_allows(ev, auth_state)

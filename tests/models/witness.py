@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from mxsim.models.registry import MODELS, bundled
-from mxsim.sim.explore import Explorer, Report
-from mxsim.sim.scenario import from_raw, parse_overrides
+from mxsim.sim.explore import Explorer
+from mxsim.sim.explore_report import Report
+from mxsim.sim.scenario_load import from_raw
+from mxsim.sim.scenario_switches import parse_overrides
+from mxsim.sim.system import System
 from mxsim.sim.trace import path_lines
-from mxsim.sim.world import Action, System, World
+from mxsim.sim.world import Action, World
 
 __all__ = ["Checked", "check", "system", "records", "turns_true", "initially", "drive", "holds"]
 

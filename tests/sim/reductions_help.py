@@ -10,10 +10,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from mxsim.sim.explore import Explorer, Report
+from mxsim.sim.explore import Explorer
+from mxsim.sim.explore_report import Report
 from mxsim.sim.symmetry import Symmetry
+from mxsim.sim.system import System
 from mxsim.sim.trace import path_lines
-from mxsim.sim.world import System, World
+from mxsim.sim.world import World
 
 __all__ = ["Recorder", "search", "without_properties", "replays"]
 

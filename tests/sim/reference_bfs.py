@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from mxsim.sim.world import System
+from mxsim.sim.system import System
 
 
 def reference_bfs(system: System, max_states: int, max_depth: int | None = None) -> dict:

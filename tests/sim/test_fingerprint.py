@@ -10,7 +10,8 @@ import pytest
 from mxsim.experiments import jobs
 from mxsim.models.registry import MODELS, bundled
 from mxsim.sim.fingerprint import MASK
-from mxsim.sim.world import System, World
+from mxsim.sim.system import System
+from mxsim.sim.world import World
 
 
 def scratch(system, w: World) -> int:

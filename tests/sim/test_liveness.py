@@ -116,7 +116,7 @@ def test_check_writes_a_lasso_that_replay_confirms_and_a_forged_one_it_refuses(
 
     from mxsim.experiments import jobs
     from mxsim.experiments.lassos import _trace
-    from mxsim.sim.scenario import from_raw
+    from mxsim.sim.scenario_load import from_raw
     from mxsim.sim.trace import Mismatch
 
     monkeypatch.setitem(jobs.MODELS, "toy", make_model(stops))

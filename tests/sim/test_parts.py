@@ -11,7 +11,7 @@ from mxsim.sim.explore import Explorer
 from mxsim.sim.model import Model
 from mxsim.sim.node import WORKLOAD, ConfigError, Node
 from mxsim.sim.parts import Composed, Part, check_bool, check_count, check_positive
-from mxsim.sim.world import System
+from mxsim.sim.system import System
 
 
 class Recorder:

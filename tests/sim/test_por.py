@@ -12,7 +12,7 @@ from mxsim.sim.model import Model, always, sometimes
 from mxsim.sim.node import Context, Node
 from mxsim.sim.por import PartialOrder, independent
 from mxsim.sim.scenario import CheckSpec
-from mxsim.sim.world import System
+from mxsim.sim.system import System
 
 
 class Flipper(Node):

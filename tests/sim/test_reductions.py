@@ -20,8 +20,9 @@ from toy import make_model, make_scenario
 
 from mxsim.models.registry import MODELS, bundled
 from mxsim.sim.model import Property
-from mxsim.sim.scenario import CheckSpec, load
-from mxsim.sim.world import System
+from mxsim.sim.scenario import CheckSpec
+from mxsim.sim.scenario_load import load
+from mxsim.sim.system import System
 
 LIGHT = [
     "action-ids",

@@ -13,7 +13,7 @@ from mxsim.sim.model import Model, Property
 from mxsim.sim.node import Node
 from mxsim.sim.reliable import Link
 from mxsim.sim.scenario import CheckSpec
-from mxsim.sim.world import System
+from mxsim.sim.system import System
 
 LINK = Link("data", "data.ack", "net", 100)
 

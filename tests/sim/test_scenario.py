@@ -25,11 +25,10 @@ from mxsim.sim.scenario import (
     RunSpec,
     Scenario,
     ScenarioError,
-    canonical_raw,
-    from_raw,
-    load,
-    parse_overrides,
 )
+from mxsim.sim.scenario_load import from_raw, load
+from mxsim.sim.scenario_reader import canonical_raw
+from mxsim.sim.scenario_switches import parse_overrides
 
 # ---------------------------------------------------------------------------
 # A tiny model

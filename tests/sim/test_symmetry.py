@@ -9,9 +9,10 @@ import pytest
 from reductions_help import replays, search, without_properties
 
 from mxsim.models.registry import MODELS, bundled
-from mxsim.sim.scenario import ScenarioError, load
+from mxsim.sim.scenario import ScenarioError
+from mxsim.sim.scenario_load import load
 from mxsim.sim.symmetry import Symmetry
-from mxsim.sim.world import System
+from mxsim.sim.system import System
 
 HERE = pathlib.Path(__file__).parent / "scenarios"
 VOIP = (pathlib.Path(bundled()["voip-1-to-n"])).read_text()

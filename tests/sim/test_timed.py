@@ -9,9 +9,10 @@ import statistics
 import pytest
 from toy import make_system
 
+from mxsim.sim.links import sampler
 from mxsim.sim.model import always, eventually
 from mxsim.sim.scenario import Fault, Input, Latency, Link
-from mxsim.sim.timed import TimedRun, sampler
+from mxsim.sim.timed import TimedRun
 
 FOREVER = 10**12  # µs
 

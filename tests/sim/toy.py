@@ -32,7 +32,7 @@ from typing import Any
 from mxsim.sim.model import Model, Property
 from mxsim.sim.node import WORKLOAD, Context, Node
 from mxsim.sim.scenario import CheckSpec, Fault, Input, Link, NodeSpec, RunSpec, Scenario
-from mxsim.sim.world import System
+from mxsim.sim.system import System
 
 __all__ = ["make_model", "make_scenario", "make_system", "msg"]
 
