@@ -18,7 +18,7 @@ sends again what it sent past it).
 
 Config (``calls = {...}``): ``room`` (where calls happen), ``call`` (callee
 user IDs to call at start), ``respond`` ("answer" or "reject"),
-``early_candidate`` (the caller sends an ICE candidate while setting up),
+``early_candidate`` (the offer carries an ICE candidate gathered while setting up),
 ``hangup_in_call`` (the chosen callee sends its candidate, then hangs up),
 ``poll_ms``, ``max_polls``. Workload input ``{"op": "hangup"}`` hangs up
 every unsettled call.
@@ -99,10 +99,12 @@ class Calls(Part):
             "offer": f"sdp-offer-{self.node.name}",
             "callees": sorted(callees),
         }
-        self._send(ctx, state, C.INVITE, cid, None, content)
         if self.config.get("early_candidate", True):
-            # "Update with ICE candidates as they appear": while setting up.
-            self._child(ctx, state, cid, C.CANDIDATE, candidate="early")
+            # The candidate gathered while setting up goes with the offer: the
+            # call's event ID is the server's, so an update could only follow
+            # the echo, and every callee would see the call with and without it.
+            content["candidates"] = ["early"]
+        self._send(ctx, state, C.INVITE, cid, None, content)
 
     def on_input(self, ctx: Context, state: dict, data: dict[str, Any]) -> None:
         calls = self.of(state)["calls"]
@@ -132,15 +134,24 @@ class Calls(Part):
         results = self.node.part("requests").of(state)["results"]
         for aid in [a for a in mine["pending"] if a in results]:
             del mine["pending"][aid]
+        stream = self.node.part("stream")
+        if mine.pop("fresh", False):
+            # A new request rides with every one not yet answered, in the order
+            # they were made: a poll may overtake an earlier one, and the
+            # server must not take a hangup before the ack made ahead of it.
+            for aid in sorted(mine["pending"], key=int):
+                stream.carry(state, mine["pending"][aid])
         # A device its stream never answered may have lost its first poll.
-        unheard = self.node.part("stream").of(state)["last_pos"] == 0
+        unheard = stream.of(state)["last_pos"] == 0
         busy = bool(mine["pending"]) or unheard
         busy = busy or any(r["state"] in UNSETTLED for r in mine["calls"].values())
         if busy and mine["polls"] < self.config.get("max_polls", 2):
             ctx.set_timer(self.timer("poll"), self.config.get("poll_ms", 200))
         else:
             ctx.cancel_timer(self.timer("poll"))
-        self.node.part("stream").poll(ctx, state)  # with what it carries
+        if mine["calls"] and not busy:
+            stream.of(state).pop("ask", None)  # every call of its is over: it stops listening
+        stream.poll(ctx, state)  # with what it carries
 
     # -- the stream --------------------------------------------------------------
 
@@ -343,7 +354,7 @@ class Calls(Part):
         stream = self.node.part("stream")
         if stream.long_poll():
             requests.on_input(_Capture(None, sent), state, request)
-            stream.carry(state, sent[0])
+            self.of(state)["fresh"] = True  # :meth:`after` carries it
         else:
             requests.on_input(_Capture(ctx, sent), state, request)
         self.of(state)["pending"][str(aid)] = sent[0]
@@ -372,3 +383,6 @@ def _record(role: str, st: str, callees: list[str] | None = None) -> dict[str, A
 def _end(rec: dict, reason: str) -> None:
     rec["state"] = "ended"
     rec["reason"] = reason
+    # What it knew when answering matters while the call is live (the
+    # ``concurrent_answers`` guard reads it then); kept, it would split states.
+    rec.pop("seen", None)

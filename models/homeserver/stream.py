@@ -279,9 +279,13 @@ class Stream(Part):
             ctx.send(device, {"type": "stream", "pos": pos, "events": outbox[device]})
         for device in sorted(devices):
             poll = devices[device].get("poll")
-            if poll is None or not poll["parked"]:
+            if poll is None:
                 continue
             end = poll["acked"] + len(poll["queue"])
+            if poll["hold"] and end > poll["hold"]:
+                poll["hold"] = 0  # ``end`` never falls: the hold is over for good
+            if not poll["parked"]:
+                continue
             if end > max(poll["sent"], poll["hold"]):
                 # One answer in flight at most: every entry past the device's
                 # position, so a lost answer is sent again on its next poll.
