@@ -81,6 +81,14 @@ WIRE.declare(
     ("user", "out_of_order", "from"),
     ("send",),
 )
+WIRE.declare(
+    "sync",
+    CLIENT_SERVER,
+    "Global /initialSync API",
+    "A device that lost a stream response asks for what follows position `from` "
+    '("If a streaming token is applied, you will get a delta").',
+    ("from",),
+)
 _request(
     "create_room",
     "Room Creation",
@@ -226,6 +234,13 @@ WIRE.declare(
     "(each entry: `room`, `event`, [`after`], [`local`], [`action_id`]: the sender's own). "
     "To a long poll: every entry after the poll's `from`, `pos` being the position of the last.",
     ("pos", "events"),
+)
+WIRE.declare(
+    "synced",
+    SERVER_CLIENT,
+    "Global /initialSync API",
+    "The stream responses the device was given past `from`, again, as they were.",
+    ("from", "batches"),
 )
 WIRE.declare(
     "invited",

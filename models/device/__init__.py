@@ -13,6 +13,7 @@ sessions       Sessions (session ID, re-send when stale)   sessions.py
 presence       Presence; Typing                            presence.py
 echo           Action APIs (local echo)                    echo.py
 capabilities   Capabilities                                capabilities.py
+sync           Global /initialSync API (after a loss)      sync.py
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -34,6 +35,7 @@ from mxsim.models.device.retransmission import Retransmission
 from mxsim.models.device.scrollback import Scrollback
 from mxsim.models.device.sessions import Sessions
 from mxsim.models.device.stream import Stream
+from mxsim.models.device.sync import Sync
 from mxsim.models.device.timeline import Timeline
 from mxsim.sim.node import ConfigError
 from mxsim.sim.parts import Composed
@@ -47,6 +49,7 @@ class Device(Composed):
     kind = "device"
     parts = (Requests, Stream, Timeline, Scrollback, Retransmission, Calls)
     parts += (Sessions, Presence, Echo, Capabilities)
+    parts += (Sync,)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod

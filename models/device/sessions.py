@@ -165,6 +165,9 @@ class Sessions(Part):
         echo = self.node.part("echo")
         if "txn" in entry and echo is not None:
             echo.answered(state, entry, msg)
+        sync = self.node.part("sync")
+        if "txn" in entry and msg["ok"] and sync is not None:
+            sync.arm(ctx, state)  # its event is due down the stream: look again once quiet
         if entry["op"].startswith("caps") and capabilities is not None:
             capabilities.answered(ctx, state, entry, msg)
 

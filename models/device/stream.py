@@ -108,7 +108,9 @@ class Stream(Part):
     def on_stream(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         mine = self.of(state)
         if msg["pos"] <= mine["last_pos"] or str(msg["pos"]) in mine["buffer"]:
-            mine["positions_increase"] = False  # a position seen twice
+            sync = self.node.part("sync")
+            if sync is None or not sync.given_again(state, msg["pos"]):
+                mine["positions_increase"] = False  # a position seen twice
             return
         if self.long_poll() and msg["type"] == "stream":
             # An answer holds every entry past the position the poll named, so
@@ -120,6 +122,9 @@ class Stream(Part):
             mine["last_pos"] = msg["pos"]
             return
         mine["buffer"][str(msg["pos"])] = msg
+        sync = self.node.part("sync")
+        if sync is not None:
+            sync.arm(ctx, state)  # moved on, or a gap: look again once it is quiet
         while str(mine["last_pos"] + 1) in mine["buffer"]:
             nxt = mine["buffer"].pop(str(mine["last_pos"] + 1))
             mine["last_pos"] = nxt["pos"]

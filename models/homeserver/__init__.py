@@ -15,6 +15,7 @@ sessions       Sessions (start, expiry, stale session IDs)             sessions.
 presence       Presence                                                presence.py
 typing         Typing                                                  typing.py
 capabilities   Capabilities                                            capabilities.py
+sync           Global /initialSync API (a delta from a stream token)   initial_sync.py
 =============  ======================================================  ==============
 
 ``rooms`` and ``stream`` are in every homeserver; a scenario uses another
@@ -28,6 +29,7 @@ from typing import Any
 from mxsim.models.homeserver.actions import Actions
 from mxsim.models.homeserver.capabilities import Capabilities
 from mxsim.models.homeserver.federation import Federation
+from mxsim.models.homeserver.initial_sync import Sync
 from mxsim.models.homeserver.joining import Joining
 from mxsim.models.homeserver.presence import Presence
 from mxsim.models.homeserver.rooms import Rooms
@@ -54,6 +56,7 @@ class Homeserver(Composed):
     kind = "homeserver"
     parts = (Rooms, Stream, Joining, Federation, Scrollback, Actions, Updates)
     parts += (Sessions, Presence, Typing, Capabilities)
+    parts += (Sync,)
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
         if src != WORKLOAD and msg.get("type") in REQUESTS:

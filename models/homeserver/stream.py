@@ -262,7 +262,7 @@ class Stream(Part):
                 poll["queue"].extend(outbox[device])  # until the device asks
                 continue
             pos = self.next_pos(state, device)
-            ctx.send(device, {"type": "stream", "pos": pos, "events": outbox[device]})
+            self.send(ctx, state, device, {"type": "stream", "pos": pos, "events": outbox[device]})
         for device in sorted(devices):
             poll = devices[device].get("poll")
             if poll is None or not poll["parked"]:
@@ -285,7 +285,14 @@ class Stream(Part):
         for device in sorted(devices):
             if devices[device]["user"] == ev["state_key"]:
                 pos = self.next_pos(state, device)
-                ctx.send(device, {"type": "invited", "pos": pos, "event": ev})
+                self.send(ctx, state, device, {"type": "invited", "pos": pos, "event": ev})
+
+    def send(self, ctx: Context, state: dict, device: str, msg: dict) -> None:
+        """Send a positioned response; the ``sync`` part keeps it to give again."""
+        sync = self.node.part("sync")
+        if sync is not None:
+            sync.sent(state, device, msg)
+        ctx.send(device, msg)
 
 
 def _genesis(ev: dict) -> bool:

@@ -10,7 +10,6 @@ from mxsim.sim.explore import Explorer
 from mxsim.sim.timed import TimedRun
 
 SCENARIOS = (
-    "action-ids-sessions",
     "session-expiry",
     "multi-device-join",
     "filters",
@@ -50,8 +49,6 @@ def test_timed_run_holds_and_shows_the_race(name):
 @pytest.mark.parametrize(
     ("name", "switch", "prop"),
     [
-        ("action-ids-sessions", "idempotent_retransmission=false", "exactly_once"),
-        ("action-ids-sessions", "hold_out_of_order=false", "per_client_order"),
         ("session-expiry", 'txn_scope="session"', "exactly_once"),
         ("multi-device-join", "join_returns_events=true", "no_unknown_rooms"),
         ("multi-device-join", 'action_id_streams="all_devices"', "action_id_private"),

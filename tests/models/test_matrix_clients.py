@@ -1,0 +1,169 @@
+"""The clients scenarios moved onto the matrix model (homeserver part ``sync``,
+device part ``sync``: a device that lost a stream response syncs again from its
+position): each gives the clients model's verdicts, and each guard is false
+until its race happens and its witness shows that race."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+from test_matrix_sessions import RACES
+from witness import check, initially, records, system, turns_true
+
+from mxsim.experiments.jobs import load_scenario
+from mxsim.sim.timed import TimedRun
+
+#: Scenario -> (every property's verdict under ``check``).
+SCENARIOS = {
+    "action-ids-sessions": {
+        "exactly_once": "holds",
+        "per_client_order": "holds",
+        "local_echo_settles": "holds",
+        "stream_positions_increase": "holds",
+        "events_once": "holds",
+        "stream_complete": "holds",
+        "out_of_order_actions": "reached",
+        "retransmission_race": "reached",
+    },
+}
+
+
+@functools.cache
+def _checked(name: str):
+    return check(name)
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_check_gives_the_clients_verdicts(name):
+    checked = _checked(name)
+    assert checked.system.scenario.model == "matrix"
+    assert checked.report.complete
+    assert checked.report.verdicts == SCENARIOS[name]
+
+
+def _guards(name: str) -> list[str]:
+    return [g for g, v in SCENARIOS[name].items() if v == "reached"]
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_guards_are_false_in_the_initial_world(name):
+    sys_ = system(name)
+    assert [g for g in _guards(name) if initially(sys_, g)] == []
+
+
+def _out_of_order_actions(steps):
+    last = steps[-1]
+    assert last["act"] == "deliver" and last["node"] == "hs" and "aid" in last["msg"]
+    higher = last["msg"]["aid"]
+    earlier = [
+        s["msg"]["aid"]
+        for s in steps[:-1]
+        if s["act"] == "deliver" and s["node"] == "hs" and s["msg"].get("session") is not None
+    ]
+    # No lower action ID of its session had arrived: this one overtook it.
+    assert not any(a == higher - 1 for a in earlier)
+    assert higher >= 1
+
+
+def _stream_resynced(steps):
+    last = steps[-1]
+    assert last["act"] == "deliver" and last["msg"]["type"] == "synced"
+    dev, have = last["node"], last["msg"]["from"]
+    given = [b["pos"] for b in last["msg"]["batches"] if b["pos"] > have]
+    assert given, "the sync gave responses past the device's position"
+    # Each was sent by the stream before and had not reached the device.
+    for pos in given:
+        sent = [
+            j
+            for j, s in enumerate(steps)
+            if any(
+                d == dev and m.get("pos") == pos and m["type"] == "stream" for d, m in s["sends"]
+            )
+        ]
+        assert sent
+        assert not any(
+            s["act"] == "deliver" and s["sent"] == sent[0] and s["node"] == dev for s in steps[:-1]
+        )
+
+
+WITNESSES = {**RACES, "out_of_order_actions": _out_of_order_actions}
+
+
+@pytest.mark.parametrize(("name", "guard"), [(n, g) for n in SCENARIOS for g in _guards(n)])
+def test_bundled_witness_shows_the_race(name, guard):
+    checked = _checked(name)
+    actions = checked.report.witnesses[guard]
+    assert turns_true(checked.system, guard, actions) == len(actions) - 1
+    WITNESSES[guard](records(checked.system, actions))
+
+
+def _no_sync(raw):
+    for n in raw["nodes"]:
+        if n["kind"] == "device":
+            n["config"].pop("sync", None)
+
+
+def _with_resync_guard(raw):
+    raw["properties"]["check"].append("stream_resynced")
+
+
+@pytest.mark.parametrize("name", ["action-ids-sessions"])
+def test_a_lost_stream_response_is_synced_again(name):
+    """Without the device's sync a lost stream response is never made good; with
+    it, the guard ``stream_resynced`` fires, false initially, with a witness
+    in which the response given again had been lost."""
+    without = check(name, edit=_no_sync)
+    assert without.report.verdicts["stream_complete"] == "violated"
+    guarded = check(name, edit=_with_resync_guard)
+    assert not initially(guarded.system, "stream_resynced")
+    assert guarded.report.verdicts["stream_complete"] == "holds"
+    actions = guarded.report.witnesses["stream_resynced"]
+    assert turns_true(guarded.system, "stream_resynced", actions) == len(actions) - 1
+    _stream_resynced(records(guarded.system, actions))
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_timed_run_holds_and_shows_the_race(name):
+    loaded = load_scenario(name)
+    run = loaded.scenario.run
+    result = TimedRun(loaded.system(), run.seed, run.until).run()
+    assert set(result.verdicts.values()) <= {"holds", "reached"}, result.verdicts
+
+
+@pytest.mark.parametrize(
+    ("name", "switch", "prop"),
+    [
+        ("action-ids-sessions", "idempotent_retransmission=false", "exactly_once"),
+        ("action-ids-sessions", "hold_out_of_order=false", "per_client_order"),
+    ],
+)
+def test_the_proposal_rule_breaks_the_property(name, switch, prop):
+    checked = check(name, switch)
+    assert checked.report.verdicts[prop] == "violated", checked.report.verdicts
+
+
+def _no_retransmission_but_duplicates(raw):
+    for n in raw["nodes"]:
+        if n["kind"] == "device":
+            n["config"]["sessions"]["max_tries"] = 1
+    raw["check"]["drops"] = 0
+    raw["check"]["duplicates"] = 1
+
+
+def _first_input_only(raw):
+    raw["workload"] = raw["workload"][:1]
+
+
+@pytest.mark.parametrize(
+    ("name", "edit", "guards"),
+    [
+        ("action-ids-sessions", _no_retransmission_but_duplicates, ["retransmission_race"]),
+        ("action-ids-sessions", _first_input_only, ["out_of_order_actions"]),
+    ],
+)
+def test_guard_is_vacuous_where_its_race_cannot_happen(name, edit, guards):
+    checked = check(name, edit=edit)
+    assert checked.report.complete
+    got = {g: checked.report.verdicts.get(g) for g in guards}
+    assert got == dict.fromkeys(guards, "vacuous")
