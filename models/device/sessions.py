@@ -122,6 +122,9 @@ class Sessions(Part):
                     entry["aid"] = mine["next_aid"]
                     mine["next_aid"] += 1
         mine["session"] = session
+        sync = self.node.part("sync")
+        if sync is not None and number(session) >= 1:
+            sync.arm(ctx, state)  # the old session's stream closed with it
         queued = (r for r, e in mine["inflight"].items() if e.get("queued"))
         for rid in sorted(queued, key=int):
             self.transmit(ctx, state, rid)

@@ -292,6 +292,8 @@ class Stream(Part):
         sync = self.node.part("sync")
         if sync is not None:
             sync.sent(state, device, msg)
+            if sync.closed(state, device, msg["pos"]):
+                return  # kept for the device's sync once it has a new session
         ctx.send(device, msg)
 
 

@@ -15,7 +15,6 @@ GUARDS = tuple(p.name for p in MODEL.properties if p.kind == "sometimes")
 
 #: Bundled clients scenarios and the bound their witnesses are found within.
 SCENARIOS = {
-    "session-expiry": 20000,
     "multi-device-join": None,
     "filters": None,
     "random-clients": 20000,

@@ -6,12 +6,15 @@ until its race happens and its witness shows that race."""
 from __future__ import annotations
 
 import functools
+import json
 
 import pytest
 from test_matrix_sessions import RACES
 from witness import check, initially, records, system, turns_true
 
+from mxsim.experiments.cli import main
 from mxsim.experiments.jobs import load_scenario
+from mxsim.models.homeserver import Homeserver
 from mxsim.sim.timed import TimedRun
 
 #: Scenario -> (every property's verdict under ``check``).
@@ -26,7 +29,25 @@ SCENARIOS = {
         "out_of_order_actions": "reached",
         "retransmission_race": "reached",
     },
+    "session-expiry": {
+        "exactly_once": "holds",
+        "per_client_order": "holds",
+        "local_echo_settles": "holds",
+        "stream_positions_increase": "holds",
+        "events_once": "holds",
+        "stream_complete": "holds",
+        "sessions_restored": "holds",
+        "presence_follows_sessions": "holds",
+        "retransmission_race": "reached",
+        "session_expiry_between_actions": "reached",
+        "stale_session": "reached",
+    },
 }
+
+#: (scenario, --set with the proposal's rule, violated properties, shortest trace of the first).
+FINDINGS = [
+    ("session-expiry", 'txn_scope="session"', ["exactly_once", "local_echo_settles"], 10),
+]
 
 
 @functools.cache
@@ -108,7 +129,7 @@ def _with_resync_guard(raw):
     raw["properties"]["check"].append("stream_resynced")
 
 
-@pytest.mark.parametrize("name", ["action-ids-sessions"])
+@pytest.mark.parametrize("name", ["action-ids-sessions", "session-expiry"])
 def test_a_lost_stream_response_is_synced_again(name):
     """Without the device's sync a lost stream response is never made good; with
     it, the guard ``stream_resynced`` fires, false initially, with a witness
@@ -151,6 +172,11 @@ def _no_retransmission_but_duplicates(raw):
     raw["check"]["duplicates"] = 1
 
 
+def _no_session_timeout(raw):
+    hs = next(n for n in raw["nodes"] if n["name"] == "hs")
+    hs["config"]["sessions"].pop("session_timeout_ms", None)
+
+
 def _first_input_only(raw):
     raw["workload"] = raw["workload"][:1]
 
@@ -160,10 +186,72 @@ def _first_input_only(raw):
     [
         ("action-ids-sessions", _no_retransmission_but_duplicates, ["retransmission_race"]),
         ("action-ids-sessions", _first_input_only, ["out_of_order_actions"]),
+        (
+            "session-expiry",
+            _no_session_timeout,
+            ["session_expiry_between_actions", "stale_session"],
+        ),
     ],
 )
 def test_guard_is_vacuous_where_its_race_cannot_happen(name, edit, guards):
+    """Each guard is vacuous in a variant of its scenario where its race cannot happen."""
     checked = check(name, edit=edit)
     assert checked.report.complete
     got = {g: checked.report.verdicts.get(g) for g in guards}
     assert got == dict.fromkeys(guards, "vacuous")
+
+
+@pytest.mark.parametrize(("name", "switch", "props", "length"), FINDINGS)
+def test_finding_comes_back_with_the_proposal_rule(capsys, tmp_path, name, switch, props, length):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["check", name, "--set", switch, "--trace-dir", str(tmp_path), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert exit_info.value.code == 1
+    assert report["complete"]
+    assert sorted(v["property"] for v in report["violations"]) == sorted(props)
+    assert report["violations"][0]["property"] == props[0]
+    assert report["violations"][0]["trace_length"] == length
+
+
+# -- the sync parts, step by step ------------------------------------------------------
+
+SWITCHES = {
+    "state_resolution": "v2",
+    "omit_superseded_state": True,
+    "rejected_events": True,
+    "stale_session_renewal": "per_request",
+    "txn_scope": "device",
+    "presence_of_user": "any_session",
+}
+CONFIG = {
+    "rooms": {"genesis": [{"room": "!r:hs", "creator": "@alice:hs"}]},
+    "sessions": {"session_timeout_ms": 500},
+    "presence": {},
+    "sync": {},
+}
+
+
+def test_the_stream_closes_with_the_session_and_a_sync_gives_what_followed():
+    from test_matrix_action_ids import Ctx
+
+    hs = Homeserver("hs", CONFIG, SWITCHES)
+    state, ctx = hs.initial_state(), Ctx("hs", SWITCHES)
+    hs.on_start(ctx, state)
+    hs.on_message(
+        ctx, state, "a1", {"type": "register", "user": "@alice:hs", "out_of_order": False}
+    )
+    req = {"type": "presence", "rid": 0, "whoami": "@alice:hs", "out_of_order": False}
+    hs.on_message(ctx, state, "a1", {**req, "session": None, "presence": "busy"})
+    given = [m["pos"] for d, m in ctx.sent if d == "a1" and m["type"] == "stream"]
+    assert given == [1, 2]
+    ctx.sent.clear()
+    hs.on_timer(ctx, state, "sessions:a1")  # expired: the user goes offline
+    assert not [m for d, m in ctx.sent if m["type"] == "stream"], "kept, not sent"
+    assert state["sync"]["held"] == {"a1": 3}
+    hs.on_message(ctx, state, "a1", {"type": "sync", "from": 2})
+    (dst, synced), *_ = [(d, m) for d, m in ctx.sent if m["type"] == "synced"]
+    assert dst == "a1" and [b["pos"] for b in synced["batches"]] == [3]
+    offline = synced["batches"][0]["events"][0]["event"]
+    assert offline["type"] == "m.presence" and offline["presence"] == "offline"
+    assert list(state["sync"]["sent"]["a1"]) == ["3"], "what the device has is dropped"
+    assert state["sync"]["held"] == {}
