@@ -209,7 +209,8 @@ WIRE.declare(
     "joined",
     SERVER_CLIENT,
     JOINING,
-    'A join answered with the room\'s events "instead of" the stream, at a stream position.',
+    'A join answered with the room\'s events "instead of" the stream, at a stream position '
+    "(`pos`; null under `join_returns_events`: outside the stream).",
     ("aid", "ok", "event_id", "room", "pos", "events"),
 )
 WIRE.declare(

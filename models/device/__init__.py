@@ -14,6 +14,7 @@ presence       Presence; Typing                            presence.py
 echo           Action APIs (local echo)                    echo.py
 capabilities   Capabilities                                capabilities.py
 sync           Global /initialSync API (after a loss)      sync.py
+joining        Joining a room (unknown rooms, elsewhere)   joining.py
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -29,6 +30,7 @@ from typing import Any
 from mxsim.models.device.calls import Calls
 from mxsim.models.device.capabilities import Capabilities
 from mxsim.models.device.echo import Echo
+from mxsim.models.device.joining import Joining
 from mxsim.models.device.presence import Presence
 from mxsim.models.device.requests import Requests
 from mxsim.models.device.retransmission import Retransmission
@@ -49,7 +51,7 @@ class Device(Composed):
     kind = "device"
     parts = (Requests, Stream, Timeline, Scrollback, Retransmission, Calls)
     parts += (Sessions, Presence, Echo, Capabilities)
-    parts += (Sync,)
+    parts += (Sync, Joining)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod

@@ -59,9 +59,10 @@ class Echo(Part):
         echo["status"] = "sent"
         echo["sent_id"] = msg.get("event_id")
         shown = self.node.part("timeline").of(state)["timeline"].get(echo["room"], ())
-        if echo["placed_id"] is None and echo["sent_id"] in shown:
-            # It came without an action ID (in the initial snapshot): the answer's
-            # event ID says it is this echo.
+        held = self.node.part("stream").of(state)["view"].get(echo["room"], {}).values()
+        if echo["placed_id"] is None and (echo["sent_id"] in shown or echo["sent_id"] in held):
+            # It came without an action ID (in the initial snapshot, or as the
+            # room's state): the answer's event ID says it is this echo.
             echo["placed_id"] = echo["sent_id"]
 
     def streamed(self, state: dict, entry: dict) -> None:

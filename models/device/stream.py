@@ -96,8 +96,17 @@ class Stream(Part):
 
     def on_joined(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         # A join answered with the room's events instead of the stream: they
-        # hold the stream position the server gave them.
-        self.requests.note(state, msg["aid"], msg["ok"], ctx)
+        # hold the stream position the server gave them, or none (switch
+        # ``join_returns_events``: applied as they come, outside the stream).
+        sessions = self.node.part("sessions")
+        if sessions is not None and "rid" in msg:
+            sessions.on_answer(ctx, state, src, msg)
+        else:
+            self.requests.note(state, msg["aid"], msg["ok"], ctx)
+        if msg["pos"] is None:
+            for entry in msg["events"]:
+                self.apply(state, entry)
+            return
         self.on_stream(
             ctx, state, src, {"type": "stream", "pos": msg["pos"], "events": msg["events"]}
         )
@@ -137,6 +146,9 @@ class Stream(Part):
     def apply(self, state: dict, entry: dict) -> None:
         mine = self.of(state)
         room, ev = entry["room"], entry["event"]
+        joining = self.node.part("joining")
+        if joining is not None:
+            joining.applied(state, entry, mine["joined"])
         if ev["type"] == "m.server.joined":
             mine["joined"][room] = mine["last_pos"]
             scrollback = self.scrollback
@@ -149,16 +161,18 @@ class Stream(Part):
             if presence is not None:
                 presence.shown(state, ev)
             return
+        echo = self.node.part("echo")
         if "state_key" in ev:
             mine["view"].setdefault(room, {})[f"{ev['type']}{SEP}{ev['state_key']}"] = ev[
                 "event_id"
             ]
+            if echo is not None:
+                echo.streamed(state, entry)  # a join, leave or state change's echo
             return
         calls = self.node.part("calls")
         if calls is not None and calls.takes(ev):
             calls.apply(state, entry)
             return
         self.timeline.apply(state, entry)
-        echo = self.node.part("echo")
         if echo is not None:
             echo.streamed(state, entry)

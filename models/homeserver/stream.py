@@ -204,16 +204,18 @@ class Stream(Part):
                 dev["shown"][room_id].append(eid)
                 dev["depth"][room_id] = max(dev["depth"].get(room_id, 0), ev["depth"])
 
-    def join_response(self, state, store, device, ev, flt) -> tuple[int, list]:
+    def join_response(self, state, store, device, ev, flt, positioned=True) -> tuple:
         """Proposal, "Joining a room": "the join response should return events
         *instead of* to the event stream". The response takes a position in the
-        device's stream, so the device applies it in order with the stream."""
+        device's stream, so the device applies it in order with the stream
+        (unless not ``positioned``: then it has none, and the device applies
+        it when it comes)."""
         dev = self.devices(state)[device]
         dev["shown"].pop(ev["room_id"], None)  # a re-join starts afresh
         dev["sent"].pop(ev["room_id"], None)
         entries: list = []
         self.snapshot(state, store, device, ev["room_id"], into=entries, flt=flt)
-        return self.next_pos(state, device), entries
+        return (self.next_pos(state, device) if positioned else None), entries
 
     def send_state(self, state, store, device, room_id, key, eid, into=None) -> None:
         dev = state["stream"]["devices"][device]

@@ -15,7 +15,6 @@ GUARDS = tuple(p.name for p in MODEL.properties if p.kind == "sometimes")
 
 #: Bundled clients scenarios and the bound their witnesses are found within.
 SCENARIOS = {
-    "multi-device-join": None,
     "filters": None,
     "random-clients": 20000,
 }
@@ -394,7 +393,6 @@ def _no_filter_ttl(raw):
     [
         ("filters", _no_session_timeout, ["session_expiry_between_actions"]),
         ("filters", _no_filter_ttl, ["filter_expired"]),
-        ("multi-device-join", _one_device, ["joined_elsewhere"]),
     ],
 )
 def test_guard_is_vacuous_where_its_race_cannot_happen(name, edit, guards):

@@ -10,7 +10,6 @@ from mxsim.sim.explore import Explorer
 from mxsim.sim.timed import TimedRun
 
 SCENARIOS = (
-    "multi-device-join",
     "filters",
     "random-clients",
 )
@@ -36,16 +35,3 @@ def test_timed_run_holds_and_shows_the_race(name):
     run = loaded.scenario.run
     result = TimedRun(loaded.system(), run.seed, run.until).run()
     assert set(result.verdicts.values()) <= {"holds", "reached"}, result.verdicts
-
-
-@pytest.mark.parametrize(
-    ("name", "switch", "prop"),
-    [
-        ("multi-device-join", "join_returns_events=true", "no_unknown_rooms"),
-        ("multi-device-join", 'action_id_streams="all_devices"', "action_id_private"),
-    ],
-)
-def test_the_proposal_rule_breaks_the_property(name, switch, prop):
-    report = _check(name, switch, max_states=30000)
-    assert report.verdicts[prop] == "violated", report.verdicts
-    assert prop in {c.property for c in report.counterexamples}

@@ -42,11 +42,23 @@ SCENARIOS = {
         "session_expiry_between_actions": "reached",
         "stale_session": "reached",
     },
+    "multi-device-join": {
+        "exactly_once": "holds",
+        "local_echo_settles": "holds",
+        "stream_positions_increase": "holds",
+        "events_once": "holds",
+        "stream_complete": "holds",
+        "no_unknown_rooms": "holds",
+        "action_id_private": "holds",
+        "joined_elsewhere": "reached",
+    },
 }
 
 #: (scenario, --set with the proposal's rule, violated properties, shortest trace of the first).
 FINDINGS = [
     ("session-expiry", 'txn_scope="session"', ["exactly_once", "local_echo_settles"], 10),
+    ("multi-device-join", "join_returns_events=true", ["no_unknown_rooms"], 9),
+    ("multi-device-join", 'action_id_streams="all_devices"', ["action_id_private"], 8),
 ]
 
 
@@ -108,7 +120,29 @@ def _stream_resynced(steps):
         )
 
 
-WITNESSES = {**RACES, "out_of_order_actions": _out_of_order_actions}
+def _joined_elsewhere(steps):
+    last = steps[-1]
+    dev = last["node"]
+    assert last["act"] == "deliver" and last["msg"]["type"] == "stream"
+    user = "@alice:hs" if dev.startswith("alice") else "@bob:hs"
+    joins = [
+        e
+        for e in last["msg"]["events"]
+        if e["event"]["type"] == "m.room.member"
+        and e["event"]["state_key"] == user
+        and e["event"]["content"]["membership"] == "join"
+    ]
+    assert joins and "action_id" not in joins[0]
+    # Another device of the user asked for that join.
+    asked = [s for s in steps if s["act"] == "input" and s["msg"]["op"] == "join"]
+    assert asked and all(s["node"] != dev for s in asked)
+
+
+WITNESSES = {
+    **RACES,
+    "out_of_order_actions": _out_of_order_actions,
+    "joined_elsewhere": _joined_elsewhere,
+}
 
 
 @pytest.mark.parametrize(("name", "guard"), [(n, g) for n in SCENARIOS for g in _guards(n)])
@@ -177,6 +211,10 @@ def _no_session_timeout(raw):
     hs["config"]["sessions"].pop("session_timeout_ms", None)
 
 
+def _one_device(raw):
+    raw["nodes"] = [n for n in raw["nodes"] if n["name"] in ("hs", "alice1", "bob1")]
+
+
 def _first_input_only(raw):
     raw["workload"] = raw["workload"][:1]
 
@@ -201,16 +239,28 @@ def test_guard_is_vacuous_where_its_race_cannot_happen(name, edit, guards):
     assert got == dict.fromkeys(guards, "vacuous")
 
 
+def _mxsim(capsys, *argv: str) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(argv))
+    return exit_info.value.code, capsys.readouterr().out
+
+
 @pytest.mark.parametrize(("name", "switch", "props", "length"), FINDINGS)
 def test_finding_comes_back_with_the_proposal_rule(capsys, tmp_path, name, switch, props, length):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["check", name, "--set", switch, "--trace-dir", str(tmp_path), "--json"])
-    report = json.loads(capsys.readouterr().out)
-    assert exit_info.value.code == 1
+    """The documented command finds the violation, with a trace that replays
+    and a space-time diagram."""
+    trace, diagram = tmp_path / "cex.jsonl", tmp_path / "cex.png"
+    argv = ["check", name, "--set", switch, "--trace", str(trace), "--diagram", str(diagram)]
+    code, out = _mxsim(capsys, *argv, "--trace-dir", str(tmp_path), "--json")
+    report = json.loads(out)
+    assert code == 1
     assert report["complete"]
     assert sorted(v["property"] for v in report["violations"]) == sorted(props)
-    assert report["violations"][0]["property"] == props[0]
-    assert report["violations"][0]["trace_length"] == length
+    found = {v["property"]: v["trace_length"] for v in report["violations"]}
+    assert found[props[0]] == length, found
+    assert diagram.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    code, out = _mxsim(capsys, "replay", str(trace), "--json")
+    assert code == 0 and json.loads(out)["reproduced"]
 
 
 # -- the sync parts, step by step ------------------------------------------------------
