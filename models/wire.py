@@ -86,8 +86,10 @@ WIRE.declare(
     CLIENT_SERVER,
     "Global /initialSync API",
     "A device that lost a stream response asks for what follows position `from` "
-    '("If a streaming token is applied, you will get a delta").',
+    '("If a streaming token is applied, you will get a delta"); with `filter` (a token, '
+    "naming `user` and `out_of_order`) it opens the stream under that filter.",
     ("from",),
+    ("filter", "user", "out_of_order"),
 )
 _request(
     "create_room",
@@ -164,6 +166,13 @@ WIRE.declare(
 )
 
 WIRE.declare(
+    "filter",
+    CLIENT_SERVER,
+    "Filter API",
+    "Upload a filter definition; the answer holds its opaque `token`.",
+    SESSION_REQUEST + ("filter",),
+)
+WIRE.declare(
     "caps",
     CLIENT_SERVER,
     "Capabilities",
@@ -194,7 +203,7 @@ WIRE.declare(
     "The outcome of a request with a session ID, and the session ID it ran in "
     "(a new one when the request's was stale).",
     ("rid", "ok", "session"),
-    ("error", "ended", "hash", "caps"),
+    ("error", "ended", "hash", "caps", "token"),
 )
 
 WIRE.declare(
@@ -240,8 +249,10 @@ WIRE.declare(
     "synced",
     SERVER_CLIENT,
     "Global /initialSync API",
-    "The stream responses the device was given past `from`, again, as they were.",
+    "The stream responses the device was given past `from`, again, as they were "
+    "(`opened`: the stream opened now, its start follows; `error`: an unknown filter token).",
     ("from", "batches"),
+    ("opened", "error"),
 )
 WIRE.declare(
     "invited",

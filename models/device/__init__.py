@@ -15,6 +15,7 @@ echo           Action APIs (local echo)                    echo.py
 capabilities   Capabilities                                capabilities.py
 sync           Global /initialSync API (after a loss)      sync.py
 joining        Joining a room (unknown rooms, elsewhere)   joining.py
+filters        Filter API                                  filters.py
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -30,6 +31,7 @@ from typing import Any
 from mxsim.models.device.calls import Calls
 from mxsim.models.device.capabilities import Capabilities
 from mxsim.models.device.echo import Echo
+from mxsim.models.device.filters import Filters
 from mxsim.models.device.joining import Joining
 from mxsim.models.device.presence import Presence
 from mxsim.models.device.requests import Requests
@@ -51,7 +53,7 @@ class Device(Composed):
     kind = "device"
     parts = (Requests, Stream, Timeline, Scrollback, Retransmission, Calls)
     parts += (Sessions, Presence, Echo, Capabilities)
-    parts += (Sync, Joining)
+    parts += (Sync, Joining, Filters)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod

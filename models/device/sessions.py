@@ -170,7 +170,10 @@ class Sessions(Part):
             echo.answered(state, entry, msg)
         sync = self.node.part("sync")
         if "txn" in entry and msg["ok"] and sync is not None:
-            sync.arm(ctx, state)  # its event is due down the stream: look again once quiet
+            sync.arm(ctx, state, for_loss=True)  # its event is due down the stream
+        filters = self.node.part("filters")
+        if entry["op"] == "filter" and filters is not None:
+            filters.answered(ctx, state, msg)
         if entry["op"].startswith("caps") and capabilities is not None:
             capabilities.answered(ctx, state, entry, msg)
 

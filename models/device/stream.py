@@ -131,9 +131,6 @@ class Stream(Part):
             mine["last_pos"] = msg["pos"]
             return
         mine["buffer"][str(msg["pos"])] = msg
-        sync = self.node.part("sync")
-        if sync is not None:
-            sync.arm(ctx, state)  # moved on, or a gap: look again once it is quiet
         while str(mine["last_pos"] + 1) in mine["buffer"]:
             nxt = mine["buffer"].pop(str(mine["last_pos"] + 1))
             mine["last_pos"] = nxt["pos"]
@@ -142,6 +139,10 @@ class Stream(Part):
             else:
                 for entry in nxt["events"]:
                     self.apply(state, entry)
+        sync = self.node.part("sync")
+        if sync is not None:
+            # A gap, or moved on (its last response may be lost): look again once quiet.
+            sync.arm(ctx, state, for_loss=not mine["buffer"])
 
     def apply(self, state: dict, entry: dict) -> None:
         mine = self.of(state)

@@ -16,6 +16,7 @@ presence       Presence                                                presence.
 typing         Typing                                                  typing.py
 capabilities   Capabilities                                            capabilities.py
 sync           Global /initialSync API (a delta from a stream token)   initial_sync.py
+filters        Filter API (tokens that expire)                         filters.py
 =============  ======================================================  ==============
 
 ``rooms`` and ``stream`` are in every homeserver; a scenario uses another
@@ -29,6 +30,7 @@ from typing import Any
 from mxsim.models.homeserver.actions import Actions
 from mxsim.models.homeserver.capabilities import Capabilities
 from mxsim.models.homeserver.federation import Federation
+from mxsim.models.homeserver.filters import Filters
 from mxsim.models.homeserver.initial_sync import Sync
 from mxsim.models.homeserver.joining import Joining
 from mxsim.models.homeserver.presence import Presence
@@ -56,7 +58,7 @@ class Homeserver(Composed):
     kind = "homeserver"
     parts = (Rooms, Stream, Joining, Federation, Scrollback, Actions, Updates)
     parts += (Sessions, Presence, Typing, Capabilities)
-    parts += (Sync,)
+    parts += (Sync, Filters)
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
         if src != WORKLOAD and msg.get("type") in REQUESTS:

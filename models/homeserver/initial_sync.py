@@ -52,9 +52,22 @@ class Sync(Part):
 
     def on_sync(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         have = msg["from"]
+        opened = False
+        if "filter" in msg:
+            # Proposal, "Filter API": the stream is opened (or synced) with a token.
+            filters = self.node.part("filters")
+            defn = filters.lookup(state, msg["filter"]) if filters is not None else None
+            if defn is None:
+                refused = {"from": have, "batches": [], "error": "unknown filter token"}
+                ctx.send(src, {"type": "synced", **refused})
+                return
+            stream = self.node.part("stream")
+            opened = src not in stream.devices(state)
+            stream.register(state, src, msg["user"], msg["out_of_order"], defn)
         self.of(state)["held"].pop(src, None)  # given now
         kept = self.of(state)["sent"].get(src, {})
         for pos in [p for p in kept if int(p) <= have]:
             del kept[pos]  # the device has it: acknowledged
         batches = [kept[p] for p in sorted(kept, key=int)]
-        ctx.send(src, {"type": "synced", "from": have, "batches": batches})
+        answer = {"type": "synced", "from": have, "batches": batches}
+        ctx.send(src, {**answer, "opened": True} if opened else answer)

@@ -23,6 +23,7 @@ from typing import Any
 
 from mxsim.models import room as R
 from mxsim.models.events import is_state
+from mxsim.models.homeserver.filters import matches
 from mxsim.models.homeserver.rejected import REJECTED_EVENTS, is_power_event, late_rejections
 from mxsim.models.homeserver.rooms import type_filter
 from mxsim.sim.model import Switch
@@ -81,10 +82,13 @@ class Stream(Part):
     def on_register(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         self.register(state, src, msg["user"], msg["out_of_order"])
 
-    def register(self, state: dict, device: str, user: str, ooo: bool) -> None:
-        """A device makes itself known: its requests name its user, as an access token would."""
+    def register(self, state: dict, device: str, user: str, ooo: bool, flt=None) -> None:
+        """A device makes itself known: its requests name its user, as an access
+        token would; ``flt``: the (normalised) definition of its filter."""
         devices = self.devices(state)
         if device in devices:
+            if flt is not None:
+                devices[device]["filter"] = flt
             return
         devices[device] = {
             "user": user,
@@ -94,11 +98,14 @@ class Stream(Part):
             "shown": {},
             "pos": 0,
         }
+        if flt is not None:
+            devices[device]["filter"] = flt
         # A minimal initial sync: the rooms the user is in, as they are now.
         stores = self.rooms.stores(state)
+        limit = {} if flt is None else {"limit": flt["limit"]}
         for room_id in sorted(stores):
             if R.membership(stores[room_id], user) == "join":
-                self.snapshot(state, stores[room_id], device, room_id)
+                self.snapshot(state, stores[room_id], device, room_id, flt=limit)
 
     def on_events(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         """A long-polling device asks for what follows position ``from``
@@ -230,7 +237,11 @@ class Stream(Part):
         self.push(state, device, room_id, ev, into=into)
 
     def push(self, state, device, room_id, ev, after=None, local=False, into=None) -> None:
-        """Queue an event for the device; :meth:`after` sends the step's batch."""
+        """Queue an event for the device; :meth:`after` sends the step's batch.
+        An event the device's filter does not pass is not sent ("Filter API")."""
+        flt = state["stream"]["devices"].get(device, {}).get("filter")
+        if flt is not None and "event_id" in ev and not matches(flt, ev["type"], room_id):
+            return
         entry = {"room": room_id, "event": ev}
         maker = state["stream"].get("maker")
         if maker is not None and maker[1] is not None and maker[2] == ev.get("event_id"):

@@ -15,7 +15,6 @@ GUARDS = tuple(p.name for p in MODEL.properties if p.kind == "sometimes")
 
 #: Bundled clients scenarios and the bound their witnesses are found within.
 SCENARIOS = {
-    "filters": None,
     "random-clients": 20000,
 }
 
@@ -390,10 +389,7 @@ def _no_filter_ttl(raw):
 
 @pytest.mark.parametrize(
     ("name", "edit", "guards"),
-    [
-        ("filters", _no_session_timeout, ["session_expiry_between_actions"]),
-        ("filters", _no_filter_ttl, ["filter_expired"]),
-    ],
+    [],
 )
 def test_guard_is_vacuous_where_its_race_cannot_happen(name, edit, guards):
     checked = check(name, edit=edit, max_states=SCENARIOS[name])

@@ -9,10 +9,7 @@ from mxsim.experiments.jobs import load_scenario
 from mxsim.sim.explore import Explorer
 from mxsim.sim.timed import TimedRun
 
-SCENARIOS = (
-    "filters",
-    "random-clients",
-)
+SCENARIOS = ("random-clients",)
 
 #: Too large to explore exhaustively in a test: random walks instead (test_clients_random).
 NOT_EXHAUSTIVE = ("random-clients",)

@@ -52,6 +52,16 @@ SCENARIOS = {
         "action_id_private": "holds",
         "joined_elsewhere": "reached",
     },
+    "filters": {
+        "exactly_once": "holds",
+        "local_echo_settles": "holds",
+        "stream_positions_increase": "holds",
+        "events_once": "holds",
+        "stream_complete": "holds",
+        "filter_honoured": "holds",
+        "filter_expired": "reached",
+        "session_expiry_between_actions": "reached",
+    },
 }
 
 #: (scenario, --set with the proposal's rule, violated properties, shortest trace of the first).
@@ -138,10 +148,22 @@ def _joined_elsewhere(steps):
     assert asked and all(s["node"] != dev for s in asked)
 
 
+def _filter_expired(steps):
+    last = steps[-1]
+    assert last["act"] == "deliver" and last["node"] == "hs" and last["msg"]["type"] == "sync"
+    token = last["msg"]["filter"]
+    assert any(m.get("error") == "unknown filter token" for _, m in last["sends"])
+    # The token was given out, and its time ran out before this sync came.
+    given = [j for j, s in enumerate(steps) if any(m.get("token") == token for _, m in s["sends"])]
+    expired = [j for j, s in enumerate(steps) if s.get("timer") == f"filters:{token}"]
+    assert given and expired and given[0] < expired[0] < len(steps) - 1
+
+
 WITNESSES = {
     **RACES,
     "out_of_order_actions": _out_of_order_actions,
     "joined_elsewhere": _joined_elsewhere,
+    "filter_expired": _filter_expired,
 }
 
 
@@ -209,6 +231,11 @@ def _no_retransmission_but_duplicates(raw):
 def _no_session_timeout(raw):
     hs = next(n for n in raw["nodes"] if n["name"] == "hs")
     hs["config"]["sessions"].pop("session_timeout_ms", None)
+
+
+def _no_filter_ttl(raw):
+    hs = next(n for n in raw["nodes"] if n["name"] == "hs")
+    hs["config"]["filters"].pop("filter_ttl_ms", None)
 
 
 def _one_device(raw):
