@@ -32,10 +32,10 @@ from typing import Any
 from mxsim.experiments.sweep import _csv
 from mxsim.models.homeserver.receipts import KINDS, STRATEGIES, expected
 from mxsim.sim.files import write_atomic
-from mxsim.sim.scenario import from_raw
+from mxsim.sim.scenario_load import from_raw
+from mxsim.sim.system import System
 from mxsim.sim.timed import RunResult, TimedRun
 from mxsim.sim.verdict import PathJudge, passed
-from mxsim.sim.world import System
 
 __all__ = ["room", "judged_at_end", "measure", "run", "write_outputs"]
 

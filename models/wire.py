@@ -83,6 +83,16 @@ WIRE.declare(
     ("user", "out_of_order", "from"),
     ("send",),
 )
+WIRE.declare(
+    "sync",
+    CLIENT_SERVER,
+    "Global /initialSync API",
+    "A device that lost a stream response asks for what follows position `from` "
+    '("If a streaming token is applied, you will get a delta"); with `filter` (a token, '
+    "naming `user` and `out_of_order`) it opens the stream under that filter.",
+    ("from",),
+    ("filter", "user", "out_of_order"),
+)
 _request(
     "create_room",
     "Room Creation",
@@ -175,6 +185,13 @@ WIRE.declare(
 )
 
 WIRE.declare(
+    "filter",
+    CLIENT_SERVER,
+    "Filter API",
+    "Upload a filter definition; the answer holds its opaque `token`.",
+    SESSION_REQUEST + ("filter",),
+)
+WIRE.declare(
     "caps",
     CLIENT_SERVER,
     "Capabilities",
@@ -205,7 +222,7 @@ WIRE.declare(
     "The outcome of a request with a session ID, and the session ID it ran in "
     "(a new one when the request's was stale).",
     ("rid", "ok", "session"),
-    ("error", "ended", "hash", "caps"),
+    ("error", "ended", "hash", "caps", "token"),
 )
 
 WIRE.declare(
@@ -220,7 +237,8 @@ WIRE.declare(
     "joined",
     SERVER_CLIENT,
     JOINING,
-    'A join answered with the room\'s events "instead of" the stream, at a stream position.',
+    'A join answered with the room\'s events "instead of" the stream, at a stream position '
+    "(`pos`; null under `join_returns_events`: outside the stream).",
     ("aid", "ok", "event_id", "room", "pos", "events"),
 )
 WIRE.declare(
@@ -254,6 +272,15 @@ WIRE.declare(
     "`replies`). "
     "To a long poll: every entry after the poll's `from`, `pos` being the position of the last.",
     ("pos", "events"),
+)
+WIRE.declare(
+    "synced",
+    SERVER_CLIENT,
+    "Global /initialSync API",
+    "The stream responses the device was given past `from`, again, as they were "
+    "(`opened`: the stream opened now, its start follows; `error`: an unknown filter token).",
+    ("from", "batches"),
+    ("opened", "error"),
 )
 WIRE.declare(
     "invited",

@@ -16,6 +16,9 @@ capabilities   Capabilities                                capabilities.py
 bundles        Updates (Events); Relates to (Events):      bundles.py
                Bundling
 receipts       Updates (Events); Relates to (Events)       receipts.py
+sync           Global /initialSync API (after a loss)      sync.py
+joining        Joining a room (unknown rooms, elsewhere)   joining.py
+filters        Filter API                                  filters.py
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -32,6 +35,8 @@ from mxsim.models.device.bundles import Bundles
 from mxsim.models.device.calls import Calls
 from mxsim.models.device.capabilities import Capabilities
 from mxsim.models.device.echo import Echo
+from mxsim.models.device.filters import Filters
+from mxsim.models.device.joining import Joining
 from mxsim.models.device.presence import Presence
 from mxsim.models.device.receipts import Receipts
 from mxsim.models.device.requests import Requests
@@ -39,6 +44,7 @@ from mxsim.models.device.retransmission import Retransmission
 from mxsim.models.device.scrollback import Scrollback
 from mxsim.models.device.sessions import Sessions
 from mxsim.models.device.stream import Stream
+from mxsim.models.device.sync import Sync
 from mxsim.models.device.timeline import Timeline
 from mxsim.sim.node import ConfigError
 from mxsim.sim.parts import Composed
@@ -53,6 +59,7 @@ class Device(Composed):
     parts = (Requests, Stream, Timeline, Scrollback, Retransmission, Calls)
     parts += (Sessions, Presence, Echo, Capabilities)
     parts += (Bundles, Receipts)
+    parts += (Sync, Joining, Filters)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod

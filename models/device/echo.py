@@ -59,9 +59,10 @@ class Echo(Part):
         echo["status"] = "sent"
         echo["sent_id"] = msg.get("event_id")
         shown = self.node.part("timeline").of(state)["timeline"].get(echo["room"], ())
-        if echo["placed_id"] is None and echo["sent_id"] in shown:
-            # It came without an action ID (in the initial snapshot): the answer's
-            # event ID says it is this echo.
+        held = self.node.part("stream").of(state)["view"].get(echo["room"], {}).values()
+        if echo["placed_id"] is None and (echo["sent_id"] in shown or echo["sent_id"] in held):
+            # It came without an action ID (in the initial snapshot, or as the
+            # room's state): the answer's event ID says it is this echo.
             echo["placed_id"] = echo["sent_id"]
 
     def streamed(self, state: dict, entry: dict) -> None:
@@ -114,20 +115,35 @@ def _echoes(view: View) -> list[dict]:
 def local_echo_settles(view: View) -> bool:
     """At quiescence every local echo is settled (sent or failed), and a sent one
     is placed at its own event: a device whose stream its server knows holds
-    the event the answer named in the room's timeline."""
+    the event the answer named in the room's timeline (unless it is older
+    than the device's start in the room: then it is scrollback)."""
     for d in view.nodes:
         if view.kind(d) != "device" or "echo" not in view.state(d):
             continue
         st = view.state(d)
-        streamed = d in view.state(view.config(d)["server"])["stream"]["devices"]
+        server = view.state(view.config(d)["server"])
+        streamed = d in server["stream"]["devices"]
         for echo in st["echo"]["echoes"].values():
             if echo["status"] == "pending":
                 return False
             if echo["status"] == "sent" and streamed and echo["placed_id"] != echo["sent_id"]:
-                return False
+                if not _before_start(server, d, echo):
+                    return False
         if any(len(t) != len(set(t)) for t in st["timeline"]["timeline"].values()):
             return False
     return True
+
+
+def _before_start(server: dict, device: str, echo: dict) -> bool:
+    """Is the echo's event older than the device's start in its room? (The
+    stream began the room with its last messages only; older ones are
+    scrollback, so the echo is not placed.)"""
+    shown = server["stream"]["devices"][device]["shown"].get(echo["room"])
+    events = server["rooms"]["stores"].get(echo["room"], {}).get("events", {})
+    if not shown or echo["sent_id"] not in events:
+        return False
+    start = min(events[e]["depth"] for e in shown if e in events)
+    return events[echo["sent_id"]]["depth"] < start
 
 
 @eventually("actions_complete")

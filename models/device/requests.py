@@ -78,8 +78,8 @@ class Requests(Part):
     def on_start(self, ctx: Context, state: dict) -> None:
         if self.node.part("stream").long_poll():
             return  # its first long poll makes it known
-        if not self.node.part("stream").opens():
-            return
+        if not self.node.part("stream").opens() or self.node.has("filters"):
+            return  # (a device with a filter opens its stream by a sync)
         user, ooo = self.node.config["user"], self.out_of_order()
         ctx.send(
             self.node.config["server"], {"type": "register", "user": user, "out_of_order": ooo}

@@ -122,6 +122,9 @@ class Sessions(Part):
                     entry["aid"] = mine["next_aid"]
                     mine["next_aid"] += 1
         mine["session"] = session
+        sync = self.node.part("sync")
+        if sync is not None and number(session) >= 1:
+            sync.arm(ctx, state)  # the old session's stream closed with it
         queued = (r for r, e in mine["inflight"].items() if e.get("queued"))
         for rid in sorted(queued, key=int):
             self.transmit(ctx, state, rid)
@@ -165,6 +168,12 @@ class Sessions(Part):
         echo = self.node.part("echo")
         if "txn" in entry and echo is not None:
             echo.answered(state, entry, msg)
+        sync = self.node.part("sync")
+        if "txn" in entry and msg["ok"] and sync is not None:
+            sync.arm(ctx, state, for_loss=True)  # its event is due down the stream
+        filters = self.node.part("filters")
+        if entry["op"] == "filter" and filters is not None:
+            filters.answered(ctx, state, msg)
         if entry["op"].startswith("caps") and capabilities is not None:
             capabilities.answered(ctx, state, entry, msg)
 

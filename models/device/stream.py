@@ -96,8 +96,17 @@ class Stream(Part):
 
     def on_joined(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         # A join answered with the room's events instead of the stream: they
-        # hold the stream position the server gave them.
-        self.requests.note(state, msg["aid"], msg["ok"], ctx)
+        # hold the stream position the server gave them, or none (switch
+        # ``join_returns_events``: applied as they come, outside the stream).
+        sessions = self.node.part("sessions")
+        if sessions is not None and "rid" in msg:
+            sessions.on_answer(ctx, state, src, msg)
+        else:
+            self.requests.note(state, msg["aid"], msg["ok"], ctx)
+        if msg["pos"] is None:
+            for entry in msg["events"]:
+                self.apply(state, entry)
+            return
         self.on_stream(
             ctx, state, src, {"type": "stream", "pos": msg["pos"], "events": msg["events"]}
         )
@@ -108,7 +117,9 @@ class Stream(Part):
     def on_stream(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         mine = self.of(state)
         if msg["pos"] <= mine["last_pos"] or str(msg["pos"]) in mine["buffer"]:
-            mine["positions_increase"] = False  # a position seen twice
+            sync = self.node.part("sync")
+            if sync is None or not sync.given_again(state, msg["pos"]):
+                mine["positions_increase"] = False  # a position seen twice
             return
         if self.long_poll() and msg["type"] == "stream":
             # An answer holds every entry past the position the poll named, so
@@ -128,10 +139,17 @@ class Stream(Part):
             else:
                 for entry in nxt["events"]:
                     self.apply(state, entry)
+        sync = self.node.part("sync")
+        if sync is not None:
+            # A gap, or moved on (its last response may be lost): look again once quiet.
+            sync.arm(ctx, state, for_loss=not mine["buffer"])
 
     def apply(self, state: dict, entry: dict) -> None:
         mine = self.of(state)
         room, ev = entry["room"], entry["event"]
+        joining = self.node.part("joining")
+        if joining is not None:
+            joining.applied(state, entry, mine["joined"])
         if ev["type"] == "m.server.joined":
             mine["joined"][room] = mine["last_pos"]
             scrollback = self.scrollback
@@ -144,10 +162,13 @@ class Stream(Part):
             if presence is not None:
                 presence.shown(state, ev)
             return
+        echo = self.node.part("echo")
         if "state_key" in ev:
             mine["view"].setdefault(room, {})[f"{ev['type']}{SEP}{ev['state_key']}"] = ev[
                 "event_id"
             ]
+            if echo is not None:
+                echo.streamed(state, entry)  # a join, leave or state change's echo
             return
         receipts = self.node.part("receipts")
         if receipts is not None and receipts.takes(ev):
@@ -162,6 +183,5 @@ class Stream(Part):
             calls.apply(state, entry)
             return
         self.timeline.apply(state, entry)
-        echo = self.node.part("echo")
         if echo is not None:
             echo.streamed(state, entry)

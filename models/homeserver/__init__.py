@@ -17,6 +17,8 @@ typing         Typing                                                  typing.py
 capabilities   Capabilities                                            capabilities.py
 bundling       Updates (Events), Relates to (Events): Bundling         bundling.py
 receipts       Updates (Events); Relates to (Events): read receipts   receipts.py
+sync           Global /initialSync API (a delta from a stream token)   initial_sync.py
+filters        Filter API (tokens that expire)                         filters.py
 =============  ======================================================  ==============
 
 ``rooms`` and ``stream`` are in every homeserver; a scenario uses another
@@ -31,6 +33,8 @@ from mxsim.models.homeserver.actions import Actions
 from mxsim.models.homeserver.bundling import Bundling
 from mxsim.models.homeserver.capabilities import Capabilities
 from mxsim.models.homeserver.federation import Federation
+from mxsim.models.homeserver.filters import Filters
+from mxsim.models.homeserver.initial_sync import Sync
 from mxsim.models.homeserver.joining import Joining
 from mxsim.models.homeserver.presence import Presence
 from mxsim.models.homeserver.receipts import Receipts
@@ -59,6 +63,7 @@ class Homeserver(Composed):
     parts = (Rooms, Stream, Joining, Federation, Scrollback, Actions, Updates)
     parts += (Sessions, Presence, Typing, Capabilities)
     parts += (Bundling, Receipts)
+    parts += (Sync, Filters)
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
         if src != WORKLOAD and msg.get("type") in REQUESTS:

@@ -15,6 +15,7 @@ from typing import Any
 
 from mxsim.models import room as R
 from mxsim.models.homeserver.rooms import result
+from mxsim.sim.model import Switch
 from mxsim.sim.node import Context
 from mxsim.sim.parts import Part
 
@@ -25,9 +26,22 @@ __all__ = ["Joining", "JOIN_HISTORY"]
 JOIN_HISTORY = 4
 
 
+JOIN_RETURNS_EVENTS = Switch(
+    "join_returns_events",
+    False,
+    'Joining a room: "the join response should return events *instead of* to the '
+    'event stream, depending on the client." (true: a join that names no filter is '
+    "answered with the room's events, outside the stream; false, since the proposal "
+    "leaves it to the client: the joining device, too, gets the room down its stream, "
+    "in stream order; a join whose filter does not ask for the stream is answered "
+    "with the events at a stream position either way).",
+)
+
+
 class Joining(Part):
     """State: ``invites`` (event ID -> invite, for users of this server) and
-    ``pending_joins`` (room ID or alias -> [device, aid, user, join filter])."""
+    ``pending_joins`` (room ID or alias -> [device, aid, user, join filter,
+    outside the stream])."""
 
     name = "joining"
     section = "Joining a room; Rejecting an invite"
@@ -41,6 +55,7 @@ class Joining(Part):
         "fed.rejected",
     )
     durable = ("invites",)
+    switches = (JOIN_RETURNS_EVENTS,)
 
     def bind(self) -> None:
         self.rooms = self.node.part("rooms")
@@ -85,16 +100,34 @@ class Joining(Part):
             self._invited_no_more(state, room_id, user)
             content = {"membership": "join"}
             ev = rooms.new_event(state, store, room_id, "m.room.member", user, content, user)
-            rooms.local(ctx, state, device, aid, store, ev, msg.get("filter"))
+            rooms.local(ctx, state, device, aid, store, ev, *self.response(state, device, msg))
             return
         resident = next((s for s in via if s != self.node.name), None)
         if resident is None:
             rooms.answer(ctx, device, result(aid, False, error="no server to join through"))
             return
         key = room_id or alias
-        self.of(state)["pending_joins"][key] = [device, aid, user, msg.get("filter")]
+        self.of(state)["pending_joins"][key] = [
+            device,
+            aid,
+            user,
+            *self.response(state, device, msg),
+        ]
         ask = {"type": "fed.make_join", "room": room_id, "alias": alias, "key": key, "user": user}
         ctx.send(resident, ask)
+
+    def response(self, state: dict, device: Any, msg: dict) -> tuple[dict | None, bool]:
+        """The join response's filter, and whether it is outside the stream: a
+        join naming no filter returns the events under ``join_returns_events``."""
+        flt = msg.get("filter")
+        if flt is None and self.node.switches.get("join_returns_events"):
+            flt, outside = {}, True
+        else:
+            outside = False
+        if flt is not None and not flt.get("stream") and device is not None:
+            # The response holds the room's start for the device: known to it now.
+            self.stream.register(state, device, msg["whoami"], msg["out_of_order"])
+        return flt, outside
 
     def on_reject_invite(self, ctx: Context, state: dict, device: Any, msg: dict) -> None:
         rooms = self.rooms
@@ -153,12 +186,12 @@ class Joining(Part):
             R.adopt(store, msg)
         if pending is None:
             return
-        device, aid, user, join_filter = pending
+        device, aid, user, join_filter, outside = pending
         self._invited_no_more(state, room_id, user)
         ev = rooms.new_event(
             state, store, room_id, "m.room.member", user, {"membership": "join"}, user
         )
-        rooms.local(ctx, state, device, aid, store, ev, join_filter)
+        rooms.local(ctx, state, device, aid, store, ev, join_filter, outside)
 
     def on_fed_join_denied(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         pending = self.of(state)["pending_joins"].pop(msg["key"], None)

@@ -148,18 +148,21 @@ class Rooms(Part):
             store, room_id, etype, sender, content, state_key, event_id, ts=mine["clock"]
         )
 
-    def local(self, ctx, state, device, aid, store, ev, join_filter=None) -> None:
+    def local(self, ctx, state, device, aid, store, ev, join_filter=None, outside=False) -> None:
         """Accept a locally made event, answer the device, federate it.
 
         A join with a filter that does not ask for the stream is answered with
-        the room's events (see :meth:`Stream.join_response`).
+        the room's events (see :meth:`Stream.join_response`); ``outside``: at
+        no stream position (switch ``join_returns_events``).
         """
         reason, changed = self.accept(store, ev)
         if reason is not None or ev["event_id"] in store["soft_failed"]:
             self.answer(ctx, device, result(aid, False, error=reason or "not allowed now"))
             return
         if join_filter is not None and not join_filter.get("stream") and device is not None:
-            pos, events = self.stream.join_response(state, store, device, ev, join_filter)
+            pos, events = self.stream.join_response(
+                state, store, device, ev, join_filter, positioned=not outside
+            )
             reply = {"type": "joined", "aid": aid, "ok": True, "event_id": ev["event_id"]}
             self.answer(ctx, device, {**reply, "room": ev["room_id"], "pos": pos, "events": events})
         else:

@@ -31,6 +31,7 @@ __all__ = ["Sessions", "number", "SESSION_OPS"]
 #: Requests with a session ID and the part that applies each.
 SESSION_OPS = {"presence": "presence", "typing": "typing", "offline": "sessions"}
 SESSION_OPS.update(dict.fromkeys(("caps", "caps_upload", "caps_lookup"), "capabilities"))
+SESSION_OPS["filter"] = "filters"
 
 STALE_SESSION_RENEWAL = Switch(
     "stale_session_renewal",

@@ -23,6 +23,7 @@ from typing import Any
 
 from mxsim.models import room as R
 from mxsim.models.events import is_state
+from mxsim.models.homeserver.filters import matches
 from mxsim.models.homeserver.rejected import REJECTED_EVENTS, is_power_event, late_rejections
 from mxsim.models.homeserver.rooms import type_filter
 from mxsim.sim.model import Switch
@@ -81,13 +82,17 @@ class Stream(Part):
     def on_register(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         self.register(state, src, msg["user"], msg["out_of_order"], msg.get("limit"))
 
-    def register(self, state: dict, device: str, user: str, ooo: bool, limit=None) -> None:
-        """A device makes itself known: its requests name its user, as an access token would.
-
-        ``limit``: the messages per room its initial sync holds (default
-        ``INITIAL_LIMIT``; proposal, "Global /initialSync API")."""
+    def register(
+        self, state: dict, device: str, user: str, ooo: bool, limit=None, flt=None
+    ) -> None:
+        """A device makes itself known: its requests name its user, as an access
+        token would. ``limit``: the messages per room its initial sync holds
+        (default ``INITIAL_LIMIT``; proposal, "Global /initialSync API");
+        ``flt``: the (normalised) definition of its filter."""
         devices = self.devices(state)
         if device in devices:
+            if flt is not None:
+                devices[device]["filter"] = flt
             return
         devices[device] = {
             "user": user,
@@ -97,12 +102,16 @@ class Stream(Part):
             "shown": {},
             "pos": 0,
         }
+        if flt is not None:
+            devices[device]["filter"] = flt
         # A minimal initial sync: the rooms the user is in, as they are now.
         stores = self.rooms.stores(state)
+        if flt is not None:
+            limit = flt["limit"]
+        limit = None if limit is None else {"limit": limit}
         for room_id in sorted(stores):
             if R.membership(stores[room_id], user) == "join":
-                flt = None if limit is None else {"limit": limit}
-                self.snapshot(state, stores[room_id], device, room_id, flt=flt)
+                self.snapshot(state, stores[room_id], device, room_id, flt=limit)
 
     def on_events(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         """A long-polling device asks for what follows position ``from``
@@ -218,16 +227,18 @@ class Stream(Part):
         if receipts is not None:
             receipts.snapshot(state, device, room_id, into)
 
-    def join_response(self, state, store, device, ev, flt) -> tuple[int, list]:
+    def join_response(self, state, store, device, ev, flt, positioned=True) -> tuple:
         """Proposal, "Joining a room": "the join response should return events
         *instead of* to the event stream". The response takes a position in the
-        device's stream, so the device applies it in order with the stream."""
+        device's stream, so the device applies it in order with the stream
+        (unless not ``positioned``: then it has none, and the device applies
+        it when it comes)."""
         dev = self.devices(state)[device]
         dev["shown"].pop(ev["room_id"], None)  # a re-join starts afresh
         dev["sent"].pop(ev["room_id"], None)
         entries: list = []
         self.snapshot(state, store, device, ev["room_id"], into=entries, flt=flt)
-        return self.next_pos(state, device), entries
+        return (self.next_pos(state, device) if positioned else None), entries
 
     def send_state(self, state, store, device, room_id, key, eid, into=None) -> None:
         dev = state["stream"]["devices"][device]
@@ -242,7 +253,11 @@ class Stream(Part):
         self.push(state, device, room_id, ev, into=into)
 
     def push(self, state, device, room_id, ev, after=None, local=False, into=None) -> None:
-        """Queue an event for the device; :meth:`after` sends the step's batch."""
+        """Queue an event for the device; :meth:`after` sends the step's batch.
+        An event the device's filter does not pass is not sent ("Filter API")."""
+        flt = state["stream"]["devices"].get(device, {}).get("filter")
+        if flt is not None and "event_id" in ev and not matches(flt, ev["type"], room_id):
+            return
         entry = {"room": room_id, "event": ev}
         maker = state["stream"].get("maker")
         if maker is not None and maker[1] is not None and maker[2] == ev.get("event_id"):
@@ -276,7 +291,7 @@ class Stream(Part):
                 poll["queue"].extend(outbox[device])  # until the device asks
                 continue
             pos = self.next_pos(state, device)
-            ctx.send(device, {"type": "stream", "pos": pos, "events": outbox[device]})
+            self.send(ctx, state, device, {"type": "stream", "pos": pos, "events": outbox[device]})
         for device in sorted(devices):
             poll = devices[device].get("poll")
             if poll is None:
@@ -303,7 +318,16 @@ class Stream(Part):
         for device in sorted(devices):
             if devices[device]["user"] == ev["state_key"]:
                 pos = self.next_pos(state, device)
-                ctx.send(device, {"type": "invited", "pos": pos, "event": ev})
+                self.send(ctx, state, device, {"type": "invited", "pos": pos, "event": ev})
+
+    def send(self, ctx: Context, state: dict, device: str, msg: dict) -> None:
+        """Send a positioned response; the ``sync`` part keeps it to give again."""
+        sync = self.node.part("sync")
+        if sync is not None:
+            sync.sent(state, device, msg)
+            if sync.closed(state, device, msg["pos"]):
+                return  # kept for the device's sync once it has a new session
+        ctx.send(device, msg)
 
 
 def _genesis(ev: dict) -> bool:

@@ -15,10 +15,6 @@ GUARDS = tuple(p.name for p in MODEL.properties if p.kind == "sometimes")
 
 #: Bundled clients scenarios and the bound their witnesses are found within.
 SCENARIOS = {
-    "action-ids-sessions": None,
-    "session-expiry": 20000,
-    "multi-device-join": None,
-    "filters": None,
     "random-clients": 20000,
 }
 
@@ -393,17 +389,7 @@ def _no_filter_ttl(raw):
 
 @pytest.mark.parametrize(
     ("name", "edit", "guards"),
-    [
-        (
-            "action-ids-sessions",
-            _no_retransmission_but_duplicates,
-            ["retransmission_after_lost_response"],
-        ),
-        ("action-ids-sessions", _first_input_only, ["out_of_order_arrival"]),
-        ("filters", _no_session_timeout, ["session_expiry_between_actions"]),
-        ("filters", _no_filter_ttl, ["filter_expired"]),
-        ("multi-device-join", _one_device, ["joined_elsewhere"]),
-    ],
+    [],
 )
 def test_guard_is_vacuous_where_its_race_cannot_happen(name, edit, guards):
     checked = check(name, edit=edit, max_states=SCENARIOS[name])

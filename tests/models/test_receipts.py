@@ -11,9 +11,9 @@ from mxsim.experiments.receipts import judged_at_end, room
 from mxsim.models.homeserver.receipts import KINDS, STRATEGIES, expected
 from mxsim.models.registry import MODELS, bundled
 from mxsim.sim.explore import Explorer
-from mxsim.sim.scenario import from_raw
+from mxsim.sim.scenario_load import from_raw
+from mxsim.sim.system import System
 from mxsim.sim.timed import TimedRun
-from mxsim.sim.world import System
 
 
 def _raw(name: str, users=None, messages=1, servers=1, devices=1) -> dict:

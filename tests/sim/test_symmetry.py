@@ -35,7 +35,13 @@ def system_of(path: str | pathlib.Path, **overrides: str) -> System:
         (('[["bob1", "bob2", "bob3"]]', '[["bob1", "hs"]]'), "of different kinds"),
         (('[["bob1", "bob2", "bob3"]]', '[["bob1", "alice"]]'), "changes the config of"),
         (('[["bob1", "bob2", "bob3"]]', '"bob1"'), "an array"),
-        (('bob3 = "@bob:hs" }', 'bob3 = "@carol:hs" }'), "changes the config of hs"),
+        (
+            (
+                'name = "bob3"\nkind = "device"\nconfig = { server = "hs", user = "@bob:hs"',
+                'name = "bob3"\nkind = "device"\nconfig = { server = "hs", user = "@carol:hs"',
+            ),
+            "changes the config of bob",
+        ),
     ],
 )
 def test_bad_symmetry_is_one_clear_line(tmp_path: pathlib.Path, edit, expected) -> None:
