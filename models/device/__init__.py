@@ -16,6 +16,7 @@ capabilities   Capabilities                                capabilities.py
 sync           Global /initialSync API (after a loss)      sync.py
 joining        Joining a room (unknown rooms, elsewhere)   joining.py
 filters        Filter API                                  filters.py
+random         (a user's random steps)                     random_steps.py
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -34,6 +35,7 @@ from mxsim.models.device.echo import Echo
 from mxsim.models.device.filters import Filters
 from mxsim.models.device.joining import Joining
 from mxsim.models.device.presence import Presence
+from mxsim.models.device.random_steps import RandomSteps
 from mxsim.models.device.requests import Requests
 from mxsim.models.device.retransmission import Retransmission
 from mxsim.models.device.scrollback import Scrollback
@@ -53,7 +55,7 @@ class Device(Composed):
     kind = "device"
     parts = (Requests, Stream, Timeline, Scrollback, Retransmission, Calls)
     parts += (Sessions, Presence, Echo, Capabilities)
-    parts += (Sync, Joining, Filters)
+    parts += (Sync, Joining, Filters, RandomSteps)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod
