@@ -251,11 +251,15 @@ class Composed(Node):
             p.on_start(ctx, state)
         self.finish(ctx, state)
 
+    def take(self, ctx: Context, state: State, data: dict[str, Any]) -> None:
+        """Give workload input ``data`` to the part that takes its ``op`` (if any)."""
+        target = self._by_op.get(data.get("op"))
+        if target is not None:
+            target.on_input(ctx, state, data)
+
     def on_message(self, ctx: Context, state: State, src: str, msg: dict[str, Any]) -> None:
         if src == WORKLOAD:
-            target = self._by_op.get(msg.get("op"))
-            if target is not None:
-                target.on_input(ctx, state, msg)
+            self.take(ctx, state, msg)
         else:
             self.deliver(ctx, state, src, msg)
         # A message for a part this node does not use is dropped.

@@ -19,6 +19,7 @@ receipts       Updates (Events); Relates to (Events)       receipts.py
 sync           Global /initialSync API (after a loss)      sync.py
 joining        Joining a room (unknown rooms, elsewhere)   joining.py
 filters        Filter API                                  filters.py
+random         (a user's random steps)                     random_steps.py
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -38,6 +39,7 @@ from mxsim.models.device.echo import Echo
 from mxsim.models.device.filters import Filters
 from mxsim.models.device.joining import Joining
 from mxsim.models.device.presence import Presence
+from mxsim.models.device.random_steps import RandomSteps
 from mxsim.models.device.receipts import Receipts
 from mxsim.models.device.requests import Requests
 from mxsim.models.device.retransmission import Retransmission
@@ -59,7 +61,7 @@ class Device(Composed):
     parts = (Requests, Stream, Timeline, Scrollback, Retransmission, Calls)
     parts += (Sessions, Presence, Echo, Capabilities)
     parts += (Bundles, Receipts)
-    parts += (Sync, Joining, Filters)
+    parts += (Sync, Joining, Filters, RandomSteps)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod

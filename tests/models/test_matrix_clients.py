@@ -332,3 +332,33 @@ def test_the_stream_closes_with_the_session_and_a_sync_gives_what_followed():
     assert offline["type"] == "m.presence" and offline["presence"] == "offline"
     assert list(state["sync"]["sent"]["a1"]) == ["3"], "what the device has is dropped"
     assert state["sync"]["held"] == {}
+
+
+# -- the random workload part (random-clients is not migrated yet) ---------------------
+
+
+def test_random_steps_are_drawn_from_the_device_seed_and_taken_by_the_parts():
+    from test_matrix_action_ids import Ctx
+
+    from mxsim.models.device import Device
+
+    config = {
+        "server": "hs",
+        "user": "@alice:hs",
+        "sessions": {},
+        "echo": {},
+        "random": {"random_steps": 2, "seed": 12, "rooms": ["!r:hs"], "ops": ["send", "state"]},
+    }
+    switches = {"renewal_order": "as_made"}
+    steps = []
+    for _ in range(2):
+        dev = Device("alice1", config, switches)
+        state, ctx = dev.initial_state(), Ctx("alice1", switches)
+        dev.on_start(ctx, state)
+        assert ctx.timers["random:step"] == 100
+        dev.on_timer(ctx, state, "random:step")
+        dev.on_timer(ctx, state, "random:step")
+        steps.append([m["type"] for _, m in ctx.sent if m["type"] != "register"])
+        assert state["random"]["steps"] == 2 and len(state["echo"]["echoes"]) == 2
+    assert steps[0] == steps[1]  # the same seed, the same steps
+    assert set(steps[0]) <= {"send", "send_state"}
