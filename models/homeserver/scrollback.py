@@ -43,9 +43,10 @@ class Scrollback(Part):
         if store is None or R.membership(store, user) != "join":
             rooms.answer(ctx, device, result(aid, False, error="not in room"))
             return
-        frontier = msg.get("from") or [
-            [store["events"][e]["depth"], e] for e in store["extremities"]
-        ]
+        # An empty token is the room's start: nothing older (not "from the newest").
+        frontier = msg.get("from")
+        if frontier is None:
+            frontier = [[store["events"][e]["depth"], e] for e in store["extremities"]]
         limit = msg.get("limit", INITIAL_LIMIT)
         wanted = type_filter(msg.get("types"))
         ids, token, gap = R.walk_back(store, frontier, limit, wanted, budget=WALK_BUDGET)
