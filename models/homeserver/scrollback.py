@@ -87,7 +87,11 @@ class Scrollback(Part):
             return
         store = self.rooms.stores(state)[request["room"]]
         R.insert_history(store, msg)
-        self.on_scrollback(ctx, state, request["device"], request, again=True)
+        device = request["device"]
+        self.rooms.answer_late(
+            ctx, state, device, request.get("aid"),
+            lambda c: self.on_scrollback(c, state, device, request, again=True),
+        )  # fmt: skip
 
     def on_context(self, ctx: Context, state: dict, device: Any, msg: dict) -> None:
         """Proposal, "Contextual windowing": messages around an event, pagination
