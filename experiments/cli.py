@@ -20,8 +20,9 @@ from mxsim.experiments import jobs
 from mxsim.experiments.cmd_bench import bench
 from mxsim.experiments.cmd_check import check
 from mxsim.experiments.cmd_common import BadInput
+from mxsim.experiments.cmd_describe import describe, models, scenarios
 from mxsim.experiments.cmd_resolve import resolve
-from mxsim.experiments.cmd_run import replay, run, scenarios
+from mxsim.experiments.cmd_run import replay, run
 from mxsim.experiments.cmd_sweep import experiment, matrix, sweep
 from mxsim.experiments.receipts import ExperimentError
 from mxsim.sim.checkpoint import CheckpointError
@@ -37,7 +38,8 @@ def cli() -> None:
     """Deterministic simulator and model checker for the Matrix C-S API v2 proposal."""
 
 
-for command in (scenarios, run, check, replay, bench, sweep, matrix, experiment, resolve):
+COMMANDS = (scenarios, models, describe, run, check, replay, bench, sweep, matrix, experiment)
+for command in (*COMMANDS, resolve):
     cli.add_command(command)
 
 

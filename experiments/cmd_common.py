@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-__all__ = ["BadInput", "sets_option"]
+__all__ = ["BadInput", "sets_option", "budget_words"]
 
 
 class BadInput(Exception):
@@ -30,3 +30,16 @@ sets_option = click.option(
     metavar="SWITCH=VALUE",
     help="Override a design switch (repeatable).",
 )
+
+
+def budget_words(b: dict[str, Any]) -> str:
+    """The checker's fault budgets in words.
+
+    >>> budget_words({"drops": 1, "duplicates": 0, "crashes": 2})
+    '1 drop, 0 duplicates, 2 crashes'
+    """
+    words = []
+    for key, one in (("drops", "drop"), ("duplicates", "duplicate"), ("crashes", "crash")):
+        n = b[key]
+        words.append(f"{n} {one if n == 1 else key}")
+    return ", ".join(words)

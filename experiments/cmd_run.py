@@ -1,4 +1,4 @@
-"""``mxsim scenarios``, ``mxsim run`` (the timed runtime) and ``mxsim replay``."""
+"""``mxsim run`` (the timed runtime) and ``mxsim replay``."""
 
 from __future__ import annotations
 
@@ -8,26 +8,9 @@ import click
 
 from mxsim.experiments import jobs
 from mxsim.experiments.cmd_common import _emit_json, _verdict_lines, sets_option
-from mxsim.models.registry import bundled, describe
 from mxsim.sim.trace import Mismatch
 
-__all__ = ["scenarios", "run", "replay"]
-
-
-@click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def scenarios(as_json: bool) -> None:
-    """List the bundled scenarios, one line each."""
-    rows = [
-        {"name": name, "description": describe(path), "path": str(path)}
-        for name, path in bundled().items()
-    ]
-    if as_json:
-        _emit_json(rows)
-        return
-    width = max(len(r["name"]) for r in rows)
-    for r in rows:
-        click.echo(f"{r['name']:<{width}}  {r['description']}")
+__all__ = ["run", "replay"]
 
 
 @click.command()
