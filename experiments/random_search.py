@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import replace
 
+from mxsim.experiments.cmd_common import budget_words
 from mxsim.models.registry import MODELS
 from mxsim.sim.scenario_load import from_raw
 from mxsim.sim.shrink import shrink
@@ -177,8 +178,6 @@ def walk_fields(cex, starts: int) -> dict:
 
 def describe(report: dict) -> list[str]:
     """The human report of ``check --random`` (before the replay and verdict lines)."""
-    from mxsim.experiments.cmd_common import budget_words
-
     how = "swarm random walks" if report["swarm"] else "plain random walks"
     if report["stopped"] == "walks":
         stop = f"stopped: all {report['walks']:,} walks done"

@@ -9,8 +9,9 @@ Every fenced block of README.md is one of:
   fragment of ``[[nodes]]`` is loaded under a minimal ``[scenario]`` table;
 - a plain block: the command synopsis (every command of ``mxsim`` is listed,
   with exactly the options it takes), or the output of the inline command
-  that ends the paragraph before it (run, and compared line for line), or a
-  measurement in the Benchmark section (not rerun: it is a timing).
+  that ends the paragraph before it (run, and compared line for line), the
+  tree of the Layout section, or a measurement in the Benchmark section (not
+  rerun: it is a timing).
 
 Every inline ``mxsim ...`` span of the text must name a command that exists
 and options it takes.
