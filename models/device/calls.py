@@ -207,15 +207,7 @@ class Calls(Part):
                 if scope == "user":
                     first = next(r for r in o["responses"] if r["type"] == C.ANSWER)
                 rec["peer"] = first["device_id"]
-                if self.node.switches["caller_acknowledges"]:
-                    self._child(
-                        ctx,
-                        state,
-                        cid,
-                        C.ACK,
-                        selected=first["device_id"],
-                        response=first["type"],
-                    )
+                self._acknowledge(ctx, state, cid, first)
                 if first["type"] == C.REJECT:
                     _end(rec, "rejected")
                     return
@@ -274,16 +266,7 @@ class Calls(Part):
             if r["sender"] in rejected:
                 continue
             rejected.append(r["sender"])
-            if self.node.switches["caller_acknowledges"]:
-                self._child(
-                    ctx,
-                    state,
-                    cid,
-                    C.ACK,
-                    selected=r["device_id"],
-                    response=C.REJECT,
-                    for_user=r["sender"],
-                )
+            self._acknowledge(ctx, state, cid, r, for_user=r["sender"])
         if sorted(rejected) == rec["callees"]:
             rec["peer"] = o["responses"][0]["device_id"]
             _end(rec, "rejected")
@@ -322,6 +305,14 @@ class Calls(Part):
         return False
 
     # -- sending -----------------------------------------------------------------
+
+    def _acknowledge(self, ctx: Context, state: dict, cid: str, response: dict, **extra) -> None:
+        """VoIP, Event updates: "Caller acknowledges *one* of the callees (either
+        one which picked up or rejected) by updating the event" (switch
+        ``caller_acknowledges``)."""
+        if self.node.switches["caller_acknowledges"]:
+            selected, kind = response["device_id"], response["type"]
+            self._child(ctx, state, cid, C.ACK, selected=selected, response=kind, **extra)
 
     def _child(self, ctx: Context, state: dict, cid: str, etype: str, **content: Any) -> None:
         """A signalling update of call ``cid``; held until the call event is known."""
