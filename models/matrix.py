@@ -22,6 +22,7 @@ Findings (README, "The matrix model"):
 from __future__ import annotations
 
 from mxsim.models import room as R
+from mxsim.models import room_history as H
 from mxsim.models.device import Device
 from mxsim.models.homeserver import Homeserver
 from mxsim.models.properties_actions import PROPERTIES as ACTION_PROPERTIES
@@ -210,7 +211,7 @@ def scrollback(view: View) -> bool:
                 if any(pos.get(a, -1) > i for a in older):
                     return False  # a parent shown after its child
             if shown["more"].get(room) == [False, False] and room in shown["earliest"]:
-                shown = {e for e in store["after"] if R.visible(store, e)}
+                shown = {e for e in store["after"] if H.visible(store, e)}
                 shown = {e for e in shown if "state_key" not in store["events"][e]}
                 if set(timeline) - set(dev["redacted"]) != shown - set(dev["redacted"]):
                     return False

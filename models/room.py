@@ -24,16 +24,6 @@ from typing import Any
 from mxsim.models.auth import check_auth
 from mxsim.models.auth_events import AuthError, auth_types_for_event, check_auth_events
 from mxsim.models.events import is_state, make_event
-
-# Kept importable here for now: models/homeserver/ and models/matrix.py call these as
-# R.<name> and are being edited on other branches; they move to room_history after the merge.
-from mxsim.models.room_history import (  # noqa: F401
-    history_payload,
-    join_payload,
-    newer,
-    visible,
-    walk_back,
-)
 from mxsim.models.state_keys import canonical_state_key
 from mxsim.models.stateres import resolve
 
@@ -54,14 +44,10 @@ __all__ = [
     "servers_in_room",
     "membership",
     "placed",
-    "visible",
-    "walk_back",
     "prev_content",
-    "history_payload",
     "adopt",
     "insert_history",
     "aliases",
-    "newer",
 ]
 
 SEP = "\x1f"

@@ -44,6 +44,7 @@ from __future__ import annotations
 from typing import Any
 
 from mxsim.models import room as R
+from mxsim.models import room_history as H
 from mxsim.models.homeserver.rooms import result
 from mxsim.models.homeserver.updates import children, parent_of
 from mxsim.sim.model import Switch
@@ -156,7 +157,7 @@ class Bundling(Part):
         aid, room_id, eid = msg.get("aid"), msg["room"], msg["event_id"]
         store = rooms.stores(state).get(room_id)
         user = rooms.user(state, device, msg)
-        if store is None or R.membership(store, user) != "join" or not R.visible(store, eid):
+        if store is None or R.membership(store, user) != "join" or not H.visible(store, eid):
             rooms.answer(ctx, device, result(aid, False, error="unknown event"))
             return
         limit = msg.get("limit", self.node.switches["bundle_limit"])

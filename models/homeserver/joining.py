@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from mxsim.models import room as R
+from mxsim.models import room_history as H
 from mxsim.models.homeserver.rooms import result
 from mxsim.sim.model import Switch
 from mxsim.sim.node import Context
@@ -172,7 +173,7 @@ class Joining(Part):
         if not R.passes_current(store, probe):
             ctx.send(src, {**denied, "error": "forbidden"})
             return
-        payload = R.join_payload(store, JOIN_HISTORY)
+        payload = H.join_payload(store, JOIN_HISTORY)
         ctx.send(src, {"type": "fed.join_state", "room": room_id, "key": msg["key"], **payload})
 
     def on_fed_join_state(self, ctx: Context, state: dict, src: str, msg: dict) -> None:

@@ -54,6 +54,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mxsim.models import room as R
+from mxsim.models import room_history as H
 from mxsim.models.homeserver.rooms import result
 from mxsim.sim.model import Switch
 from mxsim.sim.node import Context
@@ -180,7 +181,7 @@ class Receipts(Part):
             ev["relates_to"] = target
         # A room event like a message: accepted, answered, federated, streamed.
         rooms.local(Counted(ctx, "s2s", _federated_receipt), state, device, aid, store, ev)
-        if strategy == "read_up_to" and R.visible(store, ev["event_id"]):
+        if strategy == "read_up_to" and H.visible(store, ev["event_id"]):
             markers.setdefault(room_id, {})[user] = depth  # it moved: it was accepted
 
     def _local(self, ctx, state, store, device, aid, user, target) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from mxsim.models import room as R
+from mxsim.models import room_history as H
 from mxsim.models.events import is_state
 from mxsim.models.homeserver.rooms import result, type_filter
 from mxsim.models.homeserver.stream import INITIAL_LIMIT, WALK_BUDGET
@@ -49,7 +50,7 @@ class Scrollback(Part):
             frontier = [[store["events"][e]["depth"], e] for e in store["extremities"]]
         limit = msg.get("limit", INITIAL_LIMIT)
         wanted = type_filter(msg.get("types"))
-        ids, token, gap = R.walk_back(store, frontier, limit, wanted, budget=WALK_BUDGET)
+        ids, token, gap = H.walk_back(store, frontier, limit, wanted, budget=WALK_BUDGET)
         if gap and len(ids) < limit and msg.get("backfill") and not again:
             others = [s for s in R.servers_in_room(store) if s != self.node.name]
             if others:
@@ -78,7 +79,7 @@ class Scrollback(Part):
     def on_fed_backfill(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         store = self.rooms.stores(state).get(msg["room"])
         if store is not None:
-            history = R.history_payload(store, msg["frontier"], msg["limit"])
+            history = H.history_payload(store, msg["frontier"], msg["limit"])
             ctx.send(src, {"type": "fed.history", "req": msg["req"], **history})
 
     def on_fed_history(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
@@ -101,7 +102,7 @@ class Scrollback(Part):
         stores = rooms.stores(state)
         room_id = next((r for r in sorted(stores) if eid in stores[r]["after"]), None)
         store = stores.get(room_id) if room_id else None
-        if store is None or R.membership(store, user) != "join" or not R.visible(store, eid):
+        if store is None or R.membership(store, user) != "join" or not H.visible(store, eid):
             rooms.answer(ctx, device, result(aid, False, error="unknown event"))
             return
         wanted = type_filter(msg.get("types"))
@@ -110,8 +111,8 @@ class Scrollback(Part):
             [store["events"][p]["depth"] if R.placed(store, p) else ev["depth"] - 1, p]
             for p in ev["prev_events"]
         ]
-        before, start_token, _ = R.walk_back(store, start, msg.get("before", 5), wanted)
-        after = R.newer(store, eid, msg.get("after", 5), wanted)
+        before, start_token, _ = H.walk_back(store, start, msg.get("before", 5), wanted)
+        after = H.newer(store, eid, msg.get("after", 5), wanted)
         chunk = list(reversed(before)) + [eid] + after
         last = chunk[-1]
         window = {"type": "window", "aid": aid, "ok": True, "room": room_id, "event_id": eid}

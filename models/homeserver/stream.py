@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from mxsim.models import room as R
+from mxsim.models import room_history as H
 from mxsim.models.events import is_state
 from mxsim.models.homeserver.filters import matches
 from mxsim.models.homeserver.rejected import REJECTED_EVENTS, is_power_event, late_rejections
@@ -215,7 +216,7 @@ class Stream(Part):
         flt = flt or {}
         frontier = [[store["events"][e]["depth"], e] for e in store["extremities"]]
         # Proposal, "Global /initialSync API": "max of limit= message events".
-        recent, token, _ = R.walk_back(
+        recent, token, _ = H.walk_back(
             store, frontier, flt.get("limit", INITIAL_LIMIT), type_filter(None), budget=WALK_BUDGET
         )
         marker = {"type": "m.server.joined", "room_id": room_id, "token": token}
