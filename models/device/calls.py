@@ -30,6 +30,7 @@ from typing import Any
 
 from mxsim.models import call as C
 from mxsim.models import properties_voip as P
+from mxsim.models.device.call_caller import CallerSide, _end
 from mxsim.sim.node import ConfigError, Context
 from mxsim.sim.parts import Part
 
@@ -38,7 +39,7 @@ __all__ = ["Calls", "UNSETTLED"]
 UNSETTLED = C.UNSETTLED
 
 
-class Calls(Part):
+class Calls(CallerSide, Part):
     """State: ``calls`` (call ID -> record), ``pending`` (action ID -> request
     not yet answered), ``made``, ``polls``, ``glare`` (the guard's flag)."""
 
@@ -195,26 +196,8 @@ class Calls(Part):
         rec = mine["calls"][cid]
         children = rec["children"]
         o = C.outcome(children)
-        scope = self.node.switches["rejection_scope"]
         if rec["role"] == "caller":
-            if rec["state"] == "calling" and scope == "user":
-                if self._select_per_user(ctx, state, cid, rec, o):
-                    return
-            if rec["state"] == "calling":
-                if not o["responses"]:
-                    return
-                first = o["responses"][0]
-                if scope == "user":
-                    first = next(r for r in o["responses"] if r["type"] == C.ANSWER)
-                rec["peer"] = first["device_id"]
-                self._acknowledge(ctx, state, cid, first)
-                if first["type"] == C.REJECT:
-                    _end(rec, "rejected")
-                    return
-                rec["state"] = "in_call"
-                rec["connected"] = True
-            if rec["state"] == "in_call" and o["hangup"] is not None:
-                _end(rec, "hangup")
+            self.react_as_caller(ctx, state, cid, rec, o)
             return
         me = self.node.name
         if rec["state"] == "new":
@@ -253,26 +236,6 @@ class Calls(Part):
         if rec["state"] == "in_call" and o["hangup"] is not None:
             _end(rec, "hangup")
 
-    def _select_per_user(self, ctx, state, cid, rec, o) -> bool:
-        """``rejection_scope = "user"``: False when an answer is there to acknowledge.
-
-        Acknowledges each user's first rejection (for that user only) and the
-        first answer; the call goes on while some callee user has not rejected.
-        """
-        rejected = rec.setdefault("rejected", [])
-        for r in o["responses"]:
-            if r["type"] == C.ANSWER:
-                return False  # the shared branch acknowledges the first answer
-            if r["sender"] in rejected:
-                continue
-            rejected.append(r["sender"])
-            self._acknowledge(ctx, state, cid, r, for_user=r["sender"])
-        if sorted(rejected) == rec["callees"]:
-            rec["peer"] = o["responses"][0]["device_id"]
-            _end(rec, "rejected")
-            return True
-        return not any(r["type"] == C.ANSWER for r in o["responses"])
-
     def _ack_for_me(self, children: list[dict], o: dict) -> dict | None:
         """The ack that decides this device: the first one, or per user (``rejection_scope``)."""
         if self.node.switches["rejection_scope"] == "call":
@@ -305,14 +268,6 @@ class Calls(Part):
         return False
 
     # -- sending -----------------------------------------------------------------
-
-    def _acknowledge(self, ctx: Context, state: dict, cid: str, response: dict, **extra) -> None:
-        """VoIP, Event updates: "Caller acknowledges *one* of the callees (either
-        one which picked up or rejected) by updating the event" (switch
-        ``caller_acknowledges``)."""
-        if self.node.switches["caller_acknowledges"]:
-            selected, kind = response["device_id"], response["type"]
-            self._child(ctx, state, cid, C.ACK, selected=selected, response=kind, **extra)
 
     def _child(self, ctx: Context, state: dict, cid: str, etype: str, **content: Any) -> None:
         """A signalling update of call ``cid``; held until the call event is known."""
@@ -369,11 +324,3 @@ def _record(role: str, st: str, callees: list[str] | None = None) -> dict[str, A
     if callees is not None:
         rec["callees"] = callees
     return rec
-
-
-def _end(rec: dict, reason: str) -> None:
-    rec["state"] = "ended"
-    rec["reason"] = reason
-    # What it knew when answering matters while the call is live (the
-    # ``concurrent_answers`` guard reads it then); kept, it would split states.
-    rec.pop("seen", None)
