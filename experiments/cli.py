@@ -22,6 +22,7 @@ from mxsim.experiments.cmd_check import check
 from mxsim.experiments.cmd_common import BadInput
 from mxsim.experiments.cmd_resolve import resolve
 from mxsim.experiments.cmd_run import replay, run, scenarios
+from mxsim.experiments.cmd_show import show
 from mxsim.experiments.cmd_sweep import experiment, matrix, sweep
 from mxsim.experiments.receipts import ExperimentError
 from mxsim.sim.checkpoint import CheckpointError
@@ -39,6 +40,7 @@ def cli() -> None:
 
 for command in (scenarios, run, check, replay, bench, sweep, matrix, experiment, resolve):
     cli.add_command(command)
+cli.add_command(show)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,6 +9,7 @@ import click
 from mxsim.experiments import jobs
 from mxsim.experiments.cmd_common import _emit_json, _verdict_lines, sets_option
 from mxsim.models.registry import bundled, describe
+from mxsim.sim import trace as tracefile
 from mxsim.sim.trace import Mismatch
 
 __all__ = ["scenarios", "run", "replay"]
@@ -81,8 +82,9 @@ def run(scenario, seed, until, sets, trace, diagram, as_json) -> None:
 @click.command()
 @click.argument("trace_file", metavar="TRACE")
 @click.option("--diagram", type=click.Path(dir_okay=False), help="Draw it (.png or .svg).")
+@click.option("--steps", is_flag=True, help="Then print it one step a line (as `mxsim show`).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def replay(trace_file, diagram, as_json) -> None:
+def replay(trace_file, diagram, steps, as_json) -> None:
     """Re-execute TRACE and check that every step reproduces."""
     jobs.check_output(diagram, (".png", ".svg"))
     try:
@@ -93,13 +95,20 @@ def replay(trace_file, diagram, as_json) -> None:
         else:
             click.echo(f"{trace_file}: does not reproduce: step {m.step}: {m.why}")
         sys.exit(1)
+    told = None
+    if steps:  # the listing of `mxsim show` (experiments/cmd_show.py)
+        from mxsim.experiments.cmd_show import story
+
+        told = story(tracefile.read(trace_file))
     if as_json:
-        _emit_json({**report, "reproduced": True})
+        _emit_json({**report, "reproduced": True, **({"story": told} if told else {})})
     else:
         click.echo(
             f"{trace_file}: reproduced {report['steps']} steps of {report['scenario']}; "
             f"trace_hash {report['trace_hash']}"
         )
         for line in _verdict_lines(report["verdicts"]):
+            click.echo(line)
+        for line in told["lines"] if told else []:
             click.echo(line)
     sys.exit(0)

@@ -31,7 +31,7 @@ Msg = dict[str, Any]
 
 #: Text values are cut to this many characters.
 _TEXT = 24
-#: A stream batch or event list names at most this many entries (the last ones).
+#: A stream batch or event list names all its entries up to this many, else the last one.
 _ENTRIES = 3
 
 _CALL_WORDS = {
@@ -144,11 +144,12 @@ def entry_brief(entry: Any) -> str:
 
 
 def _listing(items: list[Any], brief) -> str:
-    """Every item, or how many and the last few (a batch's newest are the news)."""
+    """Every item, or how many came before the last and the last (a batch's newest is
+    the news: an initial sync ends with the event that brought the device in)."""
     briefs = [brief(i) for i in items]
     if len(briefs) <= _ENTRIES:
         return "; ".join(briefs) if briefs else "nothing"
-    return f"{len(briefs)} entries, \u2026; " + "; ".join(briefs[-_ENTRIES:])
+    return f"[{len(briefs) - 1} earlier] {briefs[-1]}"
 
 
 # -- client -> server --------------------------------------------------------------
