@@ -9,8 +9,8 @@ trace line. It returns the sentence, or None when it finds nothing to say;
 then the property's own docstring stands in, so every violation gets a line
 (:func:`explain`).
 
-The explainers live in ``explain_rooms``, ``explain_actions`` and
-``explain_voip`` beside this module, one per area of the proposal; the
+The explainers live in ``explain_rooms``, ``explain_actions``,
+``explain_sessions`` and ``explain_voip`` beside this module, one per area of the proposal; the
 property modules stay as they are.
 """
 
@@ -149,4 +149,9 @@ def sent(step: dict[str, Any] | None) -> list[tuple[str, dict[str, Any]]]:
 
 
 # The explainers register themselves on import.
-from mxsim.models import explain_actions, explain_rooms, explain_voip  # noqa: E402, F401
+from mxsim.models import (  # noqa: E402, F401
+    explain_actions,
+    explain_rooms,
+    explain_sessions,
+    explain_voip,
+)

@@ -159,3 +159,25 @@ def test_without_an_explainer_the_docstring_speaks(action_ids):
     # The explainer reads the worlds around the step: one event before, two after.
     assert explain("idempotent", at).endswith('$hs.1, $hs.2 ("hello")')
     assert explain("idempotent", moment(system, lines, 4)) == "idempotent does not hold"
+
+
+@pytest.mark.parametrize(
+    ("scenario", "switch", "prop", "sentence"),
+    [
+        (
+            "typing-presence",
+            "presence_of_user=last_session",
+            "presence_follows_sessions",
+            "hs shows @alice:hs offline while alice2 has a live session",
+        ),
+        (
+            "presence-order",
+            "presence_typing_order=arrival",
+            "sessions_restored",
+            "alice1 wants to be typing in no room, but hs has it typing in !r:hs",
+        ),
+    ],
+)
+def test_session_findings_are_explained(tmp_path, scenario, switch, prop, sentence):
+    lines = tracefile.read(counterexample(tmp_path, scenario, switch, prop))
+    assert explain_lines(lines).startswith(sentence)
