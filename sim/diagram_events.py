@@ -75,6 +75,13 @@ def _room(dx: float) -> int:
     return max(14, int(abs(dx) * _CHARS_PER_COL) - 2)
 
 
+def _fit(m: Marks, x: float, ha: str, cols: float) -> int:
+    """Characters of a label at ``x`` running ``ha`` for ``cols`` columns, kept inside
+    the chart (the axes' left edge is at -0.55, its right edge at ``x_max``)."""
+    free = (x + 0.55) if ha == "right" else (m.x_max - x)
+    return max(8, int(min(cols, free) * _CHARS_PER_COL) - 2)
+
+
 def draw_rows(m: Marks, steps: list[dict[str, Any]], lay: Layout) -> None:
     for row in lay.rows:
         if row.kind == "step":
@@ -113,7 +120,7 @@ def _step(m: Marks, steps: list[dict[str, Any]], lay: Layout, row: Row) -> None:
             m.story(y, f"{src} \u2192 {node}: {text}", _C_DELIVER, gid=gid)
         elif act == "drop":
             reason = f" ({step['reason']})" if step.get("reason") else ""
-            _drop(m, sx, sy, x, y, f"\u2717 {text}{reason}", gid)
+            _drop(m, sx, sy, x, y, f"\u2717{reason} {text}", gid)
             m.story(y, f"{src} \u2192 {node} dropped{reason}: {text}", _C_DROP, gid=gid)
         else:
             _duplicate(m, sx, sy, x, y, f"2\u00d7 {text}", gid)
@@ -125,7 +132,8 @@ def _step(m: Marks, steps: list[dict[str, Any]], lay: Layout, row: Row) -> None:
         text = m.summarize(_as_request(step.get("msg")))
         gid = m.message(step.get("msg"))
         _arrow(ax, (x - 0.45, y), (x, y), _C_INPUT, lw=1.3, gid=f"{gid}-a")
-        _label(ax, x - 0.05, y, _short(text, _room(0.9)), _C_INPUT, ha="right", gid=f"{gid}-l")
+        room = _fit(m, x - 0.47, "right", 1.0)
+        _label(ax, x - 0.47, y, _short(text, room), _C_INPUT, ha="right", gid=f"{gid}-l")
         m.story(y, f"input at {node}: {text}", _C_INPUT, gid=gid)
     elif act == "timer" and x is not None:
         ax.plot([x], [y], marker=_CLOCK, ms=8, mfc="white", mec=_C_TIMER, mew=1.1, ls="none")
@@ -180,7 +188,8 @@ def _deliver(m: Marks, sx: float, sy: float | None, x: float, y: float, text: st
         ls = "-"
     if sx == x:  # a message to itself: a loop out to the right
         _arrow(m.ax, (sx, sy), (x, y), _C_DELIVER, ls=ls, rad=-0.6, gid=f"{gid}-a")
-        _label(m.ax, x + 0.1, y, _short(text, _room(0.9)), _C_DELIVER, ha="left", gid=f"{gid}-l")
+        room = _fit(m, x + 0.1, "left", 0.9)
+        _label(m.ax, x + 0.1, y, _short(text, room), _C_DELIVER, ha="left", gid=f"{gid}-l")
         return
     _arrow(m.ax, (sx, sy), (x, y), _C_DELIVER, ls=ls, gid=f"{gid}-a")
     _head_label(m, sx, x, y, text, _C_DELIVER, gid)
@@ -189,9 +198,11 @@ def _deliver(m: Marks, sx: float, sy: float | None, x: float, y: float, text: st
 def _head_label(m: Marks, sx: float, x: float, y: float, text: str, color: str, gid: str):
     """The label on the arrow's own row, beside its head, on the side it comes from."""
     if sx < x:
-        _label(m.ax, x - 0.06, y, _short(text, _room(x - sx)), color, ha="right", gid=f"{gid}-l")
+        room = _fit(m, x - 0.06, "right", x - sx)
+        _label(m.ax, x - 0.06, y, _short(text, room), color, ha="right", gid=f"{gid}-l")
     else:
-        _label(m.ax, x + 0.06, y, _short(text, _room(sx - x)), color, ha="left", gid=f"{gid}-l")
+        room = _fit(m, x + 0.06, "left", sx - x)
+        _label(m.ax, x + 0.06, y, _short(text, room), color, ha="left", gid=f"{gid}-l")
 
 
 def _drop(m: Marks, sx: float, sy: float | None, x: float, y: float, text: str, gid: str):
@@ -202,7 +213,10 @@ def _drop(m: Marks, sx: float, sy: float | None, x: float, y: float, text: str, 
     (line,) = m.ax.plot([sx, ex], [sy, y], color=_C_DROP, lw=1.1, zorder=3)
     line.set_gid(f"{gid}-a")
     m.ax.plot([ex], [y], marker="x", ms=7, mew=1.8, color=_C_DROP, ls="none", zorder=4)
-    _head_label(m, sx, ex, y, text, _C_DROP, gid)
+    # Past the cross, the way the message was going: the rest of its row is free.
+    ha = "left" if dx > 0 else "right"
+    lx = ex + (0.08 if dx > 0 else -0.08)
+    _label(m.ax, lx, y, _short(text, _fit(m, lx, ha, 1.0)), _C_DROP, ha=ha, gid=f"{gid}-l")
 
 
 def _duplicate(m: Marks, sx: float, sy: float | None, x: float, y: float, text: str, gid: str):
