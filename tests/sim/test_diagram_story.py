@@ -209,3 +209,25 @@ def test_every_declared_message_has_a_brief():
     assert WIRE.summarize(ack) == "#1 select bob2 (c1)"
     # A malformed message falls back to its type and scalar fields.
     assert WIRE.summarize({"type": "fed.ack"}) == "fed.ack"
+
+
+_DRAW = """
+import sys
+from mxsim.models import story
+from mxsim.sim import trace as tracefile
+lines = tracefile.read(sys.argv[1])
+story.draw(lines, sys.argv[2], highlight=lines[-1]["violation"]["step"])
+"""
+
+
+def test_same_bytes_under_any_hash_seed(voip_cex, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    trace, svg = voip_cex
+    for seed in ("1", "2"):
+        out = tmp_path / f"seed{seed}.svg"
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        subprocess.run([sys.executable, "-c", _DRAW, str(trace), str(out)], check=True, env=env)
+        assert out.read_bytes() == svg.read_bytes()
