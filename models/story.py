@@ -103,6 +103,8 @@ def step_lines(lines: list[dict[str, Any]], explanation: str | None = None) -> l
         sends = emitted(step, model)
         if sends:
             text += "  => " + "; ".join(sends)
+        if step.get("cycle"):
+            text += "  (cycle)"  # a lasso's loop, which repeats for ever
         node = str(step.get("node") or "*")
         out.append(f"{mark}{k:>4} {when}{node:<{node_w}} {text}")
         if k == bad and violation is not None:

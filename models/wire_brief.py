@@ -25,7 +25,7 @@ from typing import Any
 from mxsim.models import call as C
 from mxsim.models.wire import WIRE
 
-__all__ = ["event_brief", "entry_brief"]
+__all__ = ["event_brief", "entry_brief", "outcome"]
 
 Msg = dict[str, Any]
 
@@ -291,19 +291,19 @@ def _caps_lookup(msg: Msg) -> str:
 # -- server -> client --------------------------------------------------------------
 
 
-def _outcome(msg: Msg) -> str:
+def outcome(msg: Msg) -> str:
     return "ok" if msg.get("ok") else f"failed: {msg.get('error', '?')}"
 
 
 @WIRE.brief("answer")
 def _answer(msg: Msg) -> str:
-    return f"r{msg.get('rid')} {_outcome(msg)}{_session(msg)}"
+    return f"r{msg.get('rid')} {outcome(msg)}{_session(msg)}"
 
 
 @WIRE.brief("result")
 def _result(msg: Msg) -> str:
     made = f" {msg['event_id']}" if msg.get("event_id") else ""
-    return f"result #{msg.get('aid')} {_outcome(msg)}{made}"
+    return f"result #{msg.get('aid')} {outcome(msg)}{made}"
 
 
 @WIRE.brief("joined")
@@ -347,61 +347,5 @@ def _invited(msg: Msg) -> str:
     return f"invited at pos {msg.get('pos')}: {event_brief(msg.get('event'))}"
 
 
-# -- server -> server --------------------------------------------------------------
-
-
-@WIRE.brief("fed.event")
-def _fed_event(msg: Msg) -> str:
-    return f"fed.event seq {msg['seq']}: {event_brief(msg['event'])}"
-
-
-@WIRE.brief("fed.ack")
-def _fed_ack(msg: Msg) -> str:
-    return f"fed.ack seq {msg['seq']}"
-
-
-@WIRE.brief("fed.get")
-def _fed_get(msg: Msg) -> str:
-    return f"fed.get {', '.join(msg['ids'])}"
-
-
-@WIRE.brief("fed.events")
-def _fed_events(msg: Msg) -> str:
-    ids = [ev.get("event_id", "?") for ev in msg.get("events") or []]
-    return f"fed.events {', '.join(ids) or 'none'}"
-
-
-@WIRE.brief("fed.make_join")
-def _fed_make_join(msg: Msg) -> str:
-    return f"fed.make_join {msg['user']} to {msg.get('room') or msg.get('alias')}"
-
-
-@WIRE.brief("fed.join_state")
-def _fed_join_state(msg: Msg) -> str:
-    return f"fed.join_state {msg['room']}: {len(msg.get('events') or [])} events"
-
-
-@WIRE.brief("fed.join_denied")
-def _fed_join_denied(msg: Msg) -> str:
-    return f"fed.join_denied: {msg['error']}"
-
-
-@WIRE.brief("fed.backfill")
-def _fed_backfill(msg: Msg) -> str:
-    return f"fed.backfill {msg['room']} before {', '.join(msg.get('frontier') or [])}"
-
-
-@WIRE.brief("fed.history")
-def _fed_history(msg: Msg) -> str:
-    ids = [ev.get("event_id", "?") for ev in msg.get("events") or []]
-    return f"fed.history {', '.join(ids) or 'none'}"
-
-
-@WIRE.brief("fed.reject")
-def _fed_reject(msg: Msg) -> str:
-    return f"fed.reject {msg['invite']} by {msg['user']}"
-
-
-@WIRE.brief("fed.rejected")
-def _fed_rejected(msg: Msg) -> str:
-    return f"fed.rejected {msg['invite']} {_outcome(msg)}"
+# The federation messages' briefs, in a module of their own.
+from mxsim.models import wire_brief_fed  # noqa: E402, F401
