@@ -7,7 +7,13 @@ import sys
 import click
 
 from mxsim.experiments import evidence, jobs
-from mxsim.experiments.cmd_common import BadInput, _emit_json, _verdict_lines, sets_option
+from mxsim.experiments.cmd_common import (
+    BadInput,
+    _emit_json,
+    _verdict_lines,
+    budget_words,
+    sets_option,
+)
 from mxsim.sim.coverage import coverage_lines
 from mxsim.sim.reduce import MODES as REDUCE_MODES
 from mxsim.sim.verdict import PASSING
@@ -22,14 +28,27 @@ __all__ = ["check"]
 @click.option("--max-depth", type=click.IntRange(min=1), help="Bound on path length.")
 @click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), help="Time bound.")
 @click.option("--random", "random_mode", is_flag=True, help="Random walks instead of BFS.")
-@click.option("--walks", type=click.IntRange(min=1), default=1000, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option(
+    "--walks",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="With --random: how many random walks (walk i draws from stream mxsim/SEED/walk/i).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="With --random: the seed of the walks (the same seed, the same walks and traces).",
+)
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Processes: random walks, or breadth-first search split by fingerprint.",
+    help="Processes: with --random, the walks are split over them; else the breadth-first "
+    "search is split by fingerprint (same report and traces for any number).",
 )
 @click.option(
     "--swarm/--no-swarm",
@@ -166,7 +185,7 @@ def check(
             f"{report['scenario']}: {how}, {report['states']:,} states, depth {report['depth']} "
             f"(steps after the {report['starts']} node starts), "
             f"{extent}, {report['seconds']:.2f} s; timers fire: {report['timers']}; "
-            f"budgets {report['budgets']}; reduce: {report['reduce']}"
+            f"fault budgets: {budget_words(report['budgets'])}; reduce: {report['reduce']}"
         )
         for line in _verdict_lines(report["properties"]):
             click.echo(line)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-__all__ = ["BadInput", "sets_option"]
+__all__ = ["BadInput", "sets_option", "budget_words", "error_object"]
 
 
 class BadInput(Exception):
@@ -30,3 +30,44 @@ sets_option = click.option(
     metavar="SWITCH=VALUE",
     help="Override a design switch (repeatable).",
 )
+
+
+def budget_words(b: dict[str, Any]) -> str:
+    """The checker's fault budgets in words.
+
+    >>> budget_words({"drops": 1, "duplicates": 0, "crashes": 2})
+    '1 drop, 0 duplicates, 2 crashes'
+    """
+    words = []
+    for key, one in (("drops", "drop"), ("duplicates", "duplicate"), ("crashes", "crash")):
+        n = b[key]
+        words.append(f"{n} {one if n == 1 else key}")
+    return ", ".join(words)
+
+
+def error_object(error: BaseException, line: str) -> dict[str, Any]:
+    """What ``--json`` prints for bad input: the line, and the field, expectation and
+    finding it names (None where the error names none).
+
+    >>> e = error_object(BadInput("x"), "a.toml: nodes[1].kind: expected one of: hs, found 'h'")
+    >>> e["field"], e["expected"], e["found"]
+    ('nodes[1].kind', 'one of: hs', "'h'")
+    """
+    out: dict[str, Any] = {"error": line, "field": None, "expected": None, "found": None}
+    if hasattr(error, "field") and hasattr(error, "expected"):  # ScenarioError and its kin
+        out.update(field=error.field, expected=error.expected, found=getattr(error, "found", None))
+        return out
+    if isinstance(error, click.UsageError):
+        param = getattr(error, "param", None)
+        name = getattr(error, "option_name", None)
+        if param is not None:
+            name = param.opts[0] if getattr(param, "opts", None) else param.name
+        out.update(field=name, expected=getattr(error, "message", None) or error.format_message())
+        return out
+    head, sep, rest = line.partition(": expected ")
+    if sep:
+        expected, found_sep, found = rest.rpartition(", found ")
+        out["field"] = head.rsplit(": ", 1)[-1]
+        out["expected"] = expected if found_sep else rest
+        out["found"] = found if found_sep else None
+    return out

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import replace
 
+from mxsim.experiments.cmd_common import budget_words
 from mxsim.models.registry import MODELS
 from mxsim.sim.scenario_load import from_raw
 from mxsim.sim.shrink import shrink
@@ -188,7 +189,7 @@ def describe(report: dict) -> list[str]:
     lines = [
         f"{report['scenario']}: {how}, seed {report['seed']}, {report['states']:,} worlds visited, "
         f"longest walk {report['depth']}, {report['seconds']:.2f} s; "
-        f"timers fire: {report['timers']}; budgets {report['budgets']}",
+        f"timers fire: {report['timers']}; fault budgets: {budget_words(report['budgets'])}",
         f"  {stop}",
     ]
     width = max((len(n) for n in report["properties"]), default=0)
@@ -196,9 +197,12 @@ def describe(report: dict) -> list[str]:
     for v in report["violations"]:
         first = report["first_violation"].get(v["property"], {})
         found = f"first in walk {first.get('walk')} at {first.get('seconds', 0):.2f} s"
+        # Steps after the node starts, as breadth-first search counts them.
+        walked = v["walk_length"] - report["starts"]
         if v["shrunk"]:
-            size = f"shrunk from {v['walk_length']} to {v['trace_length']} steps"
+            size = f"shrunk from {walked} to {v['steps']} steps"
         else:
-            size = f"shortest walk: {v['trace_length']} steps, not shrunk"
+            size = f"shortest walk: {v['steps']} steps, not shrunk"
+        size += f"; {v['trace_length']} trace steps with the {report['starts']} starts"
         lines.append(f"VIOLATED: {v['property']} ({size}; walk {v['walk']}; {found})")
     return lines

@@ -11,7 +11,7 @@ from mxsim.sim.model import Model
 __all__ = ["MODELS", "bundled", "describe"]
 
 #: Modules of ``models`` that define a ``MODEL``, in the order they are listed.
-MODEL_MODULES = ("matrix", "clients")
+MODEL_MODULES = ("matrix",)
 
 
 def _load() -> dict[str, Model]:

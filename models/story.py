@@ -90,7 +90,11 @@ def step_lines(lines: list[dict[str, Any]], explanation: str | None = None) -> l
     steps = [line for line in lines if line.get("kind") == "step"]
     overrides = head.get("overrides") or {}
     sets = "".join(f" --set {k}={v}" for k, v in sorted(overrides.items()))
-    out = [f"{head.get('scenario')} ({head.get('mode')}){sets}: {len(steps)} steps"]
+    starts = len(head.get("nodes") or [])
+    out = [
+        f"{head.get('scenario')} ({head.get('mode')}){sets}: {len(steps) - starts} steps"
+        f" after the {starts} node starts"
+    ]
     violation = end.get("violation") if isinstance(end.get("violation"), dict) else None
     bad = violation.get("step") if violation else None
     timed = any(isinstance(s.get("t"), int) for s in steps)

@@ -71,6 +71,8 @@ class Part:
     ops: ClassVar[tuple[str, ...]] = ()
     durable: ClassVar[tuple[str, ...]] = ()
     keys: ClassVar[dict[str, str]] = {}
+    #: Parts of the same node this one calls (a node using it must use them).
+    needs: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, node: Composed, config: dict[str, Any]) -> None:
         self.node = node
@@ -216,6 +218,9 @@ class Composed(Node):
         for name, part in known.items():
             if name not in config:
                 continue
+            for other in part.needs:
+                if other not in config and not known[other].required:
+                    raise ConfigError(other, f"a table (part {name} needs part {other})", None)
             table = config[name]
             if not isinstance(table, dict):
                 raise ConfigError(name, f"a table: the config of part {name}", table)

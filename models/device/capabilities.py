@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mxsim.models.clientapi.capabilities import capability_hash
+from mxsim.models.capability_sets import capability_hash
 from mxsim.sim.node import ConfigError, Context
 from mxsim.sim.parts import Part
 

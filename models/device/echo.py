@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mxsim.models.room import SEP
 from mxsim.sim.model import View, always, eventually, sometimes
 from mxsim.sim.node import Context
 from mxsim.sim.parts import Part
@@ -28,11 +29,13 @@ class Echo(Part):
     was placed at}) and ``seen`` (flags of the guards' orders)."""
 
     name = "echo"
+    needs = ("sessions",)
     section = "Action APIs (local echo)"
     ops = ("send", "join", "leave", "send_state")
 
     def initial(self) -> dict[str, Any]:
-        seen = dict.fromkeys(("resp_after_stream", "stream_after_resp", "foreign_action_id"), False)
+        flags = ("resp_after_stream", "stream_after_resp", "foreign_action_id", "state_placed")
+        seen = dict.fromkeys(flags, False)
         return {"next_txn": 0, "echoes": {}, "seen": seen}
 
     def bind(self) -> None:
@@ -73,6 +76,8 @@ class Echo(Part):
             if echo["status"] == "sent":
                 # The guard stream_after_response: seen when the event comes.
                 mine["seen"]["stream_after_resp"] = True
+            if "state_key" in entry["event"]:
+                mine["seen"]["state_placed"] = True
             echo["placed_id"] = eid
         elif "action_id" in entry and not any(
             e["placed_id"] == eid for e in mine["echoes"].values()
@@ -127,11 +132,22 @@ def local_echo_settles(view: View) -> bool:
             if echo["status"] == "pending":
                 return False
             if echo["status"] == "sent" and streamed and echo["placed_id"] != echo["sent_id"]:
-                if not _before_start(server, d, echo):
+                if not _before_start(server, d, echo) and not _superseded(server, echo):
                     return False
         if any(len(t) != len(set(t)) for t in st["timeline"]["timeline"].values()):
             return False
     return True
+
+
+def _superseded(server: dict, echo: dict) -> bool:
+    """Is the echo's event a state event its server superseded? ("State Events
+    Ordering Notes": the server may omit it, so no stream brings it; the
+    device's view then holds what superseded it, which state_consistency checks.)"""
+    ev = server["rooms"]["stores"].get(echo["room"], {}).get("events", {}).get(echo["sent_id"])
+    if ev is None or "state_key" not in ev:
+        return False
+    current = server["rooms"]["stores"][echo["room"]]["current"]
+    return current.get(f"{ev['type']}{SEP}{ev['state_key']}") != ev["event_id"]
 
 
 def _before_start(server: dict, device: str, echo: dict) -> bool:
@@ -182,8 +198,15 @@ def stream_after_response(view: View) -> bool:
     return _seen(view, "stream_after_resp")
 
 
+@sometimes("state_echo_placed")
+def state_echo_placed(view: View) -> bool:
+    """A device's local echo of a state change, join or leave met its event in the stream."""
+    return _seen(view, "state_placed")
+
+
 Echo.properties = (
     local_echo_settles,
+    state_echo_placed,
     actions_complete,
     action_id_private,
     response_after_stream,

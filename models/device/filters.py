@@ -25,6 +25,7 @@ class Filters(Part):
     (the token in use, or None while an upload is unanswered)."""
 
     name = "filters"
+    needs = ("sessions", "sync")
     section = "Filter API"
     keys = {"filter": "a filter definition"}
 

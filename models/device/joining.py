@@ -21,13 +21,13 @@ __all__ = ["Joining"]
 
 
 class Joining(Part):
-    """State: ``seen`` (flags: ``unknown_room``, ``joined_elsewhere``)."""
+    """State: ``seen`` (flags: ``unknown_room``, ``joined_elsewhere``, ``left``)."""
 
     name = "joining"
     section = "Joining a room"
 
     def initial(self) -> dict[str, Any]:
-        return {"seen": {"unknown_room": False, "joined_elsewhere": False}}
+        return {"seen": {"unknown_room": False, "joined_elsewhere": False, "left": False}}
 
     def applied(self, state: dict, entry: dict, known: dict) -> None:
         """The stream part applied ``entry``; ``known``: room -> where it began."""
@@ -37,8 +37,11 @@ class Joining(Part):
         if entry["room"] not in known:
             seen["unknown_room"] = True
         user = self.node.config["user"]
-        own_join = ev["type"] == "m.room.member" and ev.get("state_key") == user
-        own_join = own_join and ev.get("content", {}).get("membership") == "join"
+        own = ev["type"] == "m.room.member" and ev.get("state_key") == user
+        membership = ev.get("content", {}).get("membership")
+        if own and membership in ("leave", "ban"):
+            seen["left"] = True
+        own_join = own and membership == "join"
         # Not the room's genesis, and not this device's own join.
         if own_join and not ev["event_id"].startswith("$genesis.") and not self.mine(state, entry):
             seen["joined_elsewhere"] = True
@@ -80,4 +83,11 @@ def joined_elsewhere(view: View) -> bool:
     return _seen(view, "joined_elsewhere")
 
 
-Joining.properties = (no_unknown_rooms, joined_elsewhere)
+@sometimes("left_room")
+def left_room(view: View) -> bool:
+    """A device learned from its stream that its user left a room (on it or on
+    another device: the server tells every device of the user)."""
+    return _seen(view, "left")
+
+
+Joining.properties = (no_unknown_rooms, joined_elsewhere, left_room)

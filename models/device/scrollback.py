@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mxsim.sim.model import View, sometimes
 from mxsim.sim.node import Context
 from mxsim.sim.parts import Part, check_bool
 
@@ -20,7 +21,8 @@ __all__ = ["Scrollback"]
 class Scrollback(Part):
     """Config: ``persist`` (bool). State: ``earliest`` (room -> token), ``more``
     (room -> [more on the server, more over federation]), ``contexts``
-    (event ID -> [chunk IDs, start token, end token])."""
+    (event ID -> [chunk IDs, start token, end token]) and, once it happened,
+    ``scrolled_back`` (a page added older messages to a persisted timeline)."""
 
     name = "scrollback"
     section = "Scrolling back; Contextual windowing"
@@ -53,8 +55,8 @@ class Scrollback(Part):
         mine, room = self.of(state), msg["room"]
         mine["earliest"][room] = msg["token"]
         mine["more"][room] = [msg["more_local"], msg["more_remote"]]
-        if self.persists():
-            self.timeline.prepend(state, room, msg["chunk"])
+        if self.persists() and self.timeline.prepend(state, room, msg["chunk"]):
+            mine["scrolled_back"] = True
         bundles = self.node.part("bundles")
         if bundles is not None:
             bundles.take_chunk(state, msg["chunk"])
@@ -63,3 +65,16 @@ class Scrollback(Part):
         self.requests.note(state, msg["aid"], msg["ok"], ctx)
         chunk = [ev["event_id"] for ev in msg["chunk"]]
         self.of(state)["contexts"][msg["event_id"]] = [chunk, msg["start"], msg["end"]]
+
+
+@sometimes("scrolled_back")
+def scrolled_back(view: View) -> bool:
+    """A device that persists scrollback kept older messages at the start of a timeline."""
+    return any(
+        view.state(d).get("scrollback", {}).get("scrolled_back")
+        for d in view.nodes
+        if view.kind(d) == "device"
+    )
+
+
+Scrollback.properties = (scrolled_back,)

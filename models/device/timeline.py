@@ -55,8 +55,9 @@ class Timeline(Part):
         else:
             timeline.append(ev["event_id"])
 
-    def prepend(self, state: dict, room: str, chunk: list) -> None:
-        """Keep a scrollback page (newest first) at the start of the timeline."""
+    def prepend(self, state: dict, room: str, chunk: list) -> int:
+        """Keep a scrollback page (newest first) at the start of the timeline;
+        returns how many messages it added."""
         mine = self.of(state)
         timeline = mine["timeline"].setdefault(room, [])
         held = set(timeline)
@@ -69,3 +70,4 @@ class Timeline(Part):
                 continue
             older.append(ev["event_id"])
         timeline[:0] = older
+        return len(older)

@@ -114,6 +114,13 @@ class Actions(Part):
         if self.deduplicated(ctx, state, device, c, msg):
             return
         done = c["done"].get(key)
+        if done is not None and done[0] is None and tried > done[1]:
+            # Applied, but waiting for another server (a remote join): the
+            # device's retransmission makes the server ask that server again,
+            # as its request (or the reply) may be lost.
+            done[1] = tried
+            self.resume(ctx, state, device, aid, lambda c: self.node.deliver(c, state, device, msg))
+            return
         if done is not None and tried > done[1]:
             # The race the guard names: a later transmission by the device (its
             # retry timer fired) after an earlier one was applied; a network
@@ -172,6 +179,11 @@ class Actions(Part):
         self.node.deliver(answers, state, device, msg)
         answer = answers.answer
         c["done"][str(aid)] = [answer, msg.get("try", 1)]
+        if answer is None:
+            # Answered later (a remote join, a backfill): see :meth:`resume`.
+            scope = self.scope(state, device, msg)
+            late = [scope, msg.get("rid"), msg.get("txn"), msg.get("session"), msg.get("try", 1)]
+            self.of(state).setdefault("awaiting", {})[f"{device}/{aid}"] = late
         made = answer.get("event_id") if answer is not None and answer["ok"] else None
         c["applied"].append([aid, made])
         c["next"] = max(c["next"], aid + 1)
@@ -181,6 +193,42 @@ class Actions(Part):
             if self.node.switches["txn_scope"] == "device" and answer is not None:
                 txns = self.of(state).setdefault("txns", {}).setdefault(device, {})
                 txns[str(msg["txn"])] = [answer, msg.get("session"), msg.get("try", 1)]
+
+    def resume(self, ctx: Context, state: dict, device: Any, aid: Any, answer: Any) -> None:
+        """Give the answer of an action applied earlier whose answer had to wait
+        (a join through another server, a backfill): ``answer(ctx)`` sends it
+        through a context that tags it with the request (``rid``, session) and
+        keeps it, so a retransmission of the action is answered again."""
+        key = f"{device}/{aid}"
+        awaiting = self.of(state).get("awaiting", {})
+        late = awaiting.pop(key, None)
+        if not awaiting:
+            self.of(state).pop("awaiting", None)
+        if late is None:
+            answer(ctx)
+            return
+        scope, rid, txn, session, tried = late
+        answers = _Answers(
+            ctx, device, aid, {"rid": rid, "session": scope} if rid is not None else {}
+        )
+        answer(answers)
+        if answers.answer is None:  # still waiting
+            self.of(state).setdefault("awaiting", {})[key] = late
+            return
+        c = self.of(state)["clients"].get(scope)
+        if c is None or str(aid) not in c["done"]:
+            return
+        c["done"][str(aid)][0] = answers.answer
+        made = answers.answer.get("event_id") if answers.answer["ok"] else None
+        c["applied"] = [[a, made if a == aid and m is None else m] for a, m in c["applied"]]
+        if txn is not None:
+            made_by = self.of(state).get("made", [])
+            for entry in made_by:
+                if entry[0] == device and entry[1] == txn and entry[2] is None:
+                    entry[2] = made
+            if self.node.switches["txn_scope"] == "device":
+                txns = self.of(state).setdefault("txns", {}).setdefault(device, {})
+                txns[str(txn)] = [answers.answer, session, tried]
 
     def on_timer(self, ctx: Context, state: dict, name: str) -> None:
         _, rest = name.split(":", 1)

@@ -6,14 +6,14 @@ capability sets and send the hash of the capabilities as part of presence
 information." A hash the server does not know is "most likely refused by the
 home server as it does not know the full capability set for that hash"; the
 client then uploads the set; other clients look hashes up. Hashes and unions
-are those of :mod:`mxsim.models.clientapi.capabilities`.
+are those of :mod:`mxsim.models.capability_sets`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from mxsim.models.clientapi.capabilities import capability_hash, union
+from mxsim.models.capability_sets import capability_hash, union
 from mxsim.sim.model import View, always, eventually, sometimes
 from mxsim.sim.node import Context
 from mxsim.sim.parts import Part

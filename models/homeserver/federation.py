@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from mxsim.models import room as R
+from mxsim.sim.model import View, sometimes
 from mxsim.sim.node import Context
 from mxsim.sim.parts import Part
 from mxsim.sim.reliable import Link
@@ -29,7 +30,9 @@ LINK = Link("fed.event", "fed.ack", "federation:retry", RETRY_MS)
 class Federation(Part):
     """State: the reliable ``link``, events ``pending`` (event ID -> [event,
     pushed]) until what they refer to arrives, and ``seen``: whether an event
-    ever arrived before one it refers to (a flag, so it multiplies no states)."""
+    ever arrived before one it refers to, and (``resent``, once it happened)
+    whether one was sent again unacknowledged (flags, so they multiply no
+    states)."""
 
     name = "federation"
     section = "Federation; Message Events Ordering Notes"
@@ -55,7 +58,11 @@ class Federation(Part):
             LINK.send(ctx, link, server, {"event": ev})
 
     def on_timer(self, ctx: Context, state: dict, name: str) -> None:
-        LINK.retry(ctx, self.of(state)["link"], name.split(":", 1)[1])
+        mine = self.of(state)
+        if mine["link"]["out"].get(name.split(":", 1)[1]):
+            # Sent again: unacknowledged (a partition, a lost event or ack).
+            mine["seen"]["resent"] = True
+        LINK.retry(ctx, mine["link"], name.split(":", 1)[1])
 
     def on_fed_ack(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         LINK.acked(ctx, self.of(state)["link"], src, msg["seq"])
@@ -123,6 +130,20 @@ class Federation(Part):
         reason, changed = rooms.accept(store, ev, soft_fail=pushed)
         if reason is None:
             rooms.accepted(ctx, state, store, ev, changed)
+
+
+@sometimes("federation_resent")
+def federation_resent(view: View) -> bool:
+    """A server sent an event again to a server that had not acknowledged it
+    (the first copy or its acknowledgement was lost: a partition, a drop)."""
+    return any(
+        view.state(s).get("federation", {}).get("seen", {}).get("resent")
+        for s in view.nodes
+        if view.kind(s) == "homeserver"
+    )
+
+
+Federation.properties = (federation_resent,)
 
 
 def _is_invite(ev: dict) -> bool:

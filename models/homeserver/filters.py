@@ -95,6 +95,7 @@ class Filters(Part):
     named an expired token)."""
 
     name = "filters"
+    needs = ("sessions",)
     section = "Filter API"
     switches = (NEGATIVE_FILTERS,)
     keys = {"filter_ttl_ms": "a number of milliseconds >= 0 (0: never)"}

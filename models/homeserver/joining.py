@@ -191,13 +191,21 @@ class Joining(Part):
         ev = rooms.new_event(
             state, store, room_id, "m.room.member", user, {"membership": "join"}, user
         )
-        rooms.local(ctx, state, device, aid, store, ev, join_filter, outside)
+        self.rooms.answer_late(ctx, state, device, aid, lambda c: rooms.local(
+            c, state, device, aid, store, ev, join_filter, outside
+        ))  # fmt: skip
 
     def on_fed_join_denied(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         pending = self.of(state)["pending_joins"].pop(msg["key"], None)
         if pending:
             answer = result(pending[1], False, error=msg["error"])
-            self.rooms.answer(ctx, pending[0], answer)
+            self.rooms.answer_late(
+                ctx,
+                state,
+                pending[0],
+                pending[1],
+                lambda c: self.rooms.answer(c, pending[0], answer),
+            )
 
     def on_fed_reject(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         """Make the deletion of a remote user's invite (proposal, "Rejecting an invite")."""
@@ -220,7 +228,9 @@ class Joining(Part):
         if msg["ok"]:
             self.of(state)["invites"].pop(msg["invite"], None)
         answer = result(aid, msg["ok"], error=msg.get("error"))
-        self.rooms.answer(ctx, device, answer)
+        self.rooms.answer_late(
+            ctx, state, device, aid, lambda c: self.rooms.answer(c, device, answer)
+        )
 
 
 def _resolve_alias(stores: dict, alias: str) -> str | None:

@@ -133,6 +133,15 @@ class Rooms(Part):
         if device is not None:  # None: the scenario acted for a user directly
             ctx.send(device, msg)
 
+    def answer_late(self, ctx: Context, state: dict, device: Any, aid: Any, answer: Any) -> None:
+        """Answer an action that waited for another server: ``answer(ctx)``
+        sends it, through the ``actions`` part (which tags and keeps it)."""
+        actions = self.node.part("actions")
+        if actions is None or device is None:
+            answer(ctx)
+        else:
+            actions.resume(ctx, state, device, aid, answer)
+
     def user(self, state: dict, device: str | None, msg: dict) -> str:
         """The user a request acts for (its device's, as an access token would say)."""
         info = self.stream.devices(state).get(device) if device is not None else None

@@ -43,9 +43,10 @@ class Scrollback(Part):
         if store is None or R.membership(store, user) != "join":
             rooms.answer(ctx, device, result(aid, False, error="not in room"))
             return
-        frontier = msg.get("from") or [
-            [store["events"][e]["depth"], e] for e in store["extremities"]
-        ]
+        # An empty token is the room's start: nothing older (not "from the newest").
+        frontier = msg.get("from")
+        if frontier is None:
+            frontier = [[store["events"][e]["depth"], e] for e in store["extremities"]]
         limit = msg.get("limit", INITIAL_LIMIT)
         wanted = type_filter(msg.get("types"))
         ids, token, gap = R.walk_back(store, frontier, limit, wanted, budget=WALK_BUDGET)
@@ -86,7 +87,11 @@ class Scrollback(Part):
             return
         store = self.rooms.stores(state)[request["room"]]
         R.insert_history(store, msg)
-        self.on_scrollback(ctx, state, request["device"], request, again=True)
+        device = request["device"]
+        self.rooms.answer_late(
+            ctx, state, device, request.get("aid"),
+            lambda c: self.on_scrollback(c, state, device, request, again=True),
+        )  # fmt: skip
 
     def on_context(self, ctx: Context, state: dict, device: Any, msg: dict) -> None:
         """Proposal, "Contextual windowing": messages around an event, pagination

@@ -154,6 +154,12 @@ class Stream(Part):
         dev = state["stream"]["devices"][device]
         room_id = ev["room_id"]
         if R.membership(store, dev["user"]) != "join":
+            if room_id in dev["shown"] and _own_membership(ev, dev["user"]):
+                # The user left (or was kicked or banned): its devices are told
+                # so, as the room's last event for them; what they hold is
+                # remembered, so a re-join sends only what they missed.
+                self.send_state(state, store, device, room_id, R.key_of(ev), ev["event_id"])
+                dev.setdefault("left", {})[room_id] = dev["shown"].pop(room_id)
             return
         sent = dev["sent"].setdefault(room_id, {})
         if room_id not in dev["shown"]:
@@ -202,6 +208,9 @@ class Stream(Part):
         of state events, ``limit`` of messages).
         """
         dev = self.devices(state)[device]
+        held = set(dev.get("left", {}).pop(room_id, ()))  # what a re-joining device holds
+        if not dev.get("left"):
+            dev.pop("left", None)
         dev["shown"][room_id] = []
         flt = flt or {}
         frontier = [[store["events"][e]["depth"], e] for e in store["extremities"]]
@@ -212,10 +221,16 @@ class Stream(Part):
         marker = {"type": "m.server.joined", "room_id": room_id, "token": token}
         self.push(state, device, room_id, marker, into=into)
         types = flt.get("types")
+        sent = dev["sent"].get(room_id, {}) if held else {}
         for key, eid in sorted(store["current"].items()):
             if eid != skip and (types is None or R.split_key(key)[0] in types):
-                self.send_state(state, store, device, room_id, key, eid, into)
-        window = [store["events"][e] for e in reversed(recent) if e != skip]
+                if sent.get(key) != eid:
+                    self.send_state(state, store, device, room_id, key, eid, into)
+        # A re-joining device is sent only messages newer than those it holds.
+        newest = max((store["events"][e]["depth"] for e in held if e in store["events"]), default=0)
+        dev["shown"][room_id].extend(e for e in reversed(recent) if e in held)
+        window = [store["events"][e] for e in reversed(recent) if e != skip and e not in held]
+        window = [ev for ev in window if ev["depth"] > newest]
         bundling = self.node.part("bundling")
         if bundling is not None:
             window = bundling.window(state, store, device, window)
@@ -328,6 +343,11 @@ class Stream(Part):
             if sync.closed(state, device, msg["pos"]):
                 return  # kept for the device's sync once it has a new session
         ctx.send(device, msg)
+
+
+def _own_membership(ev: dict, user: str) -> bool:
+    """Is ``ev`` ``user``'s own membership event?"""
+    return ev["type"] == "m.room.member" and ev.get("state_key") == user
 
 
 def _genesis(ev: dict) -> bool:

@@ -334,7 +334,7 @@ def test_the_stream_closes_with_the_session_and_a_sync_gives_what_followed():
     assert state["sync"]["held"] == {}
 
 
-# -- the random workload part (random-clients is not migrated yet) ---------------------
+# -- the random workload part (random-clients: test_matrix_random.py) -----------------
 
 
 def test_random_steps_are_drawn_from_the_device_seed_and_taken_by_the_parts():
