@@ -24,6 +24,7 @@ from mxsim.experiments.cmd_common import BadInput, error_object
 from mxsim.experiments.cmd_describe import describe, models, scenarios
 from mxsim.experiments.cmd_resolve import resolve
 from mxsim.experiments.cmd_run import replay, run
+from mxsim.experiments.cmd_show import show
 from mxsim.experiments.cmd_sweep import experiment, matrix, sweep
 from mxsim.experiments.receipts import ExperimentError
 from mxsim.sim.checkpoint import CheckpointError
@@ -55,6 +56,7 @@ def cli() -> None:
 COMMANDS = (scenarios, models, describe, run, check, replay, bench, sweep, matrix, experiment)
 for command in (*COMMANDS, resolve):
     cli.add_command(command)
+cli.add_command(show)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,6 +21,7 @@ import click
 from mxsim.experiments import jobs
 from mxsim.experiments.cmd_common import BadInput, _emit_json, _verdict_lines, sets_option
 from mxsim.experiments.evidence import overrides_tag, trace_name
+from mxsim.sim import trace as tracefile
 from mxsim.sim.trace import Mismatch
 from mxsim.sim.verdict import overall
 
@@ -139,8 +140,9 @@ def run_lines(report: dict[str, Any], scenario: str, sets: tuple[str, ...]) -> l
 @click.command()
 @click.argument("trace_file", metavar="TRACE")
 @click.option("--diagram", type=click.Path(dir_okay=False), help="Draw it (.png or .svg).")
+@click.option("--steps", is_flag=True, help="Then print it one step a line (as `mxsim show`).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def replay(trace_file, diagram, as_json) -> None:
+def replay(trace_file, diagram, steps, as_json) -> None:
     """Re-execute TRACE and check that every step reproduces."""
     if not os.path.exists(trace_file):
         raise BadInput(f"{trace_file}: expected a trace file, found no such file")
@@ -159,8 +161,13 @@ def replay(trace_file, diagram, as_json) -> None:
     # One unit everywhere (as in run and check): steps after the node starts.
     report = {**report, "trace_length": report["steps"], "starts": starts}
     report["steps"] = report["trace_length"] - starts
+    told = None
+    if steps:  # the listing of `mxsim show` (experiments/cmd_show.py)
+        from mxsim.experiments.cmd_show import story
+
+        told = story(tracefile.read(trace_file))
     if as_json:
-        _emit_json({**report, "reproduced": True})
+        _emit_json({**report, "reproduced": True, **({"story": told} if told else {})})
     else:
         click.echo(
             f"{trace_file}: reproduced {report['steps']} steps (after the {starts} node starts; "
@@ -168,6 +175,8 @@ def replay(trace_file, diagram, as_json) -> None:
             f"trace_hash {report['trace_hash']}"
         )
         for line in _verdict_lines(report["verdicts"]):
+            click.echo(line)
+        for line in told["lines"] if told else []:
             click.echo(line)
     sys.exit(0)
 

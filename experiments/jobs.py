@@ -135,11 +135,11 @@ def run_job(
 
 
 def _draw(head: dict, lines: list, data: bytes, path: str, violation: Any) -> None:
-    from mxsim.sim import diagram as diagram_mod
+    from mxsim.models import story  # labels, tooltips, the violation explained
 
     end = json.loads(data.splitlines()[-1])
     highlight = violation["step"] if violation else None
-    diagram_mod.draw([head, *lines, end], path, highlight=highlight)
+    story.draw([head, *lines, end], path, highlight=highlight)
 
 
 # -- check -------------------------------------------------------------------
@@ -260,6 +260,10 @@ def check_job(
             out["trace"] = trace
         if diagram:
             _draw(head, lines, data, diagram, violation)
+    elif diagram:  # nothing violated: the longest guard witness, or why nothing
+        from mxsim.models.story import draw_passing
+
+        out["diagram"] = draw_passing(full, head, report.witnesses, diagram)
     if liveness or liveness_bound is not None:
         from mxsim.experiments.lassos import check_liveness
 
@@ -314,9 +318,9 @@ def replay_job(path: str, diagram: str | None = None) -> dict[str, Any]:
     if wrong is not None:
         raise tracefile.Mismatch(len(lines) - 2, wrong)
     if diagram:
-        from mxsim.sim import diagram as diagram_mod
+        from mxsim.models import story  # labels, tooltips, the violation explained
 
         violation = lines[-1].get("violation")
         highlight = violation.get("step") if isinstance(violation, dict) else None
-        diagram_mod.draw(lines, diagram, highlight=highlight)
+        story.draw(lines, diagram, highlight=highlight)
     return {"trace": path, "scenario": head.get("scenario"), **result}

@@ -357,6 +357,10 @@ WIRE.declare(
     ("invite", "req", "ok", "error"),
 )
 
+# One-line briefs of every message (WIRE.summarize), declared beside the
+# messages' fields but in a module of their own; imported here so WIRE has them.
+from mxsim.models import wire_brief  # noqa: E402, F401
+
 
 def main(argv: list[str] | None = None) -> int:
     """Write the protocol document to the path given (default: print it)."""

@@ -6,7 +6,17 @@ duplicates are double rings, timers little clocks, crashes red crosses (the
 column is dashed and grey while the node is down), restarts green triangles,
 workload inputs short arrows from the left, partitions and heals dashed
 horizontal lines across every column.  ``highlight`` paints a red band at the
-step where a property was violated.
+step where a property was violated, and ``explanation`` (the model's sentence
+saying what went wrong) is written under it and in the caption.
+
+Each arrow is labelled with what its message says (``summarize``: the model's
+wire briefs, e.g. ``#0 send "hello"`` or ``answer bob1 (call.alice)``), on the
+row of its delivery, beside its head: one row holds one labelled thing, so
+labels never collide. A story column at the right repeats each row in full
+("alice -> hs: ..."). Runs of polling that change nothing (``quiet``) fold into
+one row; messages still in flight at the end are dotted arrows to rows of their
+own at the bottom. In SVG, text stays text (``svg.fonttype = "none"``) and each
+message's arrow, label and story line carry its full JSON as a tooltip.
 
 Vertical axis: the step index, in both modes.  Check-mode traces have no
 clock at all, and in run mode many steps share one instant (a burst of
@@ -29,13 +39,15 @@ import io
 import math
 import pathlib
 import textwrap
+from collections.abc import Callable
 from typing import Any
 
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from mxsim.sim.diagram_events import _draw_events
+from mxsim.sim.diagram_events import Marks, draw_rows
+from mxsim.sim.diagram_layout import in_flight, layout
 from mxsim.sim.diagram_marks import _draw_columns, _draw_row_labels
 from mxsim.sim.diagram_style import (
     _C_CRASH,
@@ -47,16 +59,21 @@ from mxsim.sim.diagram_style import (
     _LINE,
     _RIGHT,
     _ROW,
+    _STORY_CHARS,
     _SVG_SALT,
     _legend_handles,
 )
-from mxsim.sim.diagram_trace import _read, _short, _step_index, _Trace
+from mxsim.sim.diagram_svg import add_titles
+from mxsim.sim.diagram_trace import _msg_label, _read, _step_index, _Trace
 from mxsim.sim.files import write_atomic
 
 __all__ = ["draw", "MAX_STEPS"]
 
 #: At most this many steps are drawn; longer traces show a window of them.
 MAX_STEPS = 400
+
+#: At most this many messages still in flight at the end get a row of their own.
+MAX_IN_FLIGHT = 24
 
 _FORMATS = {".png": "png", ".svg": "svg"}
 
@@ -78,12 +95,17 @@ def draw(
     *,
     highlight: int | None = None,
     title: str | None = None,
+    summarize: Callable[[Any], str] | None = None,
+    explanation: str | None = None,
+    quiet: Callable[[dict[str, Any]], bool] | None = None,
 ) -> None:
     """Draw the space-time diagram of a trace to ``path`` (``.png`` or ``.svg``).
 
     ``lines`` are the parsed JSON lines of an ``mxsim-trace/1`` trace (header,
     steps, end).  ``highlight`` is the index of a step to mark as a property
-    violation; the property's name comes from the end line.  ``title``
+    violation; the property's name comes from the end line, ``explanation``
+    says what went wrong.  ``summarize`` gives a message's label (default: its
+    type); ``quiet`` says which steps are polling that may fold.  ``title``
     replaces the default title ("scenario (mode)").  The same trace always
     gives the same bytes.
     """
@@ -96,28 +118,53 @@ def draw(
         )
     trace = _read(lines)
     buffer = io.BytesIO()
-    rc = {"svg.hashsalt": _SVG_SALT, "svg.fonttype": "path", "path.simplify": True}
+    # Texts are read literally: event IDs start with "$", which is not mathtext here.
+    rc = {
+        "svg.hashsalt": _SVG_SALT,
+        "svg.fonttype": "none",
+        "path.simplify": True,
+        "text.parse_math": False,
+    }
+    name = summarize if summarize is not None else (lambda msg: _msg_label(msg, "type", "op"))
     with matplotlib.rc_context():
         # Whatever style the caller set, draw with matplotlib's own defaults.
         matplotlib.rcdefaults()
         matplotlib.rcParams.update(rc)
-        fig = _figure(trace, highlight=highlight, title=title)
+        fig, tooltips = _figure(
+            trace,
+            highlight=highlight,
+            title=title,
+            summarize=name,
+            explanation=explanation,
+            quiet=quiet,
+        )
         if fmt == "png":
             metadata: dict[str, Any] = {"Software": None}
         else:
             metadata = {"Date": None, "Creator": None}
         fig.savefig(buffer, format=fmt, dpi=_DPI, metadata=metadata)
-    write_atomic(path, buffer.getvalue())
+    data = buffer.getvalue()
+    if fmt == "svg":
+        data = add_titles(data, tooltips)
+    write_atomic(path, data)
 
 
-def _figure(trace: _Trace, *, highlight: int | None, title: str | None) -> Figure:
+def _figure(
+    trace: _Trace,
+    *,
+    highlight: int | None,
+    title: str | None,
+    summarize: Callable[[Any], str],
+    explanation: str | None,
+    quiet: Callable[[dict[str, Any]], bool] | None,
+) -> tuple[Figure, dict[str, str]]:
     steps = trace.steps
     nodes = trace.nodes or ["?"]
     col = {name: i for i, name in enumerate(nodes)}
     ncols = len(nodes)
     n = len(steps)
 
-    # Map step indices to rows; rows are positions in the step list.
+    # Step indices to positions in the step list.
     row_of: dict[int, int] = {}
     for position, step in enumerate(steps):
         row_of.setdefault(_step_index(step, position), position)
@@ -125,10 +172,26 @@ def _figure(trace: _Trace, *, highlight: int | None, title: str | None) -> Figur
     if highlight is not None and hl_row is None and 0 <= highlight < n:
         hl_row = highlight
     lo, hi = _window(n, hl_row)
-    rows = max(hi - lo, 1)
 
     end = trace.end or {}
     violation = end.get("violation") if isinstance(end.get("violation"), dict) else None
+    prop = violation.get("property") if violation is not None else None
+    shown_hl = hl_row if hl_row is not None and lo <= hl_row < hi else None
+    note = f"violated {prop}: {explanation}" if prop and explanation else None
+    if note is None and shown_hl is not None:
+        note = f"violated {prop}" if prop else f"highlight: step {highlight}"
+    note_lines = textwrap.wrap(note, _STORY_CHARS - 5) if note and shown_hl is not None else []
+    flying = in_flight(steps, row_of) if hi == n else []
+    lay = layout(
+        steps,
+        lo,
+        hi,
+        highlight_row=shown_hl,
+        note_lines=note_lines,
+        in_flight=flying[:MAX_IN_FLIGHT],
+        quiet=quiet,
+    )
+    rows = max(lay.height, 1)
 
     # ---- caption text (top of the page)
     header = trace.header
@@ -146,9 +209,10 @@ def _figure(trace: _Trace, *, highlight: int | None, title: str | None) -> Figur
         text = "verdicts: " + ", ".join(f"{k}: {_verdict(v)}" for k, v in verdicts.items())
         caption.extend(textwrap.wrap(text, wrap, subsequent_indent="    "))
     if violation is not None:
-        caption.append(
-            f"violation: {violation.get('property', '?')} at step {violation.get('step', '?')}"
-        )
+        what = f"violation: {prop or '?'} at step {violation.get('step', '?')}"
+        if explanation:
+            what += f": {explanation}"
+        caption.extend(textwrap.wrap(what, wrap, subsequent_indent="    "))
     if lo > 0 or hi < n:
         parts = [
             f"showing steps {_step_index(steps[lo], lo)}\u2013{_step_index(steps[hi - 1], hi - 1)}"
@@ -158,7 +222,11 @@ def _figure(trace: _Trace, *, highlight: int | None, title: str | None) -> Figur
         if hi < n:
             parts.append(f"\u2026 {n - hi} more steps not drawn")
         caption.append("; ".join(parts))
-    if highlight is not None and (hl_row is None or not lo <= hl_row < hi):
+    if len(flying) > MAX_IN_FLIGHT:
+        caption.append(
+            f"{len(flying) - MAX_IN_FLIGHT} more messages in flight at the end not drawn"
+        )
+    if highlight is not None and shown_hl is None:
         caption.append(f"highlighted step {highlight} is not in the drawing")
     if end.get("trace_hash"):
         caption.append(f"trace hash {end['trace_hash']}")
@@ -184,26 +252,12 @@ def _figure(trace: _Trace, *, highlight: int | None, title: str | None) -> Figur
 
     # ---- header texts
     y_in = height_in - 0.25
-    fig.text(
-        0.5 * _LEFT / width_in + 0.02,
-        y_in / height_in,
-        title if title is not None else f"{scenario} ({mode})",
-        fontsize=13,
-        fontweight="bold",
-        va="top",
-        ha="left",
-    )
+    x_text = 0.5 * _LEFT / width_in + 0.02
+    heading = title if title is not None else f"{scenario} ({mode})"
+    fig.text(x_text, y_in / height_in, heading, fontsize=13, fontweight="bold", va="top")
     y_in -= 0.35
     for text in caption:
-        fig.text(
-            0.5 * _LEFT / width_in + 0.02,
-            y_in / height_in,
-            text,
-            fontsize=8,
-            va="top",
-            ha="left",
-            color="#333333",
-        )
+        fig.text(x_text, y_in / height_in, text, fontsize=8, va="top", color="#333333")
         y_in -= _LINE
     y_in -= 0.1
     fig.legend(
@@ -220,7 +274,7 @@ def _figure(trace: _Trace, *, highlight: int | None, title: str | None) -> Figur
 
     # ---- axes
     x_min, x_max = -0.55, ncols - 0.45
-    y_top, y_bottom = lo - 0.8, lo + rows - 0.2
+    y_top, y_bottom = -0.8, rows - 0.2
     ax.set_xlim(x_min, x_max)
     ax.set_ylim(y_bottom, y_top)  # time goes down
     for side in ("left", "right", "bottom", "top"):
@@ -231,30 +285,41 @@ def _figure(trace: _Trace, *, highlight: int | None, title: str | None) -> Figur
         label.set_fontweight("bold")
         label.set_fontsize(10)
     ax.set_yticks([])
-    _draw_row_labels(ax, steps, lo, hi, ncols)
-    # Faint guides every step, to read along a row.
-    ax.hlines(range(lo, hi), x_min, x_max, colors="#efefef", lw=0.6, zorder=0)
+    ax.text(
+        x_max + 0.05,
+        -0.75,
+        "what happened (hover for the JSON)",
+        fontsize=7,
+        fontweight="bold",
+        color="#333333",
+        ha="left",
+        va="center",
+        clip_on=False,
+    )
+    _draw_row_labels(ax, steps, lay, ncols)
+    # Faint guides every row, to read along it into the story column.
+    ax.hlines([r.y for r in lay.rows], x_min, x_max, colors="#efefef", lw=0.6, zorder=0)
 
-    _draw_columns(ax, steps, col, nodes, lo, hi, y_top, y_bottom)
-    _draw_events(ax, steps, col, row_of, lo, hi, x_max)
+    _draw_columns(ax, steps, col, nodes, lay, y_top, y_bottom)
+    marks = Marks(ax, col, x_max, summarize)
+    draw_rows(marks, steps, lay)
 
-    if hl_row is not None and lo <= hl_row < hi:
-        ax.axhspan(hl_row - 0.5, hl_row + 0.5, color=_C_HIGHLIGHT, alpha=0.22, lw=0, zorder=0.5)
-        prop = violation.get("property") if violation is not None else None
-        label = f"violation: {prop}" if prop else f"highlight: step {highlight}"
-        ax.text(
-            x_max + 0.03,
-            hl_row,
-            _short(label, 30),
-            color=_C_CRASH,
-            fontsize=7.5,
-            fontweight="bold",
-            ha="left",
-            va="center",
-            zorder=6,
-            clip_on=False,
-        )
-    return fig
+    if shown_hl is not None:
+        y = lay.y_of[shown_hl]
+        ax.axhspan(y - 0.5, y + 0.5, color=_C_HIGHLIGHT, alpha=0.22, lw=0, zorder=0.5)
+        if note_lines:
+            ax.axhspan(y + 0.5, y + 0.5 + len(note_lines), color=_C_HIGHLIGHT, alpha=0.08, lw=0)
+            ax.text(
+                (x_max + x_min) / 2,
+                y + 0.5 + len(note_lines) / 2,
+                "\u2191 what is wrong \u2192",
+                color=_C_CRASH,
+                fontsize=7,
+                fontweight="bold",
+                ha="center",
+                va="center",
+            )
+    return fig, marks.tooltips
 
 
 def _verdict(value: Any) -> str:

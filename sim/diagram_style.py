@@ -9,13 +9,15 @@ from matplotlib.path import Path
 
 # Layout, in inches.
 _ROW = 0.26  # height of one step
-_COL = 1.9  # width of one node column
+_COL = 2.1  # width of one node column
 _LEFT = 1.25  # step numbers and times
-_RIGHT = 1.9  # labels of partitions, heals and the violation band
+_RIGHT = 6.4  # the story column: one line per row (what arrived, the violation's sentence)
 _LINE = 0.19  # one line of caption text
 _DPI = 100
 
-_LABEL_CHARS = 18  # message labels are cut to this length
+_LABEL_CHARS = 18  # timer and other notes are cut to this length
+_CHARS_PER_COL = 40  # characters of a 6.5 pt label that fit along one column's width
+_STORY_CHARS = 125  # a line of the story column is cut to this length
 
 # Colours.
 _C_COLUMN = "#333333"

@@ -14,14 +14,28 @@ True
 'ping: undeclared field colour'
 >>> wire.problem({"type": "pong"})
 'pong: not a declared message'
+
+Each message may also have a *brief*: a function giving the one line a
+person reads in a step listing or on a diagram's arrow (its key content, not
+its every field). A message without one is summarised by its type and
+scalar fields:
+
+>>> wire.summarize({"type": "ping", "n": 1, "note": "hi"})
+'ping n=1 note=hi'
+>>> @wire.brief("ping")
+... def _ping(msg):
+...     return f"ping #{msg['n']}"
+>>> wire.summarize({"type": "ping", "n": 1, "note": "hi"})
+'ping #1'
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Message", "Wire", "CLIENT_SERVER", "SERVER_CLIENT", "SERVER_SERVER"]
+__all__ = ["Message", "Wire", "plain", "CLIENT_SERVER", "SERVER_CLIENT", "SERVER_SERVER"]
 
 CLIENT_SERVER = "client → server"
 SERVER_CLIENT = "server → client"
@@ -47,6 +61,7 @@ class Wire:
     def __init__(self, title: str) -> None:
         self.title = title
         self.messages: dict[str, Message] = {}
+        self.briefs: dict[str, Callable[[dict[str, Any]], str]] = {}
 
     def declare(
         self,
@@ -62,6 +77,30 @@ class Wire:
         if direction not in DIRECTIONS:
             raise ValueError(f"message {name}: direction must be one of {DIRECTIONS}")
         self.messages[name] = Message(name, direction, section, summary, fields, optional)
+
+    def brief(
+        self, name: str
+    ) -> Callable[[Callable[[dict[str, Any]], str]], Callable[[dict[str, Any]], str]]:
+        """Register the one-line summary of message ``name`` (a decorator; a later one
+        replaces an earlier, so a module imported twice under two names is harmless)."""
+
+        def register(fn: Callable[[dict[str, Any]], str]) -> Callable[[dict[str, Any]], str]:
+            self.briefs[name] = fn
+            return fn
+
+        return register
+
+    def summarize(self, msg: Any) -> str:
+        """One line saying what ``msg`` carries: its brief, else its type and scalar fields."""
+        if not isinstance(msg, dict):
+            return "?" if msg is None else str(msg)
+        fn = self.briefs.get(msg.get("type"))  # type: ignore[arg-type]
+        if fn is not None:
+            try:
+                return fn(msg)
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+                pass  # a malformed message: say what plainly can be said
+        return plain(msg)
 
     def problem(self, msg: dict[str, Any]) -> str | None:
         """None if ``msg`` is a declared message with its declared fields, else why not."""
@@ -96,3 +135,14 @@ class Wire:
                 fields = ", ".join([f"`{f}`" for f in m.fields] + [f"[`{f}`]" for f in m.optional])
                 lines.append(f"| `{m.name}` | {fields} | {m.section} | {m.summary} |")
         return "\n".join(lines) + "\n"
+
+
+def plain(msg: dict[str, Any]) -> str:
+    """A message's type and its scalar fields (``key=value``), in key order."""
+    name = str(msg.get("type", "?"))
+    parts = [
+        f"{k}={v}"
+        for k, v in sorted(msg.items())
+        if k != "type" and isinstance(v, str | int | float | bool)
+    ]
+    return " ".join([name, *parts])
