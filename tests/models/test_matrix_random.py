@@ -160,21 +160,28 @@ def test_guards_are_false_in_the_initial_world():
 
 
 def _stream_events(step: dict) -> list[dict]:
-    return [e for e in step["msg"].get("events", [])]
+    return list(step["msg"].get("events", []))
 
 
-def _left_room(steps):
+def _own_membership(steps, membership: str) -> tuple[str, list[dict]]:
+    """The last step is a stream batch to a device; its user's own ``membership``
+    entries in it (the device, the entries)."""
     last = steps[-1]
     dev = last["node"]
     assert last["act"] == "deliver" and last["msg"]["type"] == "stream"
     user = "@alice:hs" if dev.startswith("alice") else "@bob:hs"
-    leaves = [
-        e["event"]
+    return dev, [
+        e
         for e in _stream_events(last)
         if e["event"]["type"] == "m.room.member"
         and e["event"].get("state_key") == user
-        and e["event"]["content"]["membership"] == "leave"
+        and e["event"]["content"]["membership"] == membership
     ]
+
+
+def _left_room(steps):
+    _, entries = _own_membership(steps, "leave")
+    leaves = [e["event"] for e in entries]
     assert leaves, "the device is told its user left"
     # A device of the user asked to leave that room.
     asked = [s for s in steps if s["act"] == "deliver" and s["msg"].get("type") == "leave"]
@@ -214,18 +221,8 @@ def _state_echo_placed(steps):
 
 
 def _joined_elsewhere(steps):
-    last = steps[-1]
-    dev = last["node"]
-    assert last["act"] == "deliver" and last["msg"]["type"] == "stream"
-    user = "@alice:hs" if dev.startswith("alice") else "@bob:hs"
-    joins = [
-        e
-        for e in _stream_events(last)
-        if e["event"]["type"] == "m.room.member"
-        and e["event"].get("state_key") == user
-        and e["event"]["content"]["membership"] == "join"
-        and not e["event"]["event_id"].startswith("$genesis.")
-    ]
+    dev, entries = _own_membership(steps, "join")
+    joins = [e for e in entries if not e["event"]["event_id"].startswith("$genesis.")]
     assert joins and "action_id" not in joins[0]
     # Another device of the user asked for that join (a random step).
     asked = [s for s in steps if s["act"] == "deliver" and s["msg"].get("type") == "join"]
