@@ -1,0 +1,1 @@
+"""``mxsim experiment NAME``: one module per question (see :mod:`.base`)."""
