@@ -19,10 +19,10 @@ import csv
 import io
 import itertools
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from mxsim.experiments.executor import map_ordered
 from mxsim.sim.files import write_atomic
 from mxsim.sim.scenario import ScenarioError
 
@@ -88,10 +88,7 @@ def combinations(vary: list[tuple[str, list[str]]]) -> list[tuple[str, ...]]:
 
 def pool_map(fn: Callable[[Any], Any], jobs: list, workers: int) -> list:
     """``[fn(j) for j in jobs]``, over ``workers`` processes; results in job order."""
-    if workers <= 1 or len(jobs) <= 1:
-        return [fn(j) for j in jobs]
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-        return list(pool.map(fn, jobs))  # map keeps the job order
+    return map_ordered(fn, jobs, workers)
 
 
 def _csv(rows: list[list[Any]]) -> bytes:
