@@ -357,6 +357,24 @@ WIRE.declare(
     ("invite", "req", "ok", "error"),
 )
 
+EPHEMERAL = "Typing; Presence (ephemeral events across federation)"
+WIRE.declare(
+    "fed.ephemeral",
+    SERVER_SERVER,
+    EPHEMERAL,
+    "A user's presence (`edu` presence, `key` the user) or a room's typing users of the"
+    " sender (`edu` typing, `key` the room), numbered `n` by the sender.",
+    ("edu", "key", "n"),
+    ("presence", "caps", "users"),
+)
+WIRE.declare(
+    "fed.ephemeral_ack",
+    SERVER_SERVER,
+    EPHEMERAL,
+    "Acknowledges the `fed.ephemeral` numbered `n` (with `ephemeral_delivery = latest`).",
+    ("edu", "key", "n"),
+)
+
 # One-line briefs of every message (WIRE.summarize), declared beside the
 # messages' fields but in a module of their own; imported here so WIRE has them.
 from mxsim.models import wire_brief  # noqa: E402, F401

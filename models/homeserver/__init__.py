@@ -15,6 +15,7 @@ sessions       Sessions (start, expiry, stale session IDs)             sessions.
 presence       Presence                                                presence.py
 typing         Typing                                                  typing.py
 capabilities   Capabilities                                            capabilities.py
+ephemeral      Typing, Presence across federation                      ephemeral.py
 bundling       Updates (Events), Relates to (Events): Bundling         bundling.py
 receipts       Updates (Events); Relates to (Events): read receipts   receipts.py
 sync           Global /initialSync API (a delta from a stream token)   initial_sync.py
@@ -32,6 +33,7 @@ from typing import Any
 from mxsim.models.homeserver.actions import Actions
 from mxsim.models.homeserver.bundling import Bundling
 from mxsim.models.homeserver.capabilities import Capabilities
+from mxsim.models.homeserver.ephemeral import Ephemeral
 from mxsim.models.homeserver.federation import Federation
 from mxsim.models.homeserver.filters import Filters
 from mxsim.models.homeserver.initial_sync import Sync
@@ -61,7 +63,7 @@ class Homeserver(Composed):
 
     kind = "homeserver"
     parts = (Rooms, Stream, Joining, Federation, Scrollback, Actions, Updates)
-    parts += (Sessions, Presence, Typing, Capabilities)
+    parts += (Sessions, Presence, Typing, Capabilities, Ephemeral)
     parts += (Bundling, Receipts)
     parts += (Sync, Filters)
 

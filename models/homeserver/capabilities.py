@@ -58,7 +58,7 @@ class Capabilities(Part):
             h = msg["hash"]
         mine["session"][device] = h
         if self.presence is not None:
-            self.presence.changed(state, device)
+            self.presence.changed(ctx, state, device)
         answer(ctx, device, rec, msg, True, hash=h)
 
     def ended(self, state: dict, device: str) -> None:
