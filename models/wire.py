@@ -375,6 +375,21 @@ WIRE.declare(
     ("edu", "key", "n"),
 )
 
+WIRE.declare(
+    "fed.caps_lookup",
+    SERVER_SERVER,
+    "Capabilities: Federation",
+    "Ask a user's server for the capability set behind a hash (`of`: the user).",
+    ("hash", "of"),
+)
+WIRE.declare(
+    "fed.caps",
+    SERVER_SERVER,
+    "Capabilities: Federation",
+    "The capability set of a `fed.caps_lookup` (`caps` null: unknown hash).",
+    ("hash", "caps"),
+)
+
 # One-line briefs of every message (WIRE.summarize), declared beside the
 # messages' fields but in a module of their own; imported here so WIRE has them.
 from mxsim.models import wire_brief  # noqa: E402, F401

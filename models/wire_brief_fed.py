@@ -81,3 +81,16 @@ def _fed_ephemeral(msg: Msg) -> str:
 @WIRE.brief("fed.ephemeral_ack")
 def _fed_ephemeral_ack(msg: Msg) -> str:
     return f"fed.ephemeral_ack #{msg['n']}"
+
+
+@WIRE.brief("fed.caps_lookup")
+def _fed_caps_lookup(msg: Msg) -> str:
+    return f"fed.caps_lookup {msg['hash']} of {msg['of']}"
+
+
+@WIRE.brief("fed.caps")
+def _fed_caps(msg: Msg) -> str:
+    caps = msg.get("caps")
+    if caps is None:
+        return f"fed.caps {msg['hash']}: unknown"
+    return f"fed.caps {msg['hash']}: {', '.join(caps) or 'none'}"
