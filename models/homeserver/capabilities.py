@@ -110,11 +110,11 @@ class Capabilities(Part):
         if msg["caps"] is not None:
             mine["sets"][msg["hash"]] = msg["caps"]
         for device, rid, session in mine["waiting"].pop(msg["hash"], []):
-            rec, req = {"id": session}, {"rid": rid}
+            rec, req, h = {"id": session}, {"rid": rid}, msg["hash"]
             if msg["caps"] is None:
                 self.sessions.answer(ctx, device, rec, req, False, error="unknown capability hash")
             else:
-                self.sessions.answer(ctx, device, rec, req, True, hash=msg["hash"], caps=msg["caps"])
+                self.sessions.answer(ctx, device, rec, req, True, hash=h, caps=msg["caps"])
 
     def ended(self, state: dict, device: str) -> None:
         self.of(state)["session"].pop(device, None)
