@@ -151,6 +151,20 @@ _request(
 )
 
 _request(
+    "prepare",
+    "E2E Notes",
+    'Make the full event JSON that "will be sent", without sending it (for the client to sign).',
+    ("room", "event_type"),
+    ("content",),
+)
+_request(
+    "send_signed",
+    "E2E Notes",
+    "Send an event the server prepared, as the client signed it.",
+    ("room", "event"),
+)
+
+_request(
     "receipt",
     "Updates (Events); Relates to (Events)",
     "The device's user read `event_id`: a read receipt, made as the switch `receipts` "
@@ -231,7 +245,7 @@ WIRE.declare(
     ACTIONS,
     "The outcome of a request (with `rid` and `session` for a request that named them).",
     ("aid", "ok"),
-    ("error", "event_id", "room", "rid", "session"),
+    ("error", "event_id", "room", "rid", "session", "event"),
 )
 WIRE.declare(
     "joined",

@@ -16,6 +16,7 @@ presence       Presence                                                presence.
 typing         Typing                                                  typing.py
 capabilities   Capabilities                                            capabilities.py
 ephemeral      Typing, Presence across federation                      ephemeral.py
+signing        E2E Notes (prepare, sign, send the signed event)        signing.py
 bundling       Updates (Events), Relates to (Events): Bundling         bundling.py
 receipts       Updates (Events); Relates to (Events): read receipts   receipts.py
 sync           Global /initialSync API (a delta from a stream token)   initial_sync.py
@@ -43,6 +44,7 @@ from mxsim.models.homeserver.receipts import Receipts
 from mxsim.models.homeserver.rooms import Rooms
 from mxsim.models.homeserver.scrollback import Scrollback
 from mxsim.models.homeserver.sessions import Sessions
+from mxsim.models.homeserver.signing import Signing
 from mxsim.models.homeserver.stream import Stream
 from mxsim.models.homeserver.typing import Typing
 from mxsim.models.homeserver.updates import Updates
@@ -65,7 +67,7 @@ class Homeserver(Composed):
     parts = (Rooms, Stream, Joining, Federation, Scrollback, Actions, Updates)
     parts += (Sessions, Presence, Typing, Capabilities, Ephemeral)
     parts += (Bundling, Receipts)
-    parts += (Sync, Filters)
+    parts += (Sync, Filters, Signing)
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
         if src != WORKLOAD and msg.get("type") in REQUESTS:
