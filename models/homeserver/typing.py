@@ -67,6 +67,14 @@ class Typing(Part):
         for room in self.of(state)["typing"].pop(device, []):
             self.changed(ctx, state, room)
 
+    def after(self, ctx: Context, state: dict) -> None:
+        # A member who leaves (or is kicked, or banned) while typing is no longer a
+        # typing user of the room: publish the room's typing users again.
+        published = self.of(state)["published"]
+        for room in sorted(published):
+            if self.members(state, room) is not None and published[room] != self.users(state, room):
+                self.changed(ctx, state, room)
+
     def changed(self, ctx: Context, state: dict, room: str) -> None:
         if self.members(state, room) is None:
             return
