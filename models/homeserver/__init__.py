@@ -17,6 +17,7 @@ typing         Typing                                                  typing.py
 capabilities   Capabilities                                            capabilities.py
 ephemeral      Typing, Presence across federation                      ephemeral.py
 signing        E2E Notes (prepare, sign, send the signed event)        signing.py
+rogue          Events, event version 2 (a server breaking the rules)   rogue.py
 bundling       Updates (Events), Relates to (Events): Bundling         bundling.py
 receipts       Updates (Events); Relates to (Events): read receipts   receipts.py
 sync           Global /initialSync API (a delta from a stream token)   initial_sync.py
@@ -43,6 +44,7 @@ from mxsim.models.homeserver.presence import Presence
 from mxsim.models.homeserver.receipts import Receipts
 from mxsim.models.homeserver.rooms import Rooms
 from mxsim.models.homeserver.scrollback import Scrollback
+from mxsim.models.homeserver.rogue import Rogue
 from mxsim.models.homeserver.sessions import Sessions
 from mxsim.models.homeserver.signing import Signing
 from mxsim.models.homeserver.stream import Stream
@@ -67,7 +69,7 @@ class Homeserver(Composed):
     parts = (Rooms, Stream, Joining, Federation, Scrollback, Actions, Updates)
     parts += (Sessions, Presence, Typing, Capabilities, Ephemeral)
     parts += (Bundling, Receipts)
-    parts += (Sync, Filters, Signing)
+    parts += (Sync, Filters, Signing, Rogue)
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
         if src != WORKLOAD and msg.get("type") in REQUESTS:
