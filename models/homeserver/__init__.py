@@ -42,9 +42,9 @@ from mxsim.models.homeserver.initial_sync import Sync
 from mxsim.models.homeserver.joining import Joining
 from mxsim.models.homeserver.presence import Presence
 from mxsim.models.homeserver.receipts import Receipts
+from mxsim.models.homeserver.rogue import Rogue
 from mxsim.models.homeserver.rooms import Rooms
 from mxsim.models.homeserver.scrollback import Scrollback
-from mxsim.models.homeserver.rogue import Rogue
 from mxsim.models.homeserver.sessions import Sessions
 from mxsim.models.homeserver.signing import Signing
 from mxsim.models.homeserver.stream import Stream
