@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from mxsim.models import room as R
-from mxsim.models.properties_rejected import same_room_state
 from mxsim.models.explain import Moment, devices, explains, sent, servers
+from mxsim.models.properties_rejected import same_room_state
 from mxsim.models.wire_brief import event_brief
 from mxsim.sim.model import View
 
