@@ -34,6 +34,7 @@ from mxsim.models.properties_rejected import PROPERTIES as REJECTED_PROPERTIES
 from mxsim.models.properties_rejected import SWITCHES as REJECTED_SWITCHES
 from mxsim.models.properties_rejected import same_room_state
 from mxsim.models.properties_relations import PROPERTIES as RELATION_PROPERTIES
+from mxsim.models.properties_rooms import PROPERTIES as ROOM_PROPERTIES
 from mxsim.sim.model import Model, View, always, eventually, sometimes
 
 __all__ = ["MODEL"]
@@ -297,5 +298,6 @@ MODEL = Model(
         *RELATION_PROPERTIES,
         *RECEIPT_PROPERTIES,
         *REJECTED_PROPERTIES,
+        *ROOM_PROPERTIES,
     ),
 )
