@@ -96,3 +96,20 @@ def test_a_caller_whose_invite_expires_hangs_up_and_says_why():
     off = system(NAME, "call_expiry=off", edit=no_hangup)
     world, _ = drive(off, moves)
     assert not [t for t in world.timers if "expire" in t[1]]
+
+
+def test_the_new_scenarios_run_to_the_same_bytes_under_any_hash_seed():
+    import os
+    import subprocess
+    import sys
+
+    for name in ("voip-expiry", "rejected-state", "room-actions"):
+        hashes = set()
+        for seed in ("0", "99"):
+            env = {**os.environ, "PYTHONHASHSEED": seed}
+            cmd = [sys.executable, "-c", "from mxsim.experiments.cli import main; main()"]
+            done = subprocess.run(
+                [*cmd, "run", name, "--json"], env=env, capture_output=True, check=True
+            )
+            hashes.add(done.stdout)
+        assert len(hashes) == 1, name
