@@ -13,6 +13,8 @@ Findings (README, "The matrix model"):
 - ``check superseded-state --set omit_superseded_state=false``: a device is
   handed a topic its server already superseded (``no_clobbering``);
 - ``check rejected-event --set rejected_events=false``: timelines disagree;
+- ``check rejected-state --set rejected_state_events=false``: a device keeps
+  a topic its server no longer has (``state_consistency``);
 - ``run state-reset --set state_resolution=depth`` (and ``check --random``):
   the ban is reset (``bans_stick``);
 - ``check receipts --set local_receipt_audience=room``: a local receipt
@@ -28,7 +30,11 @@ from mxsim.models.homeserver import Homeserver
 from mxsim.models.properties_actions import PROPERTIES as ACTION_PROPERTIES
 from mxsim.models.properties_actions import SWITCHES as ACTION_SWITCHES
 from mxsim.models.properties_receipts import PROPERTIES as RECEIPT_PROPERTIES
+from mxsim.models.properties_rejected import PROPERTIES as REJECTED_PROPERTIES
+from mxsim.models.properties_rejected import SWITCHES as REJECTED_SWITCHES
+from mxsim.models.properties_rejected import same_room_state
 from mxsim.models.properties_relations import PROPERTIES as RELATION_PROPERTIES
+from mxsim.models.properties_rooms import PROPERTIES as ROOM_PROPERTIES
 from mxsim.sim.model import Model, View, always, eventually, sometimes
 
 __all__ = ["MODEL"]
@@ -89,7 +95,7 @@ def state_consistency(view: View) -> bool:
             user = _devices_of(view, server).get(d, {}).get("user")
             if user is None or R.membership(store, user) != "join":
                 continue
-            if dev["view"].get(room, {}) != store["current"]:
+            if not same_room_state(dev["view"].get(room, {}), store):
                 return False
     return True
 
@@ -271,7 +277,7 @@ MODEL = Model(
     kinds={"homeserver": Homeserver, "device": Device},
     # Each part brings its switches and properties; the ones above judge
     # several parts and nodes at once.
-    switches=Homeserver.switches_of() + Device.switches_of() + ACTION_SWITCHES,
+    switches=Homeserver.switches_of() + Device.switches_of() + ACTION_SWITCHES + REJECTED_SWITCHES,
     properties=(
         state_consistency,
         no_clobbering,
@@ -291,5 +297,7 @@ MODEL = Model(
         *ACTION_PROPERTIES,
         *RELATION_PROPERTIES,
         *RECEIPT_PROPERTIES,
+        *REJECTED_PROPERTIES,
+        *ROOM_PROPERTIES,
     ),
 )

@@ -56,7 +56,7 @@ def _devices(view: View) -> list[str]:
     return [n for n in view.nodes if view.kind(n) == "device" and "calls" in view.state(n)]
 
 
-def _bundles(view: View) -> list[tuple[str, dict, list[dict]]]:
+def bundles(view: View) -> list[tuple[str, dict, list[dict]]]:
     """(call ID, call event, children records) of every call, as each server holds it."""
     out = []
     for s in view.nodes:
@@ -100,7 +100,7 @@ def callees_settled(view: View) -> bool:
 def caller_and_callee_agree(view: View) -> bool:
     """The caller's chosen device, and only it, was in the call with it."""
     records = _records(view)
-    for cid, call, _ in _bundles(view):
+    for cid, call, _ in bundles(view):
         caller = call["content"]["device_id"]
         rec = records.get(caller, {}).get(cid)
         if rec is None:
@@ -118,7 +118,7 @@ def caller_and_callee_agree(view: View) -> bool:
 def hangup_ends_call(view: View) -> bool:
     """After a hangup no device is in that call or ringing for it."""
     records = _records(view)
-    for cid, _, kids in _bundles(view):
+    for cid, _, kids in bundles(view):
         if C.outcome(kids)["hangup"] is None:
             continue
         for calls in records.values():
@@ -131,7 +131,7 @@ def hangup_ends_call(view: View) -> bool:
 def rejection_ends_only_its_user(view: View) -> bool:
     """A caller gives up as rejected only when every callee user rejected."""
     rejecters: dict[str, set] = {}
-    for cid, _, kids in _bundles(view):
+    for cid, _, kids in bundles(view):
         rejecters.setdefault(cid, set()).update(
             r["sender"] for r in C.outcome(kids)["responses"] if r["type"] == C.REJECT
         )
@@ -166,7 +166,7 @@ def concurrent_answers(view: View) -> bool:
 @sometimes("answer_after_hangup")
 def answer_after_hangup(view: View) -> bool:
     """An answer reached a server after the call was hung up."""
-    for _, _, kids in _bundles(view):
+    for _, _, kids in bundles(view):
         hung = False
         for c in kids:
             hung |= c["type"] == C.HANGUP
@@ -178,7 +178,7 @@ def answer_after_hangup(view: View) -> bool:
 @sometimes("rejection_before_answer")
 def rejection_before_answer(view: View) -> bool:
     """One callee user's rejection reached a server before another user's answer."""
-    for _, _, kids in _bundles(view):
+    for _, _, kids in bundles(view):
         kinds = [r["type"] for r in C.outcome(kids)["responses"]]
         if kinds[:1] == [C.REJECT] and C.ANSWER in kinds:
             return True

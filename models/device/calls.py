@@ -20,7 +20,9 @@ Config (``calls = {...}``): ``room`` (where calls happen), ``call`` (callee
 user IDs to call at start), ``respond`` ("answer" or "reject"),
 ``early_candidate`` (the offer carries an ICE candidate gathered while setting up),
 ``hangup_in_call`` (the chosen callee sends its candidate, then hangs up),
-``poll_ms``, ``max_polls``. Workload input ``{"op": "hangup"}`` hangs up
+``poll_ms``, ``max_polls``, ``lifetime_ms`` (the invite's lifetime:
+:mod:`mxsim.models.device.expiry`); ``respond = "ignore"``: the callee's
+user never picks up, it rings until the call ends. Workload input ``{"op": "hangup"}`` hangs up
 every unsettled call.
 """
 
@@ -31,6 +33,8 @@ from typing import Any
 from mxsim.models import call as C
 from mxsim.models import properties_voip as P
 from mxsim.models.device.call_caller import CallerSide, _end
+from mxsim.models.device.expiry import CALL_EXPIRY, Expiry
+from mxsim.models.device.expiry import PROPERTIES as EXPIRY_PROPERTIES
 from mxsim.sim.node import ConfigError, Context
 from mxsim.sim.parts import Part
 
@@ -39,24 +43,25 @@ __all__ = ["Calls", "UNSETTLED"]
 UNSETTLED = C.UNSETTLED
 
 
-class Calls(CallerSide, Part):
+class Calls(CallerSide, Expiry, Part):
     """State: ``calls`` (call ID -> record), ``pending`` (action ID -> request
     not yet answered), ``made``, ``polls``, ``glare`` (the guard's flag)."""
 
     name = "calls"
     section = "VoIP"
-    switches = P.SWITCHES
-    properties = P.PROPERTIES
+    switches = (*P.SWITCHES, CALL_EXPIRY)
+    properties = (*P.PROPERTIES, *EXPIRY_PROPERTIES)
     handles = ()
     ops = ("hangup",)
     keys = {
         "room": "a room ID",
         "call": "a list of user IDs",
-        "respond": '"answer" or "reject"',
+        "respond": '"answer", "reject" or "ignore"',
         "early_candidate": "a boolean",
         "hangup_in_call": "a boolean",
         "poll_ms": "a positive integer",
         "max_polls": "a positive integer",
+        "lifetime_ms": "a positive integer",
     }
 
     @classmethod
@@ -67,12 +72,12 @@ class Calls(CallerSide, Part):
         callees = config.get("call", [])
         if not isinstance(callees, list) or not all(isinstance(u, str) for u in callees):
             raise ConfigError("call", "a list of user IDs", callees)
-        if config.get("respond", "answer") not in ("answer", "reject"):
-            raise ConfigError("respond", '"answer" or "reject"', config.get("respond"))
+        if config.get("respond", "answer") not in ("answer", "reject", "ignore"):
+            raise ConfigError("respond", '"answer", "reject" or "ignore"', config.get("respond"))
         for key in ("early_candidate", "hangup_in_call"):
             if not isinstance(config.get(key, True), bool):
                 raise ConfigError(key, "a boolean", config.get(key))
-        for key in ("poll_ms", "max_polls"):
+        for key in ("poll_ms", "max_polls", "lifetime_ms"):
             v = config.get(key, 1)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ConfigError(key, "a positive integer", v)
@@ -105,7 +110,10 @@ class Calls(CallerSide, Part):
             # call's event ID is the server's, so an update could only follow
             # the echo, and every callee would see the call with and without it.
             content["candidates"] = ["early"]
+        if "lifetime_ms" in self.config:
+            content["lifetime"] = self.config["lifetime_ms"]
         self._send(ctx, state, C.INVITE, cid, None, content)
+        self.arm_expiry(ctx, state, cid, self.lifetime(content))
 
     def on_input(self, ctx: Context, state: dict, data: dict[str, Any]) -> None:
         calls = self.of(state)["calls"]
@@ -115,6 +123,9 @@ class Calls(CallerSide, Part):
                 _end(calls[cid], "hangup")
 
     def on_timer(self, ctx: Context, state: dict, name: str) -> None:
+        if name.startswith("expire:"):
+            self.on_expire(ctx, state, name.split(":", 1)[1])
+            return
         # A request, its answer or a push may have been lost: ask again.
         mine = self.of(state)
         mine["polls"] += 1
@@ -132,6 +143,7 @@ class Calls(CallerSide, Part):
         for cid in dict.fromkeys(mine.pop("news", [])):
             self._react(ctx, state, cid)
             self._flush(ctx, state, cid)
+            self.settle_expiry(ctx, state, cid)
         results = self.node.part("requests").of(state)["results"]
         for aid in [a for a in mine["pending"] if a in results]:
             del mine["pending"][aid]
@@ -177,6 +189,8 @@ class Calls(CallerSide, Part):
                 return  # seen before (an answer sent again shows it again)
             rec["event"] = ev["event_id"]
             rec["from"] = ev["sender"]
+            if rec["role"] == "callee" and self.lifetime(ev["content"]) is not None:
+                rec["lifetime"] = self.lifetime(ev["content"])  # armed once it rings
         else:
             cid = next((c for c in sorted(calls) if calls[c]["event"] == ev.get("updates")), None)
             if cid is None:
@@ -207,6 +221,9 @@ class Calls(CallerSide, Part):
             if self._glare(ctx, state, cid, rec):
                 return
             rec["state"] = "ringing"
+            self.arm_expiry(ctx, state, cid, rec.pop("lifetime", None))
+            if self.config.get("respond", "answer") == "ignore":
+                return  # its user does not pick up: it rings until the call ends
             if self.config.get("respond", "answer") == "reject":
                 self._child(ctx, state, cid, C.REJECT)
                 _end(rec, "rejected")

@@ -103,6 +103,9 @@ class Federation(Part):
             joining = self.joining
             if joining is not None and _is_invite(ev):
                 joining.invited(ctx, state, ev)
+            if joining is not None and joining.keeps(state):
+                mine["pending"][eid] = [ev, not fetched]  # taken once the join has the room
+                mine["seen"]["early_event"] = True
             return
         if R.placed(store, eid) or eid in mine["pending"]:
             return
@@ -118,6 +121,16 @@ class Federation(Part):
             return
         self.ingest(ctx, state, store, ev, pushed=not fetched)
         self.drain(ctx, state)
+
+    def take_early(self, ctx: Context, state: dict, src: str, room_id: str) -> None:
+        """The join has the room: take the events of it kept while it had not
+        (switch ``join_keeps_early_events``), fetching what they refer to."""
+        if not self.node.switches["join_keeps_early_events"]:
+            return
+        pending = self.of(state)["pending"]
+        early = [pending.pop(e)[0] for e in sorted(pending) if pending[e][0]["room_id"] == room_id]
+        for ev in sorted(early, key=lambda e: (e["depth"], e["event_id"])):
+            self.receive(ctx, state, src, ev)
 
     def drain(self, ctx: Context, state: dict) -> None:
         pending = self.of(state)["pending"]

@@ -27,6 +27,15 @@ __all__ = ["Joining", "JOIN_HISTORY"]
 JOIN_HISTORY = 4
 
 
+JOIN_KEEPS_EARLY_EVENTS = Switch(
+    "join_keeps_early_events",
+    False,
+    'Joining a room: "Room ID (with list of servers to join from)": a server joining '
+    "through another is sent the room's new events (its user is invited) before the "
+    "room's state reaches it. false: it drops them, as a server not in the room; true: "
+    "it keeps them while a join is pending and takes them once it has the room.",
+)
+
 JOIN_RETURNS_EVENTS = Switch(
     "join_returns_events",
     False,
@@ -56,7 +65,14 @@ class Joining(Part):
         "fed.rejected",
     )
     durable = ("invites",)
-    switches = (JOIN_RETURNS_EVENTS,)
+
+    def keeps(self, state: dict) -> bool:
+        """Does this server keep events of rooms it has not yet (a join is pending)?"""
+        return self.node.switches["join_keeps_early_events"] and bool(
+            self.of(state)["pending_joins"]
+        )
+
+    switches = (JOIN_RETURNS_EVENTS, JOIN_KEEPS_EARLY_EVENTS)
 
     def bind(self) -> None:
         self.rooms = self.node.part("rooms")
@@ -185,6 +201,7 @@ class Joining(Part):
             R.insert_history(store, msg)
         else:
             R.adopt(store, msg)
+        self.node.part("federation").take_early(ctx, state, src, room_id)
         if pending is None:
             return
         device, aid, user, join_filter, outside = pending

@@ -32,6 +32,17 @@ STATE_RESOLUTION = Switch(
 )
 
 
+EVENT_CLOCK = Switch(
+    "event_clock",
+    "per_server",
+    'Event Stream API: "the state of the room will always be eventually consistent"; '
+    'state resolution v2 orders concurrent state by origin_server_ts. "per_server": '
+    "each server stamps events with its own clock, which may be behind the events it "
+    'builds on (unsynchronised clocks); "causal": never behind them (synchronised clocks).',
+    choices=("per_server", "causal"),
+)
+
+
 class Rooms(Part):
     """Config: ``genesis``, a list of rooms (``room``, ``creator``, ``members``,
     ``preset``, ``messages``) built identically on every server listing them."""
@@ -43,7 +54,7 @@ class Rooms(Part):
     ops = ("as_user",)
     durable = ("stores", "clock")
     keys = {"genesis": "a list of rooms"}
-    switches = (STATE_RESOLUTION,)
+    switches = (STATE_RESOLUTION, EVENT_CLOCK)
 
     @classmethod
     def check_config(cls, config, node_config, node_names) -> None:
@@ -153,9 +164,12 @@ class Rooms(Part):
         mine = self.of(state)
         mine["clock"] += 1
         event_id = f"${self.node.name}.{mine['clock']}"
-        return R.next_event(
-            store, room_id, etype, sender, content, state_key, event_id, ts=mine["clock"]
-        )
+        ts = mine["clock"]
+        if self.node.switches["event_clock"] == "causal":
+            # Later than what it builds on; the event IDs keep the server's count.
+            seen = [store["events"][p].get("origin_server_ts", 0) for p in store["extremities"]]
+            ts = max([ts, *(t + 1 for t in seen)])
+        return R.next_event(store, room_id, etype, sender, content, state_key, event_id, ts=ts)
 
     def local(self, ctx, state, device, aid, store, ev, join_filter=None, outside=False) -> None:
         """Accept a locally made event, answer the device, federate it.
