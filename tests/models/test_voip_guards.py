@@ -7,7 +7,7 @@ import functools
 
 from witness import check, drive, holds, initially, system
 
-from mxsim.models.properties_voip import _bundles
+from mxsim.models.properties_voip import bundles as _bundles
 
 ANSWER = "m.call.answer"
 
