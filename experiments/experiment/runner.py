@@ -90,12 +90,13 @@ def _attempt(unit: tuple[Callable[[Point], Mapping[str, Any]], Point]) -> tuple[
 
 
 def data_csv(rows: Sequence[Row]) -> bytes:
-    """The rows as CSV, columns in the order they first appear (a missing value is empty).
+    """The rows as CSV, columns in the order they first appear (a missing value is
+    empty; keys starting with ``_`` are left out).
 
-    >>> data_csv([{"n": 2, "x": 1.5}, {"n": 3, "y": True}]).decode()
+    >>> data_csv([{"n": 2, "x": 1.5}, {"n": 3, "y": True, "_files": {}}]).decode()
     'n,x,y\\n2,1.5,\\n3,,True\\n'
     """
-    columns = list(dict.fromkeys(k for r in rows for k in r))
+    columns = list(dict.fromkeys(k for r in rows for k in r if not k.startswith("_")))
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
@@ -182,6 +183,12 @@ def run(
     data = out / "data.csv"
     write_atomic(data, data_csv(outcome.rows))
     outcome.files.append(data)
+    for row in outcome.rows:
+        for name, blob in sorted(row.get("_files", {}).items()):
+            path = out / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, blob)
+            outcome.files.append(path)
     if outcome.rows and outcome.refused is None:
         for stem, fig in exp.draw(outcome.rows).items():
             for fmt in ("png", "svg"):
@@ -208,6 +215,10 @@ def _summary(exp: Experiment, outcome: Outcome, stems: list[str], cmd: str, tota
         lines += [f"**Answer.** {outcome.answer}", ""]
     for stem in stems:
         lines += [f"![{exp.name}: {stem}]({stem}.png)", ""]
+    if outcome.rows and outcome.refused is None:
+        more = exp.report(outcome.rows).strip("\n")
+        if more:
+            lines += [more, ""]
     if outcome.failed:
         head = f"**Failed points** ({len(outcome.failed)} of {total}, left out of the data):"
         lines += [head, ""]
