@@ -43,10 +43,12 @@ def sweep(scenario, vary, sets, seeds, workers, out, as_json) -> None:
         )
         return
     width = max(len(p) for p in props)
+    # Full variant labels: with two --vary, a cut label would hide the second switch.
+    col = max(len(v) for v in variants)
     click.echo(f"{scenario}: runs that pass, of {seeds} seeds")
-    click.echo(" " * (width + 2) + "  ".join(f"{v[:24]:>24}" for v in variants))
+    click.echo(" " * (width + 2) + "  ".join(f"{v:>{col}}" for v in variants))
     for p in props:
-        cells = "  ".join(f"{passed.get((v, p), 0):>24}" for v in variants)
+        cells = "  ".join(f"{passed.get((v, p), 0):>{col}}" for v in variants)
         click.echo(f"{p:<{width}}  {cells}")
     for path in paths:
         click.echo(f"wrote {path}")
