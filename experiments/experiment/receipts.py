@@ -29,6 +29,8 @@ from mxsim.sim.verdict import PathJudge
 __all__ = ["EXPERIMENT", "room", "judged_at_end", "points", "measure", "check", "slopes"]
 
 ROOM = "!r:hs1"
+#: One colour per strategy in every panel (a panel without local keeps the others').
+COLOURS = {"local": "tab:blue", "relates_to": "tab:orange", "read_up_to": "tab:green"}
 SCENARIO = "receipts-federated"
 MESSAGES = 3  # messages read per run: relates_to costs M times read_up_to
 #: The room sizes of the scaling figure, at SERVERS servers and DEVICES devices.
@@ -36,7 +38,9 @@ USERS = (3, 5, 10, 20, 50, 100, 200)
 QUICK_USERS = (4, 8, 16, 32)
 SERVERS, DEVICES = 3, 2
 #: (users, servers, devices) off the scaling line: the formulas for S, D other than 2.
-SHAPES = tuple((n, s, d) for n in (10, 30) for s in (1, 2, 5) for d in (1, 3))
+SHAPES = ((2, 1, 1), (2, 2, 3)) + tuple(
+    (n, s, d) for n in (10, 50, 200) for s in (1, 2, 5) for d in (1, 3)
+)
 QUICK_SHAPES = ((5, 1, 3), (6, 5, 1))
 
 
@@ -173,7 +177,8 @@ def draw(rows: list[Row]) -> dict[str, Any]:
     ax = fig.add_subplot()
     for s in STRATEGIES:
         mine = _line(rows, s)
-        figures.loglog(ax, [r["users"] for r in mine], [r["messages_per_read"] for r in mine], s)
+        ys = [r["messages_per_read"] for r in mine]
+        figures.loglog(ax, [r["users"] for r in mine], ys, s, color=COLOURS[s])
     ax.set_xlabel("users in the room (N)")
     ax.set_ylabel("receipt messages per message read, all links")
     ax.set_title(f"Read receipts: {SERVERS} servers, {DEVICES} devices per user, {m} messages")
@@ -188,7 +193,8 @@ def draw(rows: list[Row]) -> dict[str, Any]:
             mine = [r for r in _line(rows, s) if r[f"{k}_messages"] > 0]
             if mine:
                 xs = [r["users"] for r in mine]
-                figures.loglog(ax, xs, [r[f"{k}_messages"] / m for r in mine], s)
+                ys = [r[f"{k}_messages"] / m for r in mine]
+                figures.loglog(ax, xs, ys, s, color=COLOURS[s])
         ax.set_title(titles[k])
         ax.set_xlabel("users (N)")
         ax.grid(True, which="both", alpha=0.3)
@@ -202,7 +208,7 @@ def draw(rows: list[Row]) -> dict[str, Any]:
         mine = [r for r in rows if r["strategy"] == s]
         formula = [sum(r[f"{k}_formula"] for k in KINDS) for r in mine]
         measured = [sum(r[f"{k}_messages"] for k in KINDS) for r in mine]
-        ax.plot(formula, measured, "o", label=s, alpha=0.7)
+        ax.plot(formula, measured, "o", label=s, alpha=0.7, color=COLOURS[s])
     top = max(max(sum(r[f"{k}_formula"] for k in KINDS) for r in rows), 2)
     ax.plot([1, top], [1, top], color="grey", lw=0.8, label="measured = formula")
     ax.set_xscale("log")
@@ -210,7 +216,7 @@ def draw(rows: list[Row]) -> dict[str, Any]:
     ax.set_xlabel("closed-form count (all links)")
     ax.set_ylabel("simulated count (all links)")
     shapes = sorted({(r["servers"], r["devices"]) for r in rows})
-    ax.set_title("Every run, S,D in " + " ".join(f"{a},{b}" for a, b in shapes))
+    ax.set_title("Every run, (S, D) = " + " ".join(f"({a},{b})" for a, b in shapes))
     figures.legend_outside(ax)
     return {"receipts": fig, "links": links, "formula": vs}
 
