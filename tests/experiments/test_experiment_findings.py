@@ -5,19 +5,11 @@ from __future__ import annotations
 import html
 import json
 
-import pytest
-
-from mxsim.experiments.experiment import findings, runner
+from mxsim.experiments.experiment import findings
 from mxsim.models.explain import explain_lines
 from mxsim.sim import trace as tracefile
 
-
-@pytest.fixture(scope="module")
-def quick(tmp_path_factory):
-    out = tmp_path_factory.mktemp("findings")
-    outcome = runner.run(findings.EXPERIMENT, out, quick=True)
-    assert outcome.ok, (outcome.failed, outcome.refused)
-    return out, outcome
+EXPERIMENT_NAME = "findings"
 
 
 def test_superseded_state_without_omitting_breaks_no_clobbering_and_its_diagram_says_how(quick):

@@ -7,17 +7,11 @@ import copy
 
 import pytest
 
-from mxsim.experiments.experiment import receipts, runner
+from mxsim.experiments.experiment import receipts
 from mxsim.experiments.experiment.base import ExperimentError
 from mxsim.models.homeserver.receipts import KINDS, STRATEGIES, expected
 
-
-@pytest.fixture(scope="module")
-def quick(tmp_path_factory):
-    out = tmp_path_factory.mktemp("receipts")
-    outcome = runner.run(receipts.EXPERIMENT, out, quick=True)
-    assert outcome.ok, (outcome.failed, outcome.refused)
-    return out, outcome
+EXPERIMENT_NAME = "receipts"
 
 
 def test_every_measured_count_equals_its_formula_for_every_shape(quick):
