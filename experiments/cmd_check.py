@@ -12,6 +12,7 @@ from mxsim.experiments.cmd_common import (
     _emit_json,
     _verdict_lines,
     budget_words,
+    diagram_lines,
     sets_option,
 )
 from mxsim.sim.coverage import coverage_lines
@@ -193,6 +194,8 @@ def check(
             click.echo(line)
     if not as_json:
         for line in evidence.lines(report, trace):
+            click.echo(line)
+        for line in diagram_lines(report.get("diagram")):
             click.echo(line)
         if "liveness" in report:
             from mxsim.experiments.lassos import describe

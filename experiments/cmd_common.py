@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-__all__ = ["BadInput", "sets_option", "budget_words", "error_object"]
+__all__ = ["BadInput", "sets_option", "budget_words", "error_object", "diagram_lines"]
 
 
 class BadInput(Exception):
@@ -71,3 +71,29 @@ def error_object(error: BaseException, line: str) -> dict[str, Any]:
         out["expected"] = expected if found_sep else rest
         out["found"] = found if found_sep else None
     return out
+
+
+def diagram_lines(drawn: dict[str, Any] | None) -> list[str]:
+    """Where ``--diagram`` drew, and what (the pages of a long trace, a passing
+    check's witness or why there was nothing to draw).
+
+    >>> pages = ["c.page1.svg", "c.page2.svg"]
+    >>> diagram_lines({"diagram": "c.svg", "pages": pages, "violation": True})
+    ['diagram: c.svg (the steps around the violation); every step: c.page1.svg, c.page2.svg']
+    >>> diagram_lines({"diagram": "c.svg", "pages": [], "witness": None, "why": "nothing"})
+    ['diagram: c.svg (nothing)']
+    """
+    if not drawn:
+        return []
+    what = ""
+    if drawn.get("witness"):
+        what = f" (the witness of {drawn['witness']}, {drawn['steps']} steps)"
+    elif "why" in drawn:
+        what = f" ({drawn['why']})"
+    elif drawn.get("pages"):
+        around = drawn.get("violation")
+        what = " (the steps around the violation)" if around else " (the first page)"
+    line = f"diagram: {drawn['diagram']}{what}"
+    if drawn.get("pages"):
+        line += "; every step: " + ", ".join(drawn["pages"])
+    return [line]

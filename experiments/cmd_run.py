@@ -19,7 +19,13 @@ from typing import Any
 import click
 
 from mxsim.experiments import jobs
-from mxsim.experiments.cmd_common import BadInput, _emit_json, _verdict_lines, sets_option
+from mxsim.experiments.cmd_common import (
+    BadInput,
+    _emit_json,
+    _verdict_lines,
+    diagram_lines,
+    sets_option,
+)
 from mxsim.experiments.evidence import overrides_tag, trace_name
 from mxsim.sim import trace as tracefile
 from mxsim.sim.trace import Mismatch
@@ -117,6 +123,7 @@ def run_lines(report: dict[str, Any], scenario: str, sets: tuple[str, ...]) -> l
     )
     out += _verdict_lines(report["properties"])
     out.append(f"trace_hash {report['trace_hash']}")
+    out += diagram_lines(report.get("diagram"))
     v = report["violation"]
     if v:
         # The violation's step is the trace's step index (starts included, from 0).
@@ -175,6 +182,8 @@ def replay(trace_file, diagram, steps, as_json) -> None:
             f"trace_hash {report['trace_hash']}"
         )
         for line in _verdict_lines(report["verdicts"]):
+            click.echo(line)
+        for line in diagram_lines(report.get("diagram")):
             click.echo(line)
         for line in told["lines"] if told else []:
             click.echo(line)

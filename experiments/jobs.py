@@ -115,9 +115,9 @@ def run_job(
     )
     if trace:
         tracefile.write(trace, data)
-    if diagram:
-        _draw(head, lines, data, diagram, result.violation)
+    drawn = _draw(head, lines, data, diagram, result.violation) if diagram else None
     return {
+        **({"diagram": drawn} if drawn else {}),
         "scenario": sc.name,
         "seed": seed,
         "properties": result.verdicts,
@@ -134,12 +134,14 @@ def run_job(
     }
 
 
-def _draw(head: dict, lines: list, data: bytes, path: str, violation: Any) -> None:
+def _draw(head: dict, lines: list, data: bytes, path: str, violation: Any) -> dict[str, Any]:
+    """Draw the trace; what was drawn (``diagram``, and ``pages`` of a long trace)."""
     from mxsim.models import story  # labels, tooltips, the violation explained
 
     end = json.loads(data.splitlines()[-1])
     highlight = violation["step"] if violation else None
-    story.draw([head, *lines, end], path, highlight=highlight)
+    pages = story.draw([head, *lines, end], path, highlight=highlight)
+    return {"diagram": str(path), "pages": pages, "violation": bool(violation)}
 
 
 # -- check -------------------------------------------------------------------
@@ -259,7 +261,7 @@ def check_job(
             tracefile.write(trace, data)
             out["trace"] = trace
         if diagram:
-            _draw(head, lines, data, diagram, violation)
+            out["diagram"] = _draw(head, lines, data, diagram, violation)
     elif diagram:  # nothing violated: the longest guard witness, or why nothing
         from mxsim.models.story import draw_passing
 
@@ -322,5 +324,7 @@ def replay_job(path: str, diagram: str | None = None) -> dict[str, Any]:
 
         violation = lines[-1].get("violation")
         highlight = violation.get("step") if isinstance(violation, dict) else None
-        story.draw(lines, diagram, highlight=highlight)
+        pages = story.draw(lines, diagram, highlight=highlight)
+        drawn = {"diagram": diagram, "pages": pages, "violation": highlight is not None}
+        result = {**result, "diagram": drawn}
     return {"trace": path, "scenario": head.get("scenario"), **result}

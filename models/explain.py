@@ -10,8 +10,8 @@ then the property's own docstring stands in, so every violation gets a line
 (:func:`explain`).
 
 The explainers live in ``explain_rooms``, ``explain_actions``,
-``explain_sessions`` and ``explain_voip`` beside this module, one per area of the proposal; the
-property modules stay as they are.
+``explain_sessions``, ``explain_signing`` and ``explain_voip`` beside this
+module, one per area of the proposal; the property modules stay as they are.
 """
 
 from __future__ import annotations
@@ -153,5 +153,6 @@ from mxsim.models import (  # noqa: E402, F401
     explain_actions,
     explain_rooms,
     explain_sessions,
+    explain_signing,
     explain_voip,
 )

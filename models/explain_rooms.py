@@ -184,3 +184,25 @@ def local_receipts_stay_local(at: Moment) -> str | None:
                 f" {ev.get('updates')}: local receipts are for the reader's own devices"
             )
     return None
+
+
+@explains("late_events_hidden")
+def late_events_hidden(at: Moment) -> str | None:
+    view = at.after
+    for d in devices(view):
+        server = view.config(d)["server"]
+        late = view.state(server).get("federation", {}).get("late") or []
+        for room, eids in sorted(view.state(d)["timeline"]["timeline"].items()):
+            for eid in eids:
+                if eid in late:
+                    ev = _room_events(view, server, room).get(eid, {})
+                    return (
+                        f"{d} is shown {eid} from {ev.get('sender', '?')}, which {server}'s room"
+                        " refused when it arrived (its sender no longer allowed)"
+                    )
+    return None
+
+
+def _room_events(view: View, server: str, room: str) -> dict[str, Any]:
+    store = view.state(server)["rooms"]["stores"].get(room)
+    return store["events"] if store is not None else {}

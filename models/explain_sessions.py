@@ -1,8 +1,10 @@
 """Explainers of the session, presence and typing properties (``models/homeserver/
-sessions.py``, ``presence.py``, ``typing.py``): which wish the server lost."""
+sessions.py``, ``presence.py``, ``typing.py``, ``ephemeral.py``): which wish the
+server lost, or which update another server never applied."""
 
 from __future__ import annotations
 
+from mxsim.models import room as R
 from mxsim.models.explain import Moment, devices, explains, servers
 
 
@@ -65,5 +67,49 @@ def never_typing_forever(at: Moment) -> str | None:
             if stale:
                 return (
                     f"{hs} keeps {device} typing in {', '.join(stale)} though it stopped, for ever"
+                )
+    return None
+
+
+@explains("remote_typing_agrees")
+def remote_typing_agrees(at: Moment) -> str | None:
+    view = at.after
+    for hs in servers(view):
+        st = view.state(hs)
+        if "ephemeral" not in st:
+            continue
+        for room, store in sorted(st["rooms"]["stores"].items()):
+            told = st["ephemeral"]["typing"].get(room, {})
+            for other in R.servers_in_room(store):
+                if other == hs or "ephemeral" not in view.state(other):
+                    continue
+                published = view.state(other).get("typing", {}).get("published", {}).get(room, [])
+                shown = told.get(other, [])
+                if sorted(shown) != sorted(published):
+                    return (
+                        f"{hs} shows {', '.join(shown) or 'nobody'} of {other} typing in {room}"
+                        f" for ever, but {other} last published {', '.join(published) or 'nobody'}"
+                    )
+    return None
+
+
+@explains("remote_presence_agrees")
+def remote_presence_agrees(at: Moment) -> str | None:
+    view = at.after
+    for hs in servers(view):
+        st = view.state(hs)
+        if "ephemeral" not in st:
+            continue
+        users = {u for store in st["rooms"]["stores"].values() for u in R.members(store)}
+        for user in sorted(users):
+            home = user.split(":", 1)[1]
+            if home == hs or home not in view.nodes or "presence" not in view.state(home):
+                continue
+            published = view.state(home)["presence"]["users"].get(user, {}).get("presence")
+            shown = st["ephemeral"]["presence"].get(user, {}).get("presence")
+            if (shown or "offline") != (published or "offline"):
+                return (
+                    f"{hs} shows {user} {shown or 'offline'} for ever,"
+                    f" but {home} last published {published or 'offline'}"
                 )
     return None

@@ -211,9 +211,9 @@ def scrollback(view: View) -> bool:
                 if any(pos.get(a, -1) > i for a in older):
                     return False  # a parent shown after its child
             if shown["more"].get(room) == [False, False] and room in shown["earliest"]:
-                shown = {e for e in store["after"] if H.visible(store, e)}
-                shown = {e for e in shown if "state_key" not in store["events"][e]}
-                if set(timeline) - set(dev["redacted"]) != shown - set(dev["redacted"]):
+                visible = {e for e in store["after"] if H.visible(store, e)}
+                visible = {e for e in visible if "state_key" not in store["events"][e]}
+                if set(timeline) - set(dev["redacted"]) != visible - set(dev["redacted"]):
                     return False
     return True
 

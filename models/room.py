@@ -29,6 +29,7 @@ from mxsim.models.stateres import resolve
 
 __all__ = [
     "SEP",
+    "SOFT_FAILED",
     "new_store",
     "key_of",
     "split_key",
@@ -171,6 +172,11 @@ def _conflicted(states: list[State]) -> bool:
     return any(len({s.get(k) for s in states}) > 1 for k in keys)
 
 
+#: Why ``accept`` soft-failed an event (``soft_failed`` also holds events the
+#: stream rejected after showing them, :mod:`mxsim.models.homeserver.rejected`).
+SOFT_FAILED = "fails against the current state"
+
+
 def accept(
     store: dict[str, Any], ev: Event, algorithm: str, soft_fail: bool = True
 ) -> tuple[str | None, list[str]]:
@@ -220,7 +226,7 @@ def accept(
         # Allowed where it sits in the graph, refused by the room as it is now
         # (e.g. a message from a user banned meanwhile): kept for descendants,
         # but it moves no extremity and is never shown to clients.
-        store["soft_failed"][eid] = "fails against the current state"
+        store["soft_failed"][eid] = SOFT_FAILED
         return None, []
     if not is_state(ev):
         recent = store["recent"]

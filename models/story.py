@@ -126,9 +126,13 @@ def draw(
     *,
     highlight: int | None = None,
     title: str | None = None,
-) -> None:
+) -> list[str]:
     """Draw the trace's space-time diagram with message summaries and the violation's
-    sentence (:func:`mxsim.sim.diagram.draw` with this model's story)."""
+    sentence (:func:`mxsim.sim.diagram.draw` with this model's story).
+
+    A trace longer than one page (:data:`mxsim.sim.diagram.MAX_STEPS` steps) is
+    drawn to ``path`` around its violation, and page by page to
+    :func:`mxsim.sim.diagram.page_path` files; returns those pages' paths."""
     from mxsim.models.explain import explain_lines
     from mxsim.sim import diagram
 
@@ -137,15 +141,23 @@ def draw(
         explanation = explain_lines(lines)
     except (StepError, ScenarioError, KeyError, TypeError, ValueError):
         explanation = None  # a trace that does not re-execute: no sentence, still a diagram
-    diagram.draw(
-        lines,
-        path,
+    kwargs = dict(
         highlight=highlight,
         title=title,
         summarize=lambda msg: summarize(msg, model),
         explanation=explanation,
         quiet=polling,
     )
+    diagram.draw(lines, path, **kwargs)
+    count = diagram.pages(lines)
+    if count == 1:
+        return []
+    out = []
+    for page in range(1, count + 1):
+        target = diagram.page_path(path, page)
+        diagram.draw(lines, target, page=page, **kwargs)
+        out.append(str(target))
+    return out
 
 
 def draw_passing(
@@ -166,7 +178,7 @@ def draw_passing(
     if not witnesses:
         why = "no violation, and no sometimes guard was reached: nothing to draw"
         draw([head], path, title=f"{scenario} (check): {why}")
-        return {"diagram": str(path), "witness": None, "why": why}
+        return {"diagram": str(path), "pages": [], "witness": None, "why": why}
     name = max(sorted(witnesses), key=lambda n: len(witnesses[n]))
     actions = witnesses[name]
     lines, world, judge = tracefile.path_lines(system, actions)
@@ -174,8 +186,8 @@ def draw_passing(
     data, _ = tracefile.finish(lines, head, judge.verdicts, None, digest)
     whole = [json.loads(line) for line in data.decode().splitlines()]
     title = f"{scenario} (check) holds: witness of {name}, {len(actions)} steps"
-    draw(whole, path, title=title)
-    return {"diagram": str(path), "witness": name, "steps": len(actions)}
+    pages = draw(whole, path, title=title)
+    return {"diagram": str(path), "pages": pages, "witness": name, "steps": len(actions)}
 
 
 def polling(step: dict[str, Any]) -> bool:

@@ -151,6 +151,20 @@ _request(
 )
 
 _request(
+    "prepare",
+    "E2E Notes",
+    'Make the full event JSON that "will be sent", without sending it (for the client to sign).',
+    ("room", "event_type"),
+    ("content",),
+)
+_request(
+    "send_signed",
+    "E2E Notes",
+    "Send an event the server prepared, as the client signed it.",
+    ("room", "event"),
+)
+
+_request(
     "receipt",
     "Updates (Events); Relates to (Events)",
     "The device's user read `event_id`: a read receipt, made as the switch `receipts` "
@@ -231,7 +245,7 @@ WIRE.declare(
     ACTIONS,
     "The outcome of a request (with `rid` and `session` for a request that named them).",
     ("aid", "ok"),
-    ("error", "event_id", "room", "rid", "session"),
+    ("error", "event_id", "room", "rid", "session", "event"),
 )
 WIRE.declare(
     "joined",
@@ -355,6 +369,39 @@ WIRE.declare(
     "Rejecting an invite",
     "The outcome of a `fed.reject`.",
     ("invite", "req", "ok", "error"),
+)
+
+EPHEMERAL = "Typing; Presence (ephemeral events across federation)"
+WIRE.declare(
+    "fed.ephemeral",
+    SERVER_SERVER,
+    EPHEMERAL,
+    "A user's presence (`edu` presence, `key` the user) or a room's typing users of the"
+    " sender (`edu` typing, `key` the room), numbered `n` by the sender.",
+    ("edu", "key", "n"),
+    ("presence", "caps", "users"),
+)
+WIRE.declare(
+    "fed.ephemeral_ack",
+    SERVER_SERVER,
+    EPHEMERAL,
+    "Acknowledges the `fed.ephemeral` numbered `n` (with `ephemeral_delivery = latest`).",
+    ("edu", "key", "n"),
+)
+
+WIRE.declare(
+    "fed.caps_lookup",
+    SERVER_SERVER,
+    "Capabilities: Federation",
+    "Ask a user's server for the capability set behind a hash (`of`: the user).",
+    ("hash", "of"),
+)
+WIRE.declare(
+    "fed.caps",
+    SERVER_SERVER,
+    "Capabilities: Federation",
+    "The capability set of a `fed.caps_lookup` (`caps` null: unknown hash).",
+    ("hash", "caps"),
 )
 
 # One-line briefs of every message (WIRE.summarize), declared beside the

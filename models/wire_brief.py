@@ -188,6 +188,18 @@ def _delete_state(msg: Msg) -> str:
     return f"{_aid(msg)} delete {msg['event_type']}[{msg.get('state_key') or chr(34) * 2}]"
 
 
+@WIRE.brief("prepare")
+def _prepare(msg: Msg) -> str:
+    return f"{_aid(msg)} prepare {_content(msg['event_type'], msg.get('content'))}"
+
+
+@WIRE.brief("send_signed")
+def _send_signed(msg: Msg) -> str:
+    ev = msg.get("event") or {}
+    after = ", ".join(ev.get("prev_events") or [])
+    return f"{_aid(msg)} send signed {ev.get('event_id', '?')} after {after or 'nothing'}"
+
+
 @WIRE.brief("send_event")
 def _send_event(msg: Msg) -> str:
     kind = msg["event_type"]
@@ -303,6 +315,9 @@ def _answer(msg: Msg) -> str:
 @WIRE.brief("result")
 def _result(msg: Msg) -> str:
     made = f" {msg['event_id']}" if msg.get("event_id") else ""
+    if isinstance(msg.get("event"), dict):
+        ev = msg["event"]
+        made = f" prepared {ev.get('event_id')} after {', '.join(ev.get('prev_events') or [])}"
     return f"result #{msg.get('aid')} {outcome(msg)}{made}"
 
 

@@ -68,3 +68,29 @@ def _fed_reject(msg: Msg) -> str:
 @WIRE.brief("fed.rejected")
 def _fed_rejected(msg: Msg) -> str:
     return f"fed.rejected {msg['invite']} {outcome(msg)}"
+
+
+@WIRE.brief("fed.ephemeral")
+def _fed_ephemeral(msg: Msg) -> str:
+    if msg["edu"] == "presence":
+        return f"fed.ephemeral #{msg['n']} {msg['key']} {msg.get('presence')}"
+    users = ", ".join(msg.get("users") or []) or "nobody"
+    return f"fed.ephemeral #{msg['n']} typing in {msg['key']}: {users}"
+
+
+@WIRE.brief("fed.ephemeral_ack")
+def _fed_ephemeral_ack(msg: Msg) -> str:
+    return f"fed.ephemeral_ack #{msg['n']}"
+
+
+@WIRE.brief("fed.caps_lookup")
+def _fed_caps_lookup(msg: Msg) -> str:
+    return f"fed.caps_lookup {msg['hash']} of {msg['of']}"
+
+
+@WIRE.brief("fed.caps")
+def _fed_caps(msg: Msg) -> str:
+    caps = msg.get("caps")
+    if caps is None:
+        return f"fed.caps {msg['hash']}: unknown"
+    return f"fed.caps {msg['hash']}: {', '.join(caps) or 'none'}"

@@ -67,9 +67,10 @@ from mxsim.sim.diagram_svg import add_titles
 from mxsim.sim.diagram_trace import _msg_label, _read, _step_index, _Trace
 from mxsim.sim.files import write_atomic
 
-__all__ = ["draw", "MAX_STEPS"]
+__all__ = ["draw", "pages", "page_path", "MAX_STEPS"]
 
-#: At most this many steps are drawn; longer traces show a window of them.
+#: At most this many steps are drawn on a page; a longer trace shows the window
+#: around its violation, and its pages (:func:`pages`) show every step.
 MAX_STEPS = 400
 
 #: At most this many messages still in flight at the end get a row of their own.
@@ -89,6 +90,26 @@ def _window(n: int, highlight: int | None) -> tuple[int, int]:
     return lo, lo + MAX_STEPS
 
 
+def pages(lines: list[dict]) -> int:
+    """How many pages of :data:`MAX_STEPS` steps the trace's diagram has.
+
+    >>> pages([{"act": "start"}] * 3), pages([{"act": "deliver"}] * 801)
+    (1, 3)
+    """
+    n = sum(1 for line in lines if "act" in line)
+    return max(1, math.ceil(n / MAX_STEPS))
+
+
+def page_path(path: str | pathlib.Path, page: int) -> pathlib.Path:
+    """Where page ``page`` of the diagram drawn to ``path`` goes.
+
+    >>> str(page_path("out/c.svg", 2))
+    'out/c.page2.svg'
+    """
+    path = pathlib.Path(path)
+    return path.with_name(f"{path.stem}.page{page}{path.suffix}")
+
+
 def draw(
     lines: list[dict],
     path: str | pathlib.Path,
@@ -98,6 +119,7 @@ def draw(
     summarize: Callable[[Any], str] | None = None,
     explanation: str | None = None,
     quiet: Callable[[dict[str, Any]], bool] | None = None,
+    page: int | None = None,
 ) -> None:
     """Draw the space-time diagram of a trace to ``path`` (``.png`` or ``.svg``).
 
@@ -106,8 +128,9 @@ def draw(
     violation; the property's name comes from the end line, ``explanation``
     says what went wrong.  ``summarize`` gives a message's label (default: its
     type); ``quiet`` says which steps are polling that may fold.  ``title``
-    replaces the default title ("scenario (mode)").  The same trace always
-    gives the same bytes.
+    replaces the default title ("scenario (mode)").  ``page`` (1 to
+    :func:`pages`) draws that page's steps instead of the window around the
+    violation.  The same trace always gives the same bytes.
     """
     path = pathlib.Path(path)
     fmt = _FORMATS.get(path.suffix.lower())
@@ -137,6 +160,7 @@ def draw(
             summarize=name,
             explanation=explanation,
             quiet=quiet,
+            page=page,
         )
         if fmt == "png":
             metadata: dict[str, Any] = {"Software": None}
@@ -157,6 +181,7 @@ def _figure(
     summarize: Callable[[Any], str],
     explanation: str | None,
     quiet: Callable[[dict[str, Any]], bool] | None,
+    page: int | None = None,
 ) -> tuple[Figure, dict[str, str]]:
     steps = trace.steps
     nodes = trace.nodes or ["?"]
@@ -171,7 +196,13 @@ def _figure(
     hl_row = row_of.get(highlight) if highlight is not None else None
     if highlight is not None and hl_row is None and 0 <= highlight < n:
         hl_row = highlight
-    lo, hi = _window(n, hl_row)
+    total = max(1, math.ceil(n / MAX_STEPS))
+    if page is None:
+        lo, hi = _window(n, hl_row)
+    elif 1 <= page <= total:
+        lo, hi = (page - 1) * MAX_STEPS, min(n, page * MAX_STEPS)
+    else:
+        raise ValueError(f"diagram: expected a page from 1 to {total}, found {page}")
 
     end = trace.end or {}
     violation = end.get("violation") if isinstance(end.get("violation"), dict) else None
@@ -217,10 +248,14 @@ def _figure(
         parts = [
             f"showing steps {_step_index(steps[lo], lo)}\u2013{_step_index(steps[hi - 1], hi - 1)}"
         ]
+        if page is not None:
+            parts.insert(0, f"page {page} of {total}")
         if lo > 0:
             parts.append(f"{lo} earlier steps not drawn")
         if hi < n:
             parts.append(f"\u2026 {n - hi} more steps not drawn")
+        if page is None:
+            parts.append(f"every step on {total} pages")
         caption.append("; ".join(parts))
     if len(flying) > MAX_IN_FLIGHT:
         caption.append(

@@ -20,6 +20,7 @@ sync           Global /initialSync API (after a loss)      sync.py
 joining        Joining a room (unknown rooms, elsewhere)   joining.py
 filters        Filter API                                  filters.py
 random         (a user's random steps)                     random_steps.py
+signing        E2E Notes (sign what the server prepared)   signing.py
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -45,6 +46,7 @@ from mxsim.models.device.requests import Requests
 from mxsim.models.device.retransmission import Retransmission
 from mxsim.models.device.scrollback import Scrollback
 from mxsim.models.device.sessions import Sessions
+from mxsim.models.device.signing import Signing
 from mxsim.models.device.stream import Stream
 from mxsim.models.device.sync import Sync
 from mxsim.models.device.timeline import Timeline
@@ -61,7 +63,7 @@ class Device(Composed):
     parts = (Requests, Stream, Timeline, Scrollback, Retransmission, Calls)
     parts += (Sessions, Presence, Echo, Capabilities)
     parts += (Bundles, Receipts)
-    parts += (Sync, Joining, Filters, RandomSteps)
+    parts += (Sync, Joining, Filters, RandomSteps, Signing)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod

@@ -113,6 +113,9 @@ class Requests(Part):
 
     def on_result(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         self.note(state, msg["aid"], msg["ok"], ctx)
+        signing = self.node.part("signing")
+        if signing is not None:
+            signing.answered(ctx, state, msg)
 
     def note(self, state: dict, aid: int, ok: bool, ctx: Context | None = None) -> None:
         retransmission = self.node.part("retransmission")

@@ -15,6 +15,8 @@ sessions       Sessions (start, expiry, stale session IDs)             sessions.
 presence       Presence                                                presence.py
 typing         Typing                                                  typing.py
 capabilities   Capabilities                                            capabilities.py
+ephemeral      Typing, Presence across federation                      ephemeral.py
+signing        E2E Notes (prepare, sign, send the signed event)        signing.py
 bundling       Updates (Events), Relates to (Events): Bundling         bundling.py
 receipts       Updates (Events); Relates to (Events): read receipts   receipts.py
 sync           Global /initialSync API (a delta from a stream token)   initial_sync.py
@@ -32,6 +34,7 @@ from typing import Any
 from mxsim.models.homeserver.actions import Actions
 from mxsim.models.homeserver.bundling import Bundling
 from mxsim.models.homeserver.capabilities import Capabilities
+from mxsim.models.homeserver.ephemeral import Ephemeral
 from mxsim.models.homeserver.federation import Federation
 from mxsim.models.homeserver.filters import Filters
 from mxsim.models.homeserver.initial_sync import Sync
@@ -41,6 +44,7 @@ from mxsim.models.homeserver.receipts import Receipts
 from mxsim.models.homeserver.rooms import Rooms
 from mxsim.models.homeserver.scrollback import Scrollback
 from mxsim.models.homeserver.sessions import Sessions
+from mxsim.models.homeserver.signing import Signing
 from mxsim.models.homeserver.stream import Stream
 from mxsim.models.homeserver.typing import Typing
 from mxsim.models.homeserver.updates import Updates
@@ -61,9 +65,9 @@ class Homeserver(Composed):
 
     kind = "homeserver"
     parts = (Rooms, Stream, Joining, Federation, Scrollback, Actions, Updates)
-    parts += (Sessions, Presence, Typing, Capabilities)
+    parts += (Sessions, Presence, Typing, Capabilities, Ephemeral)
     parts += (Bundling, Receipts)
-    parts += (Sync, Filters)
+    parts += (Sync, Filters, Signing)
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
         if src != WORKLOAD and msg.get("type") in REQUESTS:

@@ -7,6 +7,12 @@ information." A hash the server does not know is "most likely refused by the
 home server as it does not know the full capability set for that hash"; the
 client then uploads the set; other clients look hashes up. Hashes and unions
 are those of :mod:`mxsim.models.capability_sets`.
+
+"Federation: ... Same as the server capability API": a user's hash reaches
+other servers with their presence (:mod:`.ephemeral`), and a server asked for
+a hash it does not know, of a user of another server, asks that user's server
+(``fed.caps_lookup`` / ``fed.caps``) before it answers; the switch
+``caps_over_federation = "local_only"`` answers from its own sets alone.
 """
 
 from __future__ import annotations
@@ -14,23 +20,39 @@ from __future__ import annotations
 from typing import Any
 
 from mxsim.models.capability_sets import capability_hash, union
-from mxsim.sim.model import View, always, eventually, sometimes
+from mxsim.sim.model import Switch, View, always, eventually, sometimes
 from mxsim.sim.node import Context
 from mxsim.sim.parts import Part
 
 __all__ = ["Capabilities"]
 
+CAPS_OVER_FEDERATION = Switch(
+    "caps_over_federation",
+    "ask_origin",
+    'Capabilities, Federation: "Same as the server capability API" ("ask_origin": a hash '
+    'of another server\'s user is asked of that server; "local_only": unknown, refused).',
+    ("ask_origin", "local_only"),
+)
+
 
 class Capabilities(Part):
     """State: ``sets`` (hash -> capability names), ``session`` (device -> the
-    hash its live session provided) and ``seen`` (flags: ``unknown_hash``,
-    ``lookup``)."""
+    hash its live session provided), ``waiting`` (hash -> [device, rid, session]
+    of lookups waiting on another server) and ``seen`` (flags: ``unknown_hash``,
+    ``lookup``, ``remote_lookup``)."""
 
     name = "capabilities"
     section = "Capabilities"
+    handles = ("fed.caps_lookup", "fed.caps")
+    switches = (CAPS_OVER_FEDERATION,)
 
     def initial(self) -> dict[str, Any]:
-        return {"sets": {}, "session": {}, "seen": {"unknown_hash": False, "lookup": False}}
+        return {
+            "sets": {},
+            "session": {},
+            "waiting": {},
+            "seen": {"unknown_hash": False, "lookup": False},
+        }
 
     def bind(self) -> None:
         self.sessions = self.node.part("sessions")
@@ -41,6 +63,8 @@ class Capabilities(Part):
         if msg["type"] == "caps_lookup":
             mine["seen"]["lookup"] = True
             caps = mine["sets"].get(msg["hash"])
+            if caps is None and self._ask_origin(ctx, state, device, rec, msg):
+                return
             if caps is None:
                 answer(ctx, device, rec, msg, False, error="unknown capability hash")
             else:
@@ -58,8 +82,39 @@ class Capabilities(Part):
             h = msg["hash"]
         mine["session"][device] = h
         if self.presence is not None:
-            self.presence.changed(state, device)
+            self.presence.changed(ctx, state, device)
         answer(ctx, device, rec, msg, True, hash=h)
+
+    def _ask_origin(self, ctx: Context, state: dict, device: str, rec: dict, msg: dict) -> bool:
+        """Ask the server of the hash's user (another server) for its set; True if asked."""
+        origin = msg["of"].split(":", 1)[1]
+        if origin == self.node.name or self.node.switches["caps_over_federation"] != "ask_origin":
+            return False
+        mine = self.of(state)
+        mine["seen"]["remote_lookup"] = True
+        waiting = mine["waiting"].setdefault(msg["hash"], [])
+        entry = [device, msg["rid"], rec["id"]]
+        if entry not in waiting:
+            waiting.append(entry)
+        # Asked again on each lookup, so a lost question or answer is repaired
+        # when the device asks again.
+        ctx.send(origin, {"type": "fed.caps_lookup", "hash": msg["hash"], "of": msg["of"]})
+        return True
+
+    def on_fed_caps_lookup(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        caps = self.of(state)["sets"].get(msg["hash"])
+        ctx.send(src, {"type": "fed.caps", "hash": msg["hash"], "caps": caps})
+
+    def on_fed_caps(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        mine = self.of(state)
+        if msg["caps"] is not None:
+            mine["sets"][msg["hash"]] = msg["caps"]
+        for device, rid, session in mine["waiting"].pop(msg["hash"], []):
+            rec, req, h = {"id": session}, {"rid": rid}, msg["hash"]
+            if msg["caps"] is None:
+                self.sessions.answer(ctx, device, rec, req, False, error="unknown capability hash")
+            else:
+                self.sessions.answer(ctx, device, rec, req, True, hash=h, caps=msg["caps"])
 
     def ended(self, state: dict, device: str) -> None:
         self.of(state)["session"].pop(device, None)
@@ -133,9 +188,16 @@ def hash_looked_up(view: View) -> bool:
     return any(view.state(s)["capabilities"]["seen"]["lookup"] for s in _servers(view))
 
 
+@sometimes("remote_hash_looked_up")
+def remote_hash_looked_up(view: View) -> bool:
+    """A server asked another server for the capability set of one of its users."""
+    return any(view.state(s)["capabilities"]["seen"].get("remote_lookup") for s in _servers(view))
+
+
 Capabilities.properties = (
     capability_union,
     capabilities_resolved,
     unknown_hash_refused,
     hash_looked_up,
+    remote_hash_looked_up,
 )

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from mxsim.models import room as R
-from mxsim.sim.model import View, sometimes
+from mxsim.sim.model import Switch, View, always, sometimes
 from mxsim.sim.node import Context
 from mxsim.sim.parts import Part
 from mxsim.sim.reliable import Link
@@ -25,6 +25,15 @@ __all__ = ["Federation", "RETRY_MS"]
 RETRY_MS = 500
 
 LINK = Link("fed.event", "fed.ack", "federation:retry", RETRY_MS)
+
+SOFT_FAIL = Switch(
+    "soft_fail",
+    "current_state",
+    'Message Events Ordering Notes: events arrive late and out of order ("current_state": '
+    "an event pushed to a server that its auth allows where it sits in the graph but the "
+    'room\'s current state refuses is soft-failed, never shown; "off": shown).',
+    ("current_state", "off"),
+)
 
 
 class Federation(Part):
@@ -37,6 +46,7 @@ class Federation(Part):
     name = "federation"
     section = "Federation; Message Events Ordering Notes"
     handles = ("fed.event", "fed.ack", "fed.get", "fed.events")
+    switches = (SOFT_FAIL,)
     durable = ("link",)
 
     def bind(self) -> None:
@@ -127,7 +137,12 @@ class Federation(Part):
         # Only events pushed to this server are held against the room as it is
         # now (soft failure); events it fetched to fill a gap are history.
         rooms = self.rooms
-        reason, changed = rooms.accept(store, ev, soft_fail=pushed)
+        soft = pushed and self.node.switches["soft_fail"] == "current_state"
+        if pushed and not soft and store["current"] and not R.passes_current(store, ev):
+            # Shown although the room as it is now refuses it (a message from a
+            # user banned meanwhile): what soft failure exists to prevent.
+            self.of(state).setdefault("late", []).append(ev["event_id"])
+        reason, changed = rooms.accept(store, ev, soft_fail=soft)
         if reason is None:
             rooms.accepted(ctx, state, store, ev, changed)
 
@@ -143,7 +158,34 @@ def federation_resent(view: View) -> bool:
     )
 
 
-Federation.properties = (federation_resent,)
+@always("late_events_hidden")
+def late_events_hidden(view: View) -> bool:
+    """No device is shown an event that its server's room refused when it arrived
+    (the room's state then, e.g. its sender banned meanwhile)."""
+    for d in view.nodes:
+        if view.kind(d) != "device":
+            continue
+        late = view.state(view.config(d)["server"]).get("federation", {}).get("late")
+        if not late:
+            continue
+        shown = {e for eids in view.state(d)["timeline"]["timeline"].values() for e in eids}
+        if shown & set(late):
+            return False
+    return True
+
+
+@sometimes("soft_failed_somewhere")
+def soft_failed_somewhere(view: View) -> bool:
+    """A server soft-failed an event pushed to it (its room refused it by then)."""
+    return any(
+        R.SOFT_FAILED in store["soft_failed"].values()
+        for s in view.nodes
+        if view.kind(s) == "homeserver" and "federation" in view.state(s)
+        for store in view.state(s)["rooms"]["stores"].values()
+    )
+
+
+Federation.properties = (federation_resent, late_events_hidden, soft_failed_somewhere)
 
 
 def _is_invite(ev: dict) -> bool:

@@ -54,16 +54,16 @@ class Presence(Part):
     def apply(self, ctx: Context, state: dict, device: str, rec: dict, msg: dict) -> None:
         if not self.sessions.stale_wish(state, rec, "presence", msg):
             self.of(state)["wish"][device] = msg["presence"]
-            self.changed(state, device)
+            self.changed(ctx, state, device)
         self.sessions.answer(ctx, device, rec, msg, True)
 
     def started(self, ctx: Context, state: dict, device: str) -> None:
         self.of(state)["wish"][device] = "online"
-        self.changed(state, device)
+        self.changed(ctx, state, device)
 
     def ended(self, ctx: Context, state: dict, device: str) -> None:
         self.of(state)["wish"].pop(device, None)
-        self.changed(state, device)
+        self.changed(ctx, state, device)
 
     def user_presence(self, state: dict, user: str, changed: str, last: str) -> str:
         """The user's presence after the session of device ``changed`` changed."""
@@ -76,8 +76,9 @@ class Presence(Part):
             return "offline"
         return last if last in live else live[-1]
 
-    def changed(self, state: dict, device: str) -> None:
-        """Recompute the user's presence; publish it if it changed."""
+    def changed(self, ctx: Context, state: dict, device: str) -> None:
+        """Recompute the user's presence; publish it if it changed (to this server's
+        devices, and with ``ephemeral``, to the servers sharing a room with the user)."""
         mine = self.of(state)
         user = self.sessions.records(state)[device]["user"]
         old = mine["users"].get(user, OFFLINE)
@@ -90,6 +91,9 @@ class Presence(Part):
         ev = {"type": "m.presence", "user": user, **new}
         for d in sorted(self.stream.devices(state)):
             self.stream.push(state, d, None, ev)
+        ephemeral = self.node.part("ephemeral")
+        if ephemeral is not None:
+            ephemeral.presence(ctx, state, user, new)
 
 
 # -- properties ------------------------------------------------------------------------

@@ -189,7 +189,7 @@ class Sessions(Part):
         typing = self.node.part("typing")
         if typing is not None:
             # "They are no longer typing when either the session ends or ..."
-            typing.ended(state, device)
+            typing.ended(ctx, state, device)
         presence = self.node.part("presence")
         if presence is not None:
             # "When the session ends, the home server can treat the user as offline."

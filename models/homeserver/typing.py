@@ -60,19 +60,41 @@ class Typing(Part):
                 else:
                     del typing[device]
             if self.users(state, room) != before:
-                self.changed(state, room)
+                self.changed(ctx, state, room)
         self.sessions.answer(ctx, device, rec, msg, True)
 
-    def ended(self, state: dict, device: str) -> None:
+    def ended(self, ctx: Context, state: dict, device: str) -> None:
         for room in self.of(state)["typing"].pop(device, []):
-            self.changed(state, room)
+            self.changed(ctx, state, room)
 
-    def changed(self, state: dict, room: str) -> None:
+    def after(self, ctx: Context, state: dict) -> None:
+        # A member who leaves (or is kicked, or banned) while typing is no longer a
+        # typing user of the room: publish the room's typing users again.
+        published = self.of(state)["published"]
+        for room in sorted(published):
+            if self.members(state, room) is not None and published[room] != self.users(state, room):
+                self.changed(ctx, state, room)
+
+    def changed(self, ctx: Context, state: dict, room: str) -> None:
+        if self.members(state, room) is None:
+            return
+        users = self.users(state, room)
+        self.of(state)["published"][room] = users
+        self.show(state, room)
+        ephemeral = self.node.part("ephemeral")
+        if ephemeral is not None:
+            ephemeral.typing(ctx, state, room, users)
+
+    def show(self, state: dict, room: str) -> None:
+        """Stream the room's typing users (this server's, and with ``ephemeral``
+        those the room's other servers last said) to its joined users' devices."""
         members = self.members(state, room)
         if members is None:
             return
         users = self.users(state, room)
-        self.of(state)["published"][room] = users
+        ephemeral = self.node.part("ephemeral")
+        if ephemeral is not None:
+            users = sorted(set(users) | ephemeral.remote_typing(state, room))
         ev = {"type": "m.typing", "room_id": room, "users": users}
         devices = self.stream.devices(state)
         for d in sorted(devices):
