@@ -22,11 +22,12 @@ from mxsim.experiments.cmd_bench import bench
 from mxsim.experiments.cmd_check import check
 from mxsim.experiments.cmd_common import BadInput, error_object
 from mxsim.experiments.cmd_describe import describe, models, scenarios
+from mxsim.experiments.cmd_experiment import experiment
 from mxsim.experiments.cmd_resolve import resolve
 from mxsim.experiments.cmd_run import replay, run
 from mxsim.experiments.cmd_show import show
-from mxsim.experiments.cmd_sweep import experiment, matrix, sweep
-from mxsim.experiments.receipts import ExperimentError
+from mxsim.experiments.cmd_sweep import matrix, sweep
+from mxsim.experiments.experiment.base import ExperimentError
 from mxsim.sim.checkpoint import CheckpointError
 from mxsim.sim.scenario import ScenarioError
 from mxsim.sim.trace import TraceError

@@ -1,4 +1,4 @@
-"""``mxsim sweep``, ``mxsim matrix`` and ``mxsim experiment``: many runs or checks at once."""
+"""``mxsim sweep`` and ``mxsim matrix``: many runs or checks at once."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import click
 from mxsim.experiments import jobs
 from mxsim.experiments.cmd_common import BadInput, _emit_json, sets_option
 
-__all__ = ["sweep", "matrix", "experiment"]
+__all__ = ["sweep", "matrix"]
 
 
 @click.command()
@@ -43,10 +43,12 @@ def sweep(scenario, vary, sets, seeds, workers, out, as_json) -> None:
         )
         return
     width = max(len(p) for p in props)
+    # Full variant labels: with two --vary, a cut label would hide the second switch.
+    col = max(len(v) for v in variants)
     click.echo(f"{scenario}: runs that pass, of {seeds} seeds")
-    click.echo(" " * (width + 2) + "  ".join(f"{v[:24]:>24}" for v in variants))
+    click.echo(" " * (width + 2) + "  ".join(f"{v:>{col}}" for v in variants))
     for p in props:
-        cells = "  ".join(f"{passed.get((v, p), 0):>24}" for v in variants)
+        cells = "  ".join(f"{passed.get((v, p), 0):>{col}}" for v in variants)
         click.echo(f"{p:<{width}}  {cells}")
     for path in paths:
         click.echo(f"wrote {path}")
@@ -79,46 +81,3 @@ def matrix(scenario, vary, sets, max_states, max_depth, max_seconds, workers, ou
             click.echo(line)
         if out:
             click.echo(f"wrote {out}")
-
-
-@click.group()
-def experiment() -> None:
-    """Experiments: sweeps that answer one question each, with a CSV and a figure."""
-
-
-@experiment.command("receipts")
-@click.option("--out", type=click.Path(file_okay=False), required=True, help="Output directory.")
-@click.option("--users", default="2,3,4,6,8,12,16,20", show_default=True, help="Room sizes N.")
-@click.option("--messages", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
-def experiment_receipts(out, users, messages, workers, as_json) -> None:
-    """Receipt traffic of each strategy against room size (the n^2 of relates_to)."""
-    from pathlib import Path
-
-    from mxsim.experiments import receipts
-
-    try:
-        sizes = [int(n) for n in users.split(",")]
-    except ValueError:
-        raise BadInput(f"--users: expected integers separated by commas, found {users!r}") from None
-    if not sizes or min(sizes) < 2:
-        raise BadInput(f"--users: expected room sizes of at least 2, found {users!r}")
-    target = Path(out)
-    if not target.parent.is_dir() or (target.exists() and not target.is_dir()):
-        raise BadInput(f"{out}: expected a directory (or a new one in an existing directory)")
-    rows = receipts.run(sizes, messages, workers=workers)
-    paths = receipts.write_outputs(rows, target)
-    if as_json:
-        _emit_json({"rows": rows, "files": [str(p) for p in paths]})
-        return
-    click.echo(f"{'strategy':<11} {'N':>3} {'c2s':>6} {'s2c':>8} {'s2s':>6} {'bytes':>10}")
-    for r in rows:
-        total_bytes = r["c2s_bytes"] + r["s2c_bytes"] + r["s2s_bytes"]
-        click.echo(
-            f"{r['strategy']:<11} {r['users']:>3} {r['c2s_messages']:>6} {r['s2c_messages']:>8} "
-            f"{r['s2s_messages']:>6} {total_bytes:>10}"
-        )
-    click.echo("every run passed its properties and matched its formula")
-    for path in paths:
-        click.echo(f"wrote {path}")

@@ -151,28 +151,22 @@ def write_outputs(results: list[dict[str, Any]], out: Path, title: str) -> list[
 
 
 def _figure(variants, props, passed, per_variant, path: Path, title: str) -> None:
-    import matplotlib
+    """Grouped bars, each labelled with its count of passing runs (so a bar of 0 is
+    seen to be 0, not missing), the variants' full labels in a legend beside them."""
+    from mxsim.experiments.experiment import figures
 
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    with matplotlib.rc_context({"svg.hashsalt": "mxsim", "font.size": 9}):
-        fig = Figure(figsize=(max(6, 1.3 * len(props)), 3.8))
-        ax = fig.add_subplot()
-        width = 0.8 / max(len(variants), 1)
-        for i, v in enumerate(variants):
-            share = [passed.get((v, p), 0) / per_variant[v] for p in props]
-            xs = [x + (i - (len(variants) - 1) / 2) * width for x in range(len(props))]
-            ax.bar(xs, share, width, label=v)
-        ax.set_xticks(range(len(props)), props, rotation=25, ha="right")
-        ax.set_ylim(0, 1.05)
-        ax.set_ylabel("share of runs that pass")
-        ax.set_title(title)
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        if path.suffix == ".svg":
-            fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
-        else:
-            fig.savefig(buf, format="png", metadata={"Software": None}, dpi=120)
-    write_atomic(path, buf.getvalue())
+    fig = figures.figure(max(6.0, 1.3 * len(props)) + 2.5, 4.0)
+    ax = fig.add_subplot()
+    width = 0.8 / max(len(variants), 1)
+    for i, v in enumerate(variants):
+        counts = [passed.get((v, p), 0) for p in props]
+        share = [c / per_variant[v] for c in counts]
+        xs = [x + (i - (len(variants) - 1) / 2) * width for x in range(len(props))]
+        bars = ax.bar(xs, share, width, label=v, edgecolor="black", linewidth=0.6)
+        ax.bar_label(bars, labels=[str(c) for c in counts], fontsize=7, padding=1)
+    ax.set_xticks(range(len(props)), props, rotation=25, ha="right")
+    ax.set_ylim(0, 1.12)
+    ax.set_ylabel("share of runs that pass (count on each bar)")
+    ax.set_title(title)
+    figures.legend_outside(ax)
+    write_atomic(path, figures.save(fig, path.suffix[1:]))

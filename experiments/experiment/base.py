@@ -9,6 +9,12 @@ measured values) in the order of the points, lets ``check(rows)`` refuse data
 that contradicts the experiment's claim, and writes ``data.csv``, the
 figures ``draw(rows)`` returns and ``summary.md``.
 
+A measurement's keys that start with ``_`` are for the experiment's own
+use and stay out of ``data.csv``; ``_files`` (relative path -> bytes) are
+extra files the runner writes into the output directory (a check's
+counterexample diagrams, say), so a measurement in a worker process writes
+nothing itself.
+
 A point is a flat dict of plain values (str, int, float, bool); where
 randomness matters it carries its ``seed``, so a point's measurement depends
 on the point alone: the same points give the same bytes, whatever the number
@@ -52,5 +58,7 @@ class Experiment:
     """The answer in two sentences, read off the rows (numbers, not adjectives)."""
     check: Callable[[list[Row]], None] = field(default=lambda rows: None)
     """Raise :class:`ExperimentError` if the rows contradict the claim."""
+    report: Callable[[list[Row]], str] = field(default=lambda rows: "")
+    """More of ``summary.md`` after the figures (Markdown: tables, links to ``_files``)."""
     proposal: str = ""
     """The proposal's section (or Synapse habit) the question comes from."""

@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FixedLocator, NullLocator  # noqa: E402
+from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator  # noqa: E402
 
 __all__ = ["figure", "save", "slope", "loglog", "legend_outside"]
 
@@ -66,6 +66,7 @@ def loglog(ax: Axes, xs: Sequence[float], ys: Sequence[float], label: str, **sty
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xticklabels([str(t) for t in ticks])
+    ax.yaxis.set_minor_formatter(NullFormatter())  # decades only: 2x10^0 labels crowd
     return k
 
 

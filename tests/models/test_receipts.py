@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 
-from mxsim.experiments.receipts import judged_at_end, room
+from mxsim.experiments.experiment.receipts import judged_at_end, room
 from mxsim.models.homeserver.receipts import KINDS, STRATEGIES, expected
 from mxsim.models.registry import MODELS, bundled
 from mxsim.sim.explore import Explorer
