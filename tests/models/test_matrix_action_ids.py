@@ -7,10 +7,12 @@ import pytest
 
 from mxsim.models.device import Device
 from mxsim.models.homeserver import Homeserver
+from mxsim.models.matrix import MODEL
 from mxsim.sim.node import ConfigError
 
 ROOM = "!r:hs"
 SWITCHES = {
+    **{s.name: s.default for s in MODEL.switches},
     "state_resolution": "v2",
     "omit_superseded_state": True,
     "rejected_events": True,

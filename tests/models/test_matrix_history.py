@@ -8,10 +8,17 @@ from mxsim.models import room as R
 from mxsim.models.device import Device
 from mxsim.models.homeserver import Homeserver
 from mxsim.models.homeserver.joining import JOIN_HISTORY
+from mxsim.models.matrix import MODEL
 from mxsim.sim.explore import Explorer
 from mxsim.sim.timed import TimedRun
 
-SWITCHES = {"state_resolution": "v2", "omit_superseded_state": True, "rejected_events": True}
+# Every switch at its default (the model may gain switches), these as named.
+SWITCHES = {
+    **{s.name: s.default for s in MODEL.switches},
+    "state_resolution": "v2",
+    "omit_superseded_state": True,
+    "rejected_events": True,
+}
 ROOM = "!r:hs1"
 
 
