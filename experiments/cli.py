@@ -27,6 +27,7 @@ from mxsim.experiments.cmd_resolve import resolve
 from mxsim.experiments.cmd_run import replay, run
 from mxsim.experiments.cmd_show import show
 from mxsim.experiments.cmd_sweep import matrix, sweep
+from mxsim.experiments.executor import SchedulerError
 from mxsim.experiments.experiment.base import ExperimentError
 from mxsim.sim.checkpoint import CheckpointError
 from mxsim.sim.scenario import ScenarioError
@@ -95,6 +96,7 @@ def _main(argv: list[str]) -> tuple[int, BaseException | None, str | None]:
         BadInput,
         ExperimentError,
         CheckpointError,
+        SchedulerError,
     ) as e:
         return 2, e, str(e).replace("\n", " ")
     except click.exceptions.Abort:

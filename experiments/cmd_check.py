@@ -13,6 +13,7 @@ from mxsim.experiments.cmd_common import (
     _verdict_lines,
     budget_words,
     diagram_lines,
+    scheduler_option,
     sets_option,
 )
 from mxsim.sim.coverage import coverage_lines
@@ -51,6 +52,7 @@ __all__ = ["check"]
     help="Processes: with --random, the walks are split over them; else the breadth-first "
     "search is split by fingerprint (same report and traces for any number).",
 )
+@scheduler_option
 @click.option(
     "--swarm/--no-swarm",
     default=True,
@@ -109,6 +111,7 @@ def check(
     walks,
     seed,
     workers,
+    scheduler,
     swarm,
     shrink,
     liveness,
@@ -138,38 +141,49 @@ def check(
         )
     if checkpoint and workers > 1:
         raise BadInput("--checkpoint: expected --workers 1 (a parallel search is not saved)")
+    if scheduler and not random_mode:
+        source = click.get_current_context().get_parameter_source("scheduler")
+        if source is not click.core.ParameterSource.ENVIRONMENT:
+            raise BadInput(
+                f"--scheduler {scheduler}: expected --random (the breadth-first search runs "
+                "on this machine: --workers)"
+            )
+        scheduler = None  # MXSIM_SCHEDULER names where distributable work goes
     jobs.check_output(trace)
     jobs.check_output(checkpoint)
     jobs.check_output(diagram, (".png", ".svg"))
     jobs.check_directory(trace_dir)
     loaded = jobs.load_scenario(scenario, sets)
+    from mxsim.experiments.executor import open_executor
     from mxsim.experiments.random_search import walk_progress_printer
     from mxsim.sim.explore import progress_printer
 
     printer = walk_progress_printer if random_mode else progress_printer
     progress = None if as_json else printer()
-    report = jobs.check_job(
-        loaded,
-        max_states=max_states,
-        max_depth=max_depth,
-        max_seconds=max_seconds,
-        random_walks=walks if random_mode else None,
-        seed=seed,
-        workers=workers,
-        trace=trace,
-        diagram=diagram,
-        progress=progress,
-        checkpoint=checkpoint,
-        checkpoint_every=checkpoint_every,
-        swarm=swarm,
-        shrink=shrink,
-        properties=only,
-        witnesses=witness,
-        trace_dir=trace_dir,
-        liveness=liveness,
-        liveness_bound=liveness_bound,
-        reduce=reduce,
-    )
+    with open_executor(scheduler, workers) as executor:
+        report = jobs.check_job(
+            loaded,
+            max_states=max_states,
+            max_depth=max_depth,
+            max_seconds=max_seconds,
+            random_walks=walks if random_mode else None,
+            seed=seed,
+            workers=workers,
+            trace=trace,
+            diagram=diagram,
+            progress=progress,
+            checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every,
+            swarm=swarm,
+            shrink=shrink,
+            properties=only,
+            witnesses=witness,
+            trace_dir=trace_dir,
+            liveness=liveness,
+            liveness_bound=liveness_bound,
+            reduce=reduce,
+            executor=executor,
+        )
     if progress is not None:
         click.echo("\r" + " " * 100 + "\r", nl=False, err=True)
     if as_json:

@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-__all__ = ["BadInput", "sets_option", "budget_words", "error_object", "diagram_lines"]
+__all__ = [
+    "BadInput",
+    "sets_option",
+    "scheduler_option",
+    "budget_words",
+    "error_object",
+    "diagram_lines",
+]
 
 
 class BadInput(Exception):
@@ -29,6 +36,15 @@ sets_option = click.option(
     multiple=True,
     metavar="SWITCH=VALUE",
     help="Override a design switch (repeatable).",
+)
+
+
+scheduler_option = click.option(
+    "--scheduler",
+    envvar="MXSIM_SCHEDULER",
+    metavar="ADDRESS",
+    help="Run the units on a Dask cluster: its scheduler's tcp://HOST:PORT, or local:N to "
+    "start N worker processes here [env MXSIM_SCHEDULER]; the output is the same bytes.",
 )
 
 

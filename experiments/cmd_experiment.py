@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from mxsim.experiments.cmd_common import BadInput, _emit_json
+from mxsim.experiments.cmd_common import BadInput, _emit_json, scheduler_option
 
 __all__ = ["experiment"]
 
@@ -18,10 +18,11 @@ __all__ = ["experiment"]
     "--out", type=click.Path(file_okay=False), help="Output directory [default: results/NAME/]."
 )
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True)
+@scheduler_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Shift every point's seed.")
 @click.option("--list", "as_list", is_flag=True, help="Name every experiment and its question.")
 @click.option("--json", "as_json", is_flag=True, help="With --list: one JSON object.")
-def experiment(name, quick, out, jobs, seed, as_list, as_json) -> None:
+def experiment(name, quick, out, jobs, scheduler, seed, as_list, as_json) -> None:
     """Run experiment NAME: data.csv, figures (PNG, SVG) and summary.md in DIR.
 
     Exit code 1 if a point failed (the others are kept) or the data
@@ -53,15 +54,19 @@ def experiment(name, quick, out, jobs, seed, as_list, as_json) -> None:
     if target.exists() and not target.is_dir():
         raise BadInput(f"{target}: expected a directory, found a file")
     exp = found[name]
-    outcome = runner.run(
-        exp,
-        target,
-        quick=quick,
-        jobs=jobs,
-        seed=seed,
-        on_done=runner.Progress(name),
-        on_failure=lambda line: click.echo(line, err=True),
-    )
+    from mxsim.experiments.executor import open_executor
+
+    with open_executor(scheduler, jobs) as ex:
+        outcome = runner.run(
+            exp,
+            target,
+            quick=quick,
+            jobs=jobs,
+            seed=seed,
+            on_done=runner.Progress(name),
+            on_failure=lambda line: click.echo(line, err=True),
+            executor=ex,
+        )
     if outcome.refused is not None:
         click.echo(f"{name}: {outcome.refused}", err=True)
     elif outcome.answer:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mxsim.experiments import evidence, random_search
+from mxsim.experiments.executor import Executor
 from mxsim.models.registry import MODELS, bundled
 from mxsim.sim import trace as tracefile
 from mxsim.sim.checkpoint import Checkpoint
@@ -171,6 +172,7 @@ def check_job(
     liveness: bool = False,
     liveness_bound: int | None = None,
     reduce: str = DEFAULT_REDUCE,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Exhaustive (or random-walk) exploration of ``properties`` (default: all).
 
@@ -181,7 +183,8 @@ def check_job(
     seconds and when it stops, and resumed from it if it holds a search of
     this same check (sim.checkpoint). ``reduce`` names the state-space
     reductions of the serial search (sim/reduce.py); random walks and the
-    parallel search take none.
+    parallel search take none. Random walks run on ``executor`` (default: a
+    local pool of ``workers``; see :mod:`mxsim.experiments.executor`).
     """
     full = loaded.system()
     system = evidence.select_properties(full, properties, witnesses)
@@ -218,6 +221,7 @@ def check_job(
             shrink,
             progress,
             chosen,
+            executor,
         )
         mode = "random"
     out: dict[str, Any] = {

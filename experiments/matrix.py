@@ -15,9 +15,9 @@ scenario without that table, every switch of the model; only switches with
 finitely many values (booleans, and switches with ``choices``) are varied,
 and none fixed by ``--set``. The
 scenario's own value comes first, so the first row is the scenario as
-written. Rows are independent checks, run over worker processes and put
-back in setting order, so the output is the same bytes for any
-``--workers`` and ``PYTHONHASHSEED`` (as long as no row stops on
+written. Rows are independent checks, run over worker processes (or a Dask
+cluster, ``--scheduler``) and put back in setting order, so the output is
+the same bytes for any executor, ``--workers`` and ``PYTHONHASHSEED`` (as long as no row stops on
 ``--max-seconds``, a wall-clock bound).
 """
 
@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from mxsim.experiments.executor import Executor
 from mxsim.experiments.sweep import pool_map
 from mxsim.sim.files import write_atomic
 from mxsim.sim.scenario import ScenarioError
@@ -146,8 +147,11 @@ def matrix(
     sets: Sequence[str] = (),
     bounds: dict[str, Any] | None = None,
     workers: int = 1,
+    executor: Executor | None = None,
+    on_done: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Check every property under every setting; the rows in setting order."""
+    """Check every property under every setting, on ``executor`` (default: a local
+    pool of ``workers``); the rows in setting order."""
     from mxsim.experiments.jobs import load_scenario
 
     chosen = axes(scenario, vary, sets)
@@ -158,7 +162,7 @@ def matrix(
     for values in itertools.product(*[vals for _, vals in chosen]):
         combo = [f"{n}={_toml(v)}" for n, v in zip(names, values, strict=True)]
         jobs.append((scenario, [*sets, *combo], dict(zip(names, values, strict=True)), bounds))
-    rows = pool_map(_row, jobs, workers)
+    rows = pool_map(_row, jobs, workers, executor, on_done)
     return {
         "scenario": base.scenario.name,
         "switches": [n for n, _ in chosen],

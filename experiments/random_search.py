@@ -1,6 +1,8 @@
-"""``mxsim check --random``: random walks over worker processes, then shrinking.
+"""``mxsim check --random``: random walks over the executor's workers, then shrinking.
 
-The walk indices are cut into chunks handed out in order; each walk is a
+The walk indices are cut into chunks, the units of the executor seam
+(:mod:`mxsim.experiments.executor`: local processes or a Dask cluster),
+handed out in order; each walk is a
 function of (scenario, seed, index) only, and :func:`mxsim.sim.walks.merge`
 picks the same counterexamples from any split, so a search bounded by its
 walk count gives the same report for any ``--workers``. A search stopped by
@@ -11,13 +13,14 @@ merged counterexamples, so it too is independent of the split.
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import replace
 
 from mxsim.experiments.cmd_common import budget_words
+from mxsim.experiments.executor import Executor, LocalPool
 from mxsim.models.registry import MODELS
 from mxsim.sim.scenario_load import from_raw
 from mxsim.sim.shrink import shrink
@@ -42,61 +45,34 @@ def search(
     shrinking: bool = True,
     progress: Progress | None = None,
     chosen: tuple[str, ...] | None = None,
+    executor: Executor | None = None,
 ) -> WalkReport:
     """Run ``walks`` walks of ``loaded`` (a :class:`mxsim.experiments.jobs.Loaded`),
-    judging the ``chosen`` properties (default: the scenario's)."""
+    judging the ``chosen`` properties (default: the scenario's), in chunks on
+    ``executor`` (default: a local pool of ``workers``)."""
     system = _system(loaded.raw, loaded.scenario.source, loaded.overrides, chosen)
     limit = system.scenario.check.max_seconds if max_seconds is None else max_seconds
     start = time.time()
     deadline = start + limit
-    chunks = _chunks(walks, workers)
     batches: list[Batch] = []
     broken: set[str] = set()
-
-    def note(batch: Batch, done_before: int) -> None:
-        broken.update(batch.best)
-        if progress is not None:
-            progress(done_before + batch.done, walks, time.time() - start, limit, len(broken))
-
-    if workers == 1:
-        walker = Walker(system, max_depth, swarm)
-        for first, count in chunks:
-            before = sum(b.done for b in batches)
-            batch = walker.run(
-                seed, first, count, deadline, start, lambda b, before=before: note(b, before)
-            )
+    base = (loaded.raw, loaded.scenario.source, loaded.overrides, chosen, max_depth, swarm, seed)
+    ex = LocalPool(workers) if executor is None else executor
+    stop = False
+    # Chunks are handed out only while no walk has met the deadline.
+    chunks = itertools.takewhile(lambda _: not stop, _chunks(walks, ex.workers))
+    units = ((*base, first, count, deadline, start) for first, count in chunks)
+    try:
+        for _, batch in ex.stream(_run_chunk, units):
             batches.append(batch)
-            if batch.deadline_hit:
-                break
-    else:
-        base = (
-            loaded.raw,
-            loaded.scenario.source,
-            loaded.overrides,
-            chosen,
-            max_depth,
-            swarm,
-            seed,
-        )
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            pending: set = set()
-            stop = False
-            while True:
-                # Keep two chunks per worker in hand: enough to stay busy, and
-                # none handed out after the deadline.
-                while not stop and len(pending) < 2 * workers:
-                    nxt = next(chunks, None)
-                    if nxt is None:
-                        break
-                    pending.add(pool.submit(_run_chunk, (*base, *nxt, deadline, start)))
-                if not pending:
-                    break
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in sorted(done, key=lambda f: f.result().first):
-                    batch = fut.result()
-                    batches.append(batch)
-                    note(batch, sum(b.done for b in batches) - batch.done)
-                    stop = stop or batch.deadline_hit
+            broken.update(batch.best)
+            if progress is not None:
+                done = sum(b.done for b in batches)
+                progress(done, walks, time.time() - start, limit, len(broken))
+            stop = stop or batch.deadline_hit
+    finally:
+        if executor is None:
+            ex.close()
     report = merge(system, batches, walks, time.time() - start, swarm)
     if shrinking:
         t0 = time.time()
@@ -113,7 +89,8 @@ def _chunks(walks: int, workers: int) -> Iterator[tuple[int, int]]:
     return ((f, min(size, walks - f)) for f in range(0, walks, size))
 
 
-_WALKERS: dict[str, Walker] = {}  # per worker process: keeps the transition memo warm
+# Per worker process (or this one): the last search's walker, its transition memo warm.
+_WALKERS: dict[str, Walker] = {}
 
 
 def _run_chunk(args: tuple) -> Batch:
@@ -122,6 +99,7 @@ def _run_chunk(args: tuple) -> Batch:
     walker = _WALKERS.get(key)
     if walker is None:
         system = _system(raw, source, overrides, chosen)
+        _WALKERS.clear()  # one search at a time: a long-lived process must not hoard memos
         walker = _WALKERS[key] = Walker(system, max_depth, swarm)
     return walker.run(seed, first, count, deadline, start)
 
@@ -135,7 +113,8 @@ def _system(raw: dict, source: str, overrides: dict, chosen: tuple[str, ...] | N
 
 
 def walk_progress_printer(stream=None) -> Progress | None:
-    """A one-line display of a random search on a terminal; None when not a terminal."""
+    """A one-line display of a random search on a terminal (walks done, walks per
+    second, time left); None when not a terminal."""
     stream = stream or sys.stderr
     if not stream.isatty():
         return None
@@ -149,8 +128,9 @@ def walk_progress_printer(stream=None) -> Progress | None:
         left = limit - elapsed
         if done:
             left = min(left, elapsed / done * (requested - done))
+        rate = done / elapsed if elapsed > 0 else 0.0
         stream.write(
-            f"\r  walks {done:>8,}/{requested:,}  elapsed {elapsed:>6.1f} s"
+            f"\r  walks {done:>8,}/{requested:,}  {rate:>7,.0f} walks/s  elapsed {elapsed:>6.1f} s"
             f"  left {max(left, 0):>6.1f} s (limit {limit:g} s)  violated {violated}"
         )
         stream.flush()

@@ -8,8 +8,9 @@ runtime once per (switch value, seed), and writes
 - ``DIR/summary.csv``: per switch value and property, how many runs passed;
 - ``DIR/summary.png`` and ``.svg``: that table as grouped bars.
 
-The same arguments give the same bytes in every file, whatever the number of
-worker processes: runs are independent, and their results are ordered by
+The same arguments give the same bytes in every file, whatever the executor
+(local processes or a Dask cluster, ``--scheduler``) and its number of
+workers: runs are independent, and their results are ordered by
 (switch value, seed) before anything is written.
 """
 
@@ -22,7 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from mxsim.experiments.executor import map_ordered
+from mxsim.experiments.executor import Executor, map_ordered
 from mxsim.sim.files import write_atomic
 from mxsim.sim.scenario import ScenarioError
 
@@ -63,8 +64,11 @@ def sweep(
     seeds: int,
     base_sets: Sequence[str] = (),
     workers: int = 1,
+    executor: Executor | None = None,
+    on_done: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every combination of the varied switches, each with seeds 0..seeds-1."""
+    """Every combination of the varied switches, each with seeds 0..seeds-1, run on
+    ``executor`` (default: a local pool of ``workers``)."""
     from mxsim.experiments.jobs import load_scenario
 
     combos = combinations(vary)
@@ -72,7 +76,7 @@ def sweep(
     for combo in combos:
         load_scenario(scenario, [*base_sets, *combo])
     jobs = [(scenario, [*base_sets, *combo], seed) for combo in combos for seed in range(seeds)]
-    return pool_map(_one, jobs, workers)
+    return pool_map(_one, jobs, workers, executor, on_done)
 
 
 def combinations(vary: list[tuple[str, list[str]]]) -> list[tuple[str, ...]]:
@@ -86,9 +90,16 @@ def combinations(vary: list[tuple[str, list[str]]]) -> list[tuple[str, ...]]:
     return list(itertools.product(*[[f"{n}={v}" for v in vals] for n, vals in vary]))
 
 
-def pool_map(fn: Callable[[Any], Any], jobs: list, workers: int) -> list:
-    """``[fn(j) for j in jobs]``, over ``workers`` processes; results in job order."""
-    return map_ordered(fn, jobs, workers)
+def pool_map(
+    fn: Callable[[Any], Any],
+    jobs: list,
+    workers: int,
+    executor: Executor | None = None,
+    on_done: Callable[[int, int], None] | None = None,
+) -> list:
+    """``[fn(j) for j in jobs]`` on ``executor`` (default: ``workers`` local processes);
+    results in job order."""
+    return map_ordered(fn, jobs, workers, on_done, executor)
 
 
 def _csv(rows: list[list[Any]]) -> bytes:

@@ -2,7 +2,8 @@
 
 :func:`run` asks the experiment for its points, shifts their seeds by
 ``--seed``, measures them through the one parallel seam
-(:func:`mxsim.experiments.executor.map_ordered`), and writes into the
+(:func:`mxsim.experiments.executor.map_ordered`: local processes or a Dask
+cluster), and writes into the
 output directory
 
 - ``data.csv``: one row per measured point, the point's parameters then the
@@ -23,14 +24,13 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from mxsim.experiments.executor import map_ordered
+from mxsim.experiments.executor import Executor, map_ordered
+from mxsim.experiments.executor.progress import UnitProgress
 from mxsim.experiments.experiment import figures
 from mxsim.experiments.experiment.base import Experiment, ExperimentError, Point, Row
 from mxsim.sim.files import write_atomic
@@ -105,38 +105,12 @@ def data_csv(rows: Sequence[Row]) -> bytes:
     return buf.getvalue().encode()
 
 
-class Progress:
-    """Points done and time left on ``stream``, redrawn in place; silent off a terminal."""
+class Progress(UnitProgress):
+    """Points done, points per second and time left on ``stream``, redrawn in place;
+    silent off a terminal."""
 
     def __init__(self, name: str, stream: TextIO | None = None) -> None:
-        self.stream = stream if stream is not None else sys.stderr
-        self.name = name
-        self.start = time.monotonic()
-        self.shown = self.stream.isatty()
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.shown:
-            return
-        elapsed = time.monotonic() - self.start
-        left = elapsed / done * (total - done) if done else 0.0
-        bar = "#" * (20 * done // max(total, 1))
-        self.stream.write(
-            f"\r{self.name} [{bar:<20}] {done}/{total} points  "
-            f"{_clock(elapsed)} elapsed  {_clock(left)} left "
-        )
-        if done == total:
-            self.stream.write("\n")
-        self.stream.flush()
-
-
-def _clock(seconds: float) -> str:
-    """``m:ss``.
-
-    >>> _clock(75.4)
-    '1:15'
-    """
-    s = int(seconds + 0.5)
-    return f"{s // 60}:{s % 60:02d}"
+        super().__init__(name, "points", stream)
 
 
 def command(exp: Experiment, quick: bool, seed: int) -> str:
@@ -161,10 +135,16 @@ def run(
     seed: int = 0,
     on_done: Callable[[int, int], None] | None = None,
     on_failure: Callable[[str], None] | None = None,
+    executor: Executor | None = None,
 ) -> Outcome:
-    """Measure every point of ``exp`` and write its files into ``out`` (made if missing)."""
+    """Measure every point of ``exp`` and write its files into ``out`` (made if missing).
+
+    ``exp.measure(point)`` runs once per point on ``executor`` (default: a
+    local pool of ``jobs`` processes; a Dask cluster with ``--scheduler``).
+    """
     points = shifted(exp.points(quick), seed)
-    results = map_ordered(_attempt, [(exp.measure, p) for p in points], jobs, on_done)
+    units = [(exp.measure, p) for p in points]
+    results = map_ordered(_attempt, units, jobs, on_done, executor)
     outcome = Outcome(rows=[])
     for point, (ok, value) in zip(points, results, strict=True):
         if ok:
