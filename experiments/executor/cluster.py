@@ -82,6 +82,8 @@ class DaskCluster(Executor):
                 threads_per_worker=1,  # the units are CPU-bound Python: one per process
                 processes=True,
                 dashboard_address=None,
+                # Its HTTP endpoint on a free port, not Dask's 8787 (which may be taken).
+                scheduler_kwargs={"dashboard_address": ":0"},
                 silence_logs=logging.ERROR,
             )
             self.client = Client(self.cluster, set_as_default=False)
