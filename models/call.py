@@ -47,6 +47,7 @@ __all__ = [
     "CANDIDATE",
     "HANGUP",
     "CALL_TYPES",
+    "OVERTOOK",
     "UNSETTLED",
     "record",
     "outcome",
@@ -61,6 +62,10 @@ CANDIDATE = "m.call.candidate"
 HANGUP = "m.call.hangup"
 
 CALL_TYPES = (INVITE, ANSWER, REJECT, ACK, CANDIDATE, HANGUP)
+
+#: The flag a server's ``actions`` part sets when a candidate request arrived
+#: ahead of an earlier action of its device (the ``candidate_overtook`` guard).
+OVERTOOK = "candidate_overtook"
 
 #: Call states of a device; "ended" is the only settled one.
 UNSETTLED = ("calling", "ringing", "answered", "in_call")

@@ -10,7 +10,7 @@ then the property's own docstring stands in, so every violation gets a line
 (:func:`explain`).
 
 The explainers live in ``explain_rooms``, ``explain_actions``,
-``explain_sessions``, ``explain_signing`` and ``explain_voip`` beside this
+``explain_sessions``, ``explain_signing``, ``explain_voip`` and ``explain_ice`` beside this
 module, one per area of the proposal; the property modules stay as they are.
 """
 
@@ -151,6 +151,7 @@ def sent(step: dict[str, Any] | None) -> list[tuple[str, dict[str, Any]]]:
 # The explainers register themselves on import.
 from mxsim.models import (  # noqa: E402, F401
     explain_actions,
+    explain_ice,
     explain_rooms,
     explain_sessions,
     explain_signing,

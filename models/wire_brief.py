@@ -81,13 +81,16 @@ def _call(kind: str, content: dict[str, Any]) -> str:
         answer = content.get("response")
         how = "" if answer in (None, C.ANSWER) else f", its {_CALL_WORDS.get(answer, answer)}"
         user = f" for {content['for_user']}" if content.get("for_user") else ""
-        return f"select {content.get('selected', '?')}{user} ({cid}{how})"
+        ice = f", {content['candidates']} candidates" if content.get("candidates") else ""
+        return f"select {content.get('selected', '?')}{user} ({cid}{how}{ice})"
     who = content.get("device_id", "?")
     if kind == C.INVITE:
         callees = ",".join(content.get("callees") or [])
         return f"invite {cid} from {who} to {callees}"
     if kind == C.HANGUP and content.get("reason"):
         return f"hangup {who} ({cid}, {content['reason']})"
+    if kind == C.CANDIDATE and "to" in content:
+        return f"candidate c{content.get('seq', '?')} {who}\u2192{content['to']} ({cid})"
     return f"{word} {who} ({cid})"
 
 

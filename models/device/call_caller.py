@@ -37,6 +37,7 @@ class CallerSide:
                 return
             rec["state"] = "in_call"
             rec["connected"] = True
+            self.send_candidates(ctx, state, cid, first["device_id"])
         if rec["state"] == "in_call" and o["hangup"] is not None:
             _end(rec, "hangup")
 
@@ -66,6 +67,8 @@ class CallerSide:
         ``caller_acknowledges``)."""
         if self.node.switches["caller_acknowledges"]:
             selected, kind = response["device_id"], response["type"]
+            if kind == C.ANSWER:
+                extra.update(self.ice_announce())  # how many candidates follow
             self._child(ctx, state, cid, C.ACK, selected=selected, response=kind, **extra)
 
 

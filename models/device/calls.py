@@ -21,9 +21,12 @@ user IDs to call at start), ``respond`` ("answer" or "reject"),
 ``early_candidate`` (the offer carries an ICE candidate gathered while setting up),
 ``hangup_in_call`` (the chosen callee sends its candidate, then hangs up),
 ``poll_ms``, ``max_polls``, ``lifetime_ms`` (the invite's lifetime:
-:mod:`mxsim.models.device.expiry`); ``respond = "ignore"``: the callee's
-user never picks up, it rings until the call ends. Workload input ``{"op": "hangup"}`` hangs up
-every unsettled call.
+:mod:`mxsim.models.device.expiry`), ``candidates`` (how many ICE candidates
+the caller trickles to the device it chose: :mod:`mxsim.models.device.call_ice`);
+``respond = "ignore"``: the callee's user never picks up, it rings until
+the call ends. Workload input ``{"op": "hangup"}`` hangs up every unsettled
+call. ``hangup_in_call``: the chosen callee hangs up once it has every
+candidate the caller's ack announced.
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ from typing import Any
 
 from mxsim.models import call as C
 from mxsim.models import properties_voip as P
+from mxsim.models.device import call_ice as ICE
 from mxsim.models.device.call_caller import CallerSide, _end
+from mxsim.models.device.call_ice import IceSide
 from mxsim.models.device.expiry import CALL_EXPIRY, Expiry
 from mxsim.models.device.expiry import PROPERTIES as EXPIRY_PROPERTIES
 from mxsim.sim.node import ConfigError, Context
@@ -43,14 +48,14 @@ __all__ = ["Calls", "UNSETTLED"]
 UNSETTLED = C.UNSETTLED
 
 
-class Calls(CallerSide, Expiry, Part):
+class Calls(CallerSide, IceSide, Expiry, Part):
     """State: ``calls`` (call ID -> record), ``pending`` (action ID -> request
     not yet answered), ``made``, ``polls``, ``glare`` (the guard's flag)."""
 
     name = "calls"
     section = "VoIP"
-    switches = (*P.SWITCHES, CALL_EXPIRY)
-    properties = (*P.PROPERTIES, *EXPIRY_PROPERTIES)
+    switches = (*P.SWITCHES, CALL_EXPIRY, *ICE.SWITCHES)
+    properties = (*P.PROPERTIES, *EXPIRY_PROPERTIES, *ICE.PROPERTIES)
     handles = ()
     ops = ("hangup",)
     keys = {
@@ -62,6 +67,7 @@ class Calls(CallerSide, Expiry, Part):
         "poll_ms": "a positive integer",
         "max_polls": "a positive integer",
         "lifetime_ms": "a positive integer",
+        "candidates": "a non-negative integer",
     }
 
     @classmethod
@@ -77,6 +83,9 @@ class Calls(CallerSide, Expiry, Part):
         for key in ("early_candidate", "hangup_in_call"):
             if not isinstance(config.get(key, True), bool):
                 raise ConfigError(key, "a boolean", config.get(key))
+        n = config.get("candidates", 0)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ConfigError("candidates", "a non-negative integer", n)
         for key in ("poll_ms", "max_polls", "lifetime_ms"):
             v = config.get(key, 1)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -232,16 +241,16 @@ class Calls(CallerSide, Expiry, Part):
             rec["seen"] = sorted({c["device_id"] for c in o["responses"] if c["type"] == C.ANSWER})
             self._child(ctx, state, cid, C.ANSWER, answer=f"sdp-answer-{me}")
             rec["state"] = "answered"
+        if rec["state"] in ("answered", "in_call"):
+            self.take_candidates(rec, children)
         if rec["state"] in ("ringing", "answered"):
             ack = self._ack_for_me(children, o)
             if ack is not None and ack["selected"] == me:
                 rec["state"] = "in_call"
                 rec["connected"] = True
                 self._child(ctx, state, cid, C.CANDIDATE, candidate=me)
-                if self.config.get("hangup_in_call", True):
-                    # "... in call ..." then "Send hangup update when hanging up".
-                    self._child(ctx, state, cid, C.HANGUP, reason="done")
-                    _end(rec, "hangup")
+                self.take_candidates(rec, children)
+                if self._hang_up_done(ctx, state, cid, rec, ack):
                     return
             elif ack is not None:
                 answered = ack["response"] == C.ANSWER
@@ -252,6 +261,17 @@ class Calls(CallerSide, Expiry, Part):
                 return
         if rec["state"] == "in_call" and o["hangup"] is not None:
             _end(rec, "hangup")
+        elif rec["state"] == "in_call":
+            self._hang_up_done(ctx, state, cid, rec, self._ack_for_me(children, o))
+
+    def _hang_up_done(self, ctx: Context, state: dict, cid: str, rec: dict, ack) -> bool:
+        """``hangup_in_call``: "... in call ..." then "Send hangup update when
+        hanging up", once the caller's announced candidates are all in."""
+        if not self.config.get("hangup_in_call", True) or not self.ice_done(rec, ack):
+            return False
+        self._child(ctx, state, cid, C.HANGUP, reason="done")
+        _end(rec, "hangup")
+        return True
 
     def _ack_for_me(self, children: list[dict], o: dict) -> dict | None:
         """The ack that decides this device: the first one, or per user (``rejection_scope``)."""

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mxsim.models import call as C
 from mxsim.models.homeserver.rooms import result
 from mxsim.sim.model import Switch
 from mxsim.sim.node import ConfigError, Context
@@ -137,6 +138,8 @@ class Actions(Part):
             return  # a retransmission of a request already waiting
         if aid > c["next"]:
             mine["out_of_order"] = True
+            if msg.get("event_type") == C.CANDIDATE:
+                mine[C.OVERTOOK] = True  # set only when seen: other state spaces keep their shape
             if self.node.switches["hold_out_of_order"]:
                 c["held"][key] = msg
                 ctx.set_timer(self.timer(f"hold:{scope}:{aid}"), self.timeout())
