@@ -27,9 +27,9 @@ from mxsim.sim.system import System
 __all__ = ["EXPERIMENT", "expected", "points", "measure", "check", "slope"]
 
 SCENARIO = "receipts-federated"
-SERVERS = (2, 3, 4, 6, 8, 12, 16, 24, 32)
+SERVERS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128)
 QUICK_SERVERS = (2, 4, 8)
-SEEDS = (1, 2, 3, 4, 5)
+SEEDS = (1, 2, 3, 4, 5, 6, 7, 8)
 QUICK_SEEDS = (1, 2)
 
 
