@@ -10,7 +10,7 @@ then the property's own docstring stands in, so every violation gets a line
 (:func:`explain`).
 
 The explainers live in ``explain_rooms``, ``explain_actions``,
-``explain_sessions``, ``explain_signing`` and ``explain_voip`` beside this
+``explain_sessions``, ``explain_signing``, ``explain_sync`` and ``explain_voip`` beside this
 module, one per area of the proposal; the property modules stay as they are.
 """
 
@@ -154,5 +154,6 @@ from mxsim.models import (  # noqa: E402, F401
     explain_rooms,
     explain_sessions,
     explain_signing,
+    explain_sync,
     explain_voip,
 )

@@ -347,7 +347,10 @@ def _replies_chunk(msg: Msg) -> str:
 
 @WIRE.brief("stream")
 def _stream(msg: Msg) -> str:
-    return f"stream pos {msg.get('pos')}: {_listing(msg.get('events') or [], entry_brief)}"
+    text = f"stream pos {msg.get('pos')}: {_listing(msg.get('events') or [], entry_brief)}"
+    if msg.get("limited"):
+        text += " (limited: " + ", ".join(sorted(msg["limited"])) + " has a gap)"
+    return text
 
 
 @WIRE.brief("synced")

@@ -129,6 +129,9 @@ class Stream(Part):
             for entry in msg["events"][max(mine["last_pos"] - start, 0) :]:
                 self.apply(state, entry)
             mine["last_pos"] = msg["pos"]
+            gaps = self.node.part("gaps")
+            if gaps is not None and msg.get("limited"):
+                gaps.limited(ctx, state, msg)  # messages were left out: their token
             return
         mine["buffer"][str(msg["pos"])] = msg
         while str(mine["last_pos"] + 1) in mine["buffer"]:

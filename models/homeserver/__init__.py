@@ -22,6 +22,7 @@ bundling       Updates (Events), Relates to (Events): Bundling         bundling.
 receipts       Updates (Events); Relates to (Events): read receipts   receipts.py
 sync           Global /initialSync API (a delta from a stream token)   initial_sync.py
 filters        Filter API (tokens that expire)                         filters.py
+limited        Global /initialSync API (limit=): a limited delta       limited.py
 =============  ======================================================  ==============
 
 ``rooms`` and ``stream`` are in every homeserver; a scenario uses another
@@ -40,6 +41,7 @@ from mxsim.models.homeserver.federation import Federation
 from mxsim.models.homeserver.filters import Filters
 from mxsim.models.homeserver.initial_sync import Sync
 from mxsim.models.homeserver.joining import Joining
+from mxsim.models.homeserver.limited import Limited
 from mxsim.models.homeserver.presence import Presence
 from mxsim.models.homeserver.receipts import Receipts
 from mxsim.models.homeserver.rogue import Rogue
@@ -69,7 +71,7 @@ class Homeserver(Composed):
     parts = (Rooms, Stream, Joining, Federation, Scrollback, Actions, Updates)
     parts += (Sessions, Presence, Typing, Capabilities, Ephemeral)
     parts += (Bundling, Receipts)
-    parts += (Sync, Filters, Signing, Rogue)
+    parts += (Sync, Filters, Signing, Rogue, Limited)
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
         if src != WORKLOAD and msg.get("type") in REQUESTS:

@@ -320,7 +320,14 @@ class Stream(Part):
             if end > max(poll["sent"], poll["hold"]):
                 # One answer in flight at most: every entry past the device's
                 # position, so a lost answer is sent again on its next poll.
-                ctx.send(device, {"type": "stream", "pos": end, "events": list(poll["queue"])})
+                answer = {"type": "stream", "pos": end, "events": list(poll["queue"])}
+                limited = self.node.part("limited")
+                if limited is not None:
+                    # "max of limit= message events": the rest is a gap, with a token.
+                    answer["events"], tokens = limited.answer(state, answer["events"])
+                    if tokens:
+                        answer["limited"] = tokens
+                ctx.send(device, answer)
                 poll["sent"], poll["parked"] = end, False
 
     def next_pos(self, state: dict, device: str) -> int:
