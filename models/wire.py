@@ -286,9 +286,11 @@ WIRE.declare(
     "`replies`). "
     "To a long poll: every entry after the poll's `from`, `pos` being the position of the last; "
     "`limited` (a server with the `limited` part): room -> the token to scroll back through "
-    "the messages left out past `limit=` (today's `limited` and `prev_batch`).",
+    "the messages left out past `limit=` (today's `limited` and `prev_batch`); "
+    '`state_after` (a server with the `sync_state` part, switch `sync_state = "state_after"`): '
+    "room -> its state events at the end of the answer (MSC4222).",
     ("pos", "events"),
-    ("limited",),
+    ("limited", "state_after"),
 )
 WIRE.declare(
     "synced",
