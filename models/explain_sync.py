@@ -1,11 +1,14 @@
 """Explainers of the sync properties: limited deltas and their gaps
-(``models/device/gaps.py``; proposal, "Global /initialSync API", "Scrolling back")."""
+(``models/device/gaps.py``), and the replies an initial sync bundles
+(``models/properties_relations.py``); proposal, "Global /initialSync API",
+"Scrolling back", "Example using updates and relates_to"."""
 
 from __future__ import annotations
 
 from mxsim.models import room as R
 from mxsim.models.device.gaps import expected_timeline
 from mxsim.models.explain import Moment, devices, explains
+from mxsim.models.homeserver.updates import children
 from mxsim.models.wire_brief import event_brief
 
 
@@ -30,4 +33,26 @@ def timeline_complete(at: Moment) -> str | None:
                 )
             if have != want:
                 return f"{d} shows the messages of {room} out of order: {', '.join(have)}"
+    return None
+
+
+@explains("replies_after_token")
+def replies_after_token(at: Moment) -> str | None:
+    view = at.after
+    for d in devices(view):
+        if "bundles" not in view.state(d):
+            continue
+        config = view.config(d)
+        store = view.state(config["server"])["rooms"]["stores"].get(config["bundles"]["room"])
+        for top, entry in sorted(view.state(d)["bundles"]["shown"].items()):
+            replies = [ev["event_id"] for ev in children(store, top, "relates_to")]
+            want = replies[entry["start"] or 0 :]
+            missing = [e for e in want if e not in entry["replies"]]
+            extra = [e for e in entry["replies"] if e not in want]
+            if missing or extra:
+                return (
+                    f"{d} shows {top} with replies {', '.join(entry['replies']) or 'none'} and"
+                    f" token {entry['start']}: the server's replies from that token are"
+                    f" {', '.join(want) or 'none'}"
+                )
     return None
