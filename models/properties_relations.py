@@ -109,6 +109,31 @@ def paged_to_the_end(view: View) -> bool:
     )
 
 
+@eventually("replies_after_token")
+def replies_after_token(view: View) -> bool:
+    """Each shown parent holds exactly the replies its server has from the parent's
+    pagination token on: a bundle brings the most recent ones, and the token
+    pages the earlier ones (proposal, "Example using updates and relates_to":
+    "the most recent 3 comments and a pagination token to request earlier comments")."""
+    for _d, mine, store in _devices(view):
+        for top, entry in mine["shown"].items():
+            replies = [ev["event_id"] for ev in children(store, top, "relates_to")]
+            if sorted(entry["replies"]) != sorted(replies[entry["start"] or 0 :]):
+                return False
+    return True
+
+
+@sometimes("bundle_with_token")
+def bundle_with_token(view: View) -> bool:
+    """A device shows a parent whose bundle held more replies than its limit, so it
+    came with a pagination token for the earlier ones."""
+    return any(
+        entry["start"] is not None
+        for _d, mine, _s in _devices(view)
+        for entry in mine["shown"].values()
+    )
+
+
 PROPERTIES = (
     bundles_whole,
     updates_applied_once,
@@ -117,4 +142,6 @@ PROPERTIES = (
     pagination_complete,
     child_before_parent,
     paged_to_the_end,
+    replies_after_token,
+    bundle_with_token,
 )

@@ -284,8 +284,13 @@ WIRE.declare(
     "(each entry: `room`, `event`, [`after`], [`local`], [`action_id`]: the sender's own; "
     "from a server with `bundling`, a top-level event holds its children: `updated_by`, "
     "`replies`). "
-    "To a long poll: every entry after the poll's `from`, `pos` being the position of the last.",
+    "To a long poll: every entry after the poll's `from`, `pos` being the position of the last; "
+    "`limited` (a server with the `limited` part): room -> the token to scroll back through "
+    "the messages left out past `limit=` (today's `limited` and `prev_batch`); "
+    '`state_after` (a server with the `sync_state` part, switch `sync_state = "state_after"`): '
+    "room -> its state events at the end of the answer (MSC4222).",
     ("pos", "events"),
+    ("limited", "state_after"),
 )
 WIRE.declare(
     "synced",

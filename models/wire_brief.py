@@ -350,7 +350,13 @@ def _replies_chunk(msg: Msg) -> str:
 
 @WIRE.brief("stream")
 def _stream(msg: Msg) -> str:
-    return f"stream pos {msg.get('pos')}: {_listing(msg.get('events') or [], entry_brief)}"
+    text = f"stream pos {msg.get('pos')}: {_listing(msg.get('events') or [], entry_brief)}"
+    if msg.get("limited"):
+        text += " (limited: " + ", ".join(sorted(msg["limited"])) + " has a gap)"
+    for _, events in sorted((msg.get("state_after") or {}).items()):
+        fresh = [ev for ev in events if not str(ev.get("event_id")).startswith("$genesis.")]
+        text += f"; state after: {_listing(fresh, event_brief)}" if fresh else "; state after"
+    return text
 
 
 @WIRE.brief("synced")

@@ -21,6 +21,8 @@ joining        Joining a room (unknown rooms, elsewhere)   joining.py
 filters        Filter API                                  filters.py
 random         (a user's random steps)                     random_steps.py
 signing        E2E Notes (sign what the server prepared)   signing.py
+gaps           Global /initialSync API (limit=): follow a  gaps.py
+               limited delta's token
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -38,6 +40,7 @@ from mxsim.models.device.calls import Calls
 from mxsim.models.device.capabilities import Capabilities
 from mxsim.models.device.echo import Echo
 from mxsim.models.device.filters import Filters
+from mxsim.models.device.gaps import Gaps
 from mxsim.models.device.joining import Joining
 from mxsim.models.device.presence import Presence
 from mxsim.models.device.random_steps import RandomSteps
@@ -63,7 +66,7 @@ class Device(Composed):
     parts = (Requests, Stream, Timeline, Scrollback, Retransmission, Calls)
     parts += (Sessions, Presence, Echo, Capabilities)
     parts += (Bundles, Receipts)
-    parts += (Sync, Joining, Filters, RandomSteps, Signing)
+    parts += (Sync, Joining, Filters, RandomSteps, Signing, Gaps)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod

@@ -87,7 +87,8 @@ class Requests(Part):
 
     def on_input(self, ctx: Context, state: dict, data: dict[str, Any]) -> None:
         request = {k: v for k, v in data.items() if k != "op"}
-        if data["op"] == "scrollback":
+        if data["op"] == "scrollback" and "from" not in data:
+            # (A part that holds a token of its own, as ``gaps``, names it.)
             scrollback = self.node.part("scrollback")
             start = scrollback.earliest(state, data["room"]) if scrollback else None
             if start is None:

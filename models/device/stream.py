@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mxsim.models import room as R
 from mxsim.models.device.stream_complete import stream_complete
 from mxsim.models.room import SEP
 from mxsim.sim.node import ConfigError, Context
@@ -126,9 +127,17 @@ class Stream(Part):
             # it may repeat some this device already has (a lost answer's).
             start = msg["pos"] - len(msg["events"])
             mine["ask"] = True  # the next answer waits at the server
+            after = msg.get("state_after")
             for entry in msg["events"][max(mine["last_pos"] - start, 0) :]:
+                if after is not None and "state_key" in entry["event"]:
+                    continue  # the timeline's state is history: the state after it follows
                 self.apply(state, entry)
+            for room, events in sorted((after or {}).items()):
+                mine["view"][room] = {R.key_of(ev): ev["event_id"] for ev in events}
             mine["last_pos"] = msg["pos"]
+            gaps = self.node.part("gaps")
+            if gaps is not None and msg.get("limited"):
+                gaps.limited(ctx, state, msg)  # messages were left out: their token
             return
         mine["buffer"][str(msg["pos"])] = msg
         while str(mine["last_pos"] + 1) in mine["buffer"]:

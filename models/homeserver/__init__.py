@@ -22,6 +22,8 @@ bundling       Updates (Events), Relates to (Events): Bundling         bundling.
 receipts       Updates (Events); Relates to (Events): read receipts   receipts.py
 sync           Global /initialSync API (a delta from a stream token)   initial_sync.py
 filters        Filter API (tokens that expire)                         filters.py
+limited        Global /initialSync API (limit=): a limited delta       limited.py
+sync_state     Event Stream API: a delta's timeline and state block    sync_state.py
 =============  ======================================================  ==============
 
 ``rooms`` and ``stream`` are in every homeserver; a scenario uses another
@@ -40,6 +42,7 @@ from mxsim.models.homeserver.federation import Federation
 from mxsim.models.homeserver.filters import Filters
 from mxsim.models.homeserver.initial_sync import Sync
 from mxsim.models.homeserver.joining import Joining
+from mxsim.models.homeserver.limited import Limited
 from mxsim.models.homeserver.presence import Presence
 from mxsim.models.homeserver.receipts import Receipts
 from mxsim.models.homeserver.rogue import Rogue
@@ -48,6 +51,7 @@ from mxsim.models.homeserver.scrollback import Scrollback
 from mxsim.models.homeserver.sessions import Sessions
 from mxsim.models.homeserver.signing import Signing
 from mxsim.models.homeserver.stream import Stream
+from mxsim.models.homeserver.sync_state import SyncState
 from mxsim.models.homeserver.typing import Typing
 from mxsim.models.homeserver.updates import Updates
 from mxsim.models.wire import REQUEST, WIRE
@@ -69,7 +73,7 @@ class Homeserver(Composed):
     parts = (Rooms, Stream, Joining, Federation, Scrollback, Actions, Updates)
     parts += (Sessions, Presence, Typing, Capabilities, Ephemeral)
     parts += (Bundling, Receipts)
-    parts += (Sync, Filters, Signing, Rogue)
+    parts += (Sync, Filters, Signing, Rogue, Limited, SyncState)
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
         if src != WORKLOAD and msg.get("type") in REQUESTS:

@@ -165,7 +165,15 @@ class Stream(Part):
         sent = dev["sent"].setdefault(room_id, {})
         if room_id not in dev["shown"]:
             self.snapshot(state, store, device, room_id, skip=ev["event_id"])
-        if is_state(ev) or changed:
+        sync_state = self.node.part("sync_state")
+        if sync_state is not None and sync_state.takes(dev):
+            if is_state(ev):
+                # A timeline of every accepted event, superseded or not; the
+                # room's state travels beside it (see ``sync_state``).
+                dev["depth"][room_id] = max(dev["depth"].get(room_id, 0), ev["depth"])
+                self.push(state, device, room_id, ev)
+                return
+        elif is_state(ev) or changed:
             if self.node.switches["omit_superseded_state"]:
                 # Proposal, "State Events Ordering Notes": never send a state
                 # event superseded already; send what the current state now
@@ -320,7 +328,17 @@ class Stream(Part):
             if end > max(poll["sent"], poll["hold"]):
                 # One answer in flight at most: every entry past the device's
                 # position, so a lost answer is sent again on its next poll.
-                ctx.send(device, {"type": "stream", "pos": end, "events": list(poll["queue"])})
+                answer = {"type": "stream", "pos": end, "events": list(poll["queue"])}
+                limited = self.node.part("limited")
+                if limited is not None:
+                    # "max of limit= message events": the rest is a gap, with a token.
+                    answer["events"], tokens = limited.answer(state, answer["events"])
+                    if tokens:
+                        answer["limited"] = tokens
+                sync_state = self.node.part("sync_state")
+                if sync_state is not None:
+                    answer.update(sync_state.answer(state, device, answer["events"]))
+                ctx.send(device, answer)
                 poll["sent"], poll["parked"] = end, False
 
     def next_pos(self, state: dict, device: str) -> int:
