@@ -22,6 +22,8 @@ bundling       Updates (Events), Relates to (Events): Bundling         bundling.
 receipts       Updates (Events); Relates to (Events): read receipts   receipts.py
 sync           Global /initialSync API (a delta from a stream token)   initial_sync.py
 filters        Filter API (tokens that expire)                         filters.py
+extremities    Message Events Ordering Notes (forward extremities      extremities.py
+               merged by a dummy event, switch merge_extremities)
 =============  ======================================================  ==============
 
 ``rooms`` and ``stream`` are in every homeserver; a scenario uses another
@@ -36,6 +38,7 @@ from mxsim.models.homeserver.actions import Actions
 from mxsim.models.homeserver.bundling import Bundling
 from mxsim.models.homeserver.capabilities import Capabilities
 from mxsim.models.homeserver.ephemeral import Ephemeral
+from mxsim.models.homeserver.extremities import Extremities
 from mxsim.models.homeserver.federation import Federation
 from mxsim.models.homeserver.filters import Filters
 from mxsim.models.homeserver.initial_sync import Sync
@@ -69,7 +72,7 @@ class Homeserver(Composed):
     parts = (Rooms, Stream, Joining, Federation, Scrollback, Actions, Updates)
     parts += (Sessions, Presence, Typing, Capabilities, Ephemeral)
     parts += (Bundling, Receipts)
-    parts += (Sync, Filters, Signing, Rogue)
+    parts += (Sync, Filters, Signing, Rogue, Extremities)
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
         if src != WORKLOAD and msg.get("type") in REQUESTS:
