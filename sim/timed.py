@@ -65,9 +65,16 @@ class _Ctx(Effects):
 
 
 class TimedRun:
-    """One timed run of ``system`` with ``seed`` until quiescence or ``until`` µs."""
+    """One timed run of ``system`` with ``seed`` until quiescence or ``until`` µs.
 
-    def __init__(self, system: System, seed: int, until: int, judge: bool = True) -> None:
+    ``judge``: judge the system's properties after every step (True), not at
+    all (False), or with the given :class:`~sim.verdict.PathJudge` (an
+    experiment's subclass that also measures each step's state).
+    """
+
+    def __init__(
+        self, system: System, seed: int, until: int, judge: bool | PathJudge = True
+    ) -> None:
         self.system = system
         self.seed = seed
         self.until = until
@@ -92,7 +99,10 @@ class TimedRun:
         self.steps: list[tuple] = []
         self.counts = {"sent": 0, "delivered": 0, "dropped": 0, "duplicated": 0, "timers": 0}
         self.metrics: dict[str, int] = {}
-        self.judge = PathJudge(system.properties) if judge and system.properties else None
+        if isinstance(judge, PathJudge):
+            self.judge: PathJudge | None = judge
+        else:
+            self.judge = PathJudge(system.properties) if judge and system.properties else None
         self.view = _View(self)
         self.broken = False
 

@@ -24,6 +24,8 @@ sync           Global /initialSync API (a delta from a stream token)   initial_s
 filters        Filter API (tokens that expire)                         filters.py
 limited        Global /initialSync API (limit=): a limited delta       limited.py
 sync_state     Event Stream API: a delta's timeline and state block    sync_state.py
+extremities    Message Events Ordering Notes (forward extremities      extremities.py
+               merged by a dummy event, switch merge_extremities)
 =============  ======================================================  ==============
 
 ``rooms`` and ``stream`` are in every homeserver; a scenario uses another
@@ -38,6 +40,7 @@ from mxsim.models.homeserver.actions import Actions
 from mxsim.models.homeserver.bundling import Bundling
 from mxsim.models.homeserver.capabilities import Capabilities
 from mxsim.models.homeserver.ephemeral import Ephemeral
+from mxsim.models.homeserver.extremities import Extremities
 from mxsim.models.homeserver.federation import Federation
 from mxsim.models.homeserver.filters import Filters
 from mxsim.models.homeserver.initial_sync import Sync
@@ -73,7 +76,7 @@ class Homeserver(Composed):
     parts = (Rooms, Stream, Joining, Federation, Scrollback, Actions, Updates)
     parts += (Sessions, Presence, Typing, Capabilities, Ephemeral)
     parts += (Bundling, Receipts)
-    parts += (Sync, Filters, Signing, Rogue, Limited, SyncState)
+    parts += (Sync, Filters, Signing, Rogue, Limited, SyncState, Extremities)
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
         if src != WORKLOAD and msg.get("type") in REQUESTS:

@@ -24,7 +24,9 @@ def _files(tmp_path, name, label, jobs, hashseed):
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
-@pytest.mark.parametrize("name", ["receipts", "findings", "fanout", "initial-sync"])
+@pytest.mark.parametrize(
+    "name", ["receipts", "findings", "fanout", "initial-sync", "convergence", "graph-width"]
+)
 def test_same_bytes_across_jobs_and_hash_seeds(tmp_path, name):
     one = _files(tmp_path, name, "one", 1, "0")
     two = _files(tmp_path, name, "two", 2, "1")
