@@ -417,6 +417,12 @@ from mxsim.models import wire_brief  # noqa: E402, F401
 def main(argv: list[str] | None = None) -> int:
     """Write the protocol document to the path given (default: print it)."""
     args = sys.argv[1:] if argv is None else argv
+    if len(args) > 1 or (args and args[0].startswith("-")):
+        # Not a path: one line, exit code 2, nothing written.
+        sys.stderr.write(
+            "usage: python -m mxsim.models.wire [FILE.md] (writes the protocol document)\n"
+        )
+        return 2
     text = WIRE.markdown()
     if not args:
         sys.stdout.write(text)

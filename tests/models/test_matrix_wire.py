@@ -121,3 +121,12 @@ def test_the_protocol_document_is_current(tmp_path):
     assert DOC.read_text() == out.read_text(), "run: python -m mxsim.models.wire docs/protocol.md"
     for name in WIRE.messages:
         assert f"`{name}`" in DOC.read_text()
+
+
+def test_an_option_is_not_taken_for_the_output_path(tmp_path, monkeypatch, capsys):
+    from mxsim.models.wire import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["--help"]) == 2
+    assert list(tmp_path.iterdir()) == []
+    assert capsys.readouterr().err.count("\n") == 1
