@@ -14,10 +14,11 @@ __all__ = ["bench"]
 @click.option("--deliveries", type=click.IntRange(min=1000), default=200_000, show_default=True)
 @click.option(
     "--only",
-    type=click.Choice(["engine", "rooms", "checker", "swarm"]),
+    type=click.Choice(["engine", "rooms", "checker", "swarm", "executor"]),
     help="Run one part: the engine against bare simpy, the homeserver model, the checker "
-    "(states/s, reductions, time to each seeded violation), or swarm against plain random "
-    "walks (only run when named).",
+    "(states/s, reductions, time to each seeded violation), swarm against plain random "
+    "walks, or the executor (units/s on the process pool and on a Dask LocalCluster, 1 and 2 "
+    "workers; swarm and executor only run when named).",
 )
 def bench(as_json: bool, deliveries: int, only: str | None) -> None:
     """Measure deliveries/s against bare simpy, the rooms model, and the checker."""
@@ -42,6 +43,11 @@ def bench(as_json: bool, deliveries: int, only: str | None) -> None:
 
         report["swarm"] = bench_swarm.run()
         lines += bench_swarm.describe(report["swarm"])
+    if only == "executor":
+        from mxsim.experiments import bench_executor
+
+        report["executor"] = bench_executor.run()
+        lines += bench_executor.describe(report["executor"])
     if as_json:
         _emit_json(report)
     else:

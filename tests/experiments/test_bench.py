@@ -42,3 +42,15 @@ def test_checker_bench_reports_each_reduction_and_the_seeded_violations():
     seeded = report["seeded"]["action-ids --set idempotent_retransmission=false"]
     assert set(seeded["bfs_seconds"]) == {"idempotent", "per_client_order", "sent_means_applied"}
     assert "checker (reductions:" in bench_checker.describe(report)[0]
+
+
+def test_the_executor_bench_measures_both_backends_at_one_and_two_workers():
+    from mxsim.experiments import bench_executor
+
+    report = bench_executor.run(walks=20, experiment="fanout")
+    got = {(r["backend"], r["workers"]) for r in report["rows"]}
+    assert got == {("pool", 1), ("pool", 2), ("dask", 1), ("dask", 2)}
+    assert all(r["walks_per_s"] > 0 and r["points_per_s"] > 0 for r in report["rows"])
+    lines = bench_executor.describe(report)
+    assert lines[0].startswith("executor: check action-ids --random --walks 20")
+    assert sum("dask overhead at" in line for line in lines) == 2
