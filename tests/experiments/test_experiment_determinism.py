@@ -25,7 +25,7 @@ def _files(tmp_path, name, label, jobs, hashseed):
 
 
 @pytest.mark.parametrize(
-    "name", ["receipts", "findings", "fanout", "initial-sync", "convergence", "graph-width"]
+    "name", ["receipts", "findings", "fanout", "initial-sync", "convergence", "graph-width", "voip"]
 )
 def test_same_bytes_across_jobs_and_hash_seeds(tmp_path, name):
     one = _files(tmp_path, name, "one", 1, "0")
