@@ -25,7 +25,17 @@ def _files(tmp_path, name, label, jobs, hashseed):
 
 
 @pytest.mark.parametrize(
-    "name", ["receipts", "findings", "fanout", "initial-sync", "convergence", "graph-width", "voip"]
+    "name",
+    [
+        "receipts",
+        "findings",
+        "fanout",
+        "initial-sync",
+        "convergence",
+        "graph-width",
+        "voip",
+        "action-ids",
+    ],
 )
 def test_same_bytes_across_jobs_and_hash_seeds(tmp_path, name):
     one = _files(tmp_path, name, "one", 1, "0")
