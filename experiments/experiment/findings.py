@@ -43,6 +43,9 @@ ABOUT: dict[str, tuple[str, ...]] = {
     "receipts": ("local_receipt_audience",),
     "voip-1-to-n": ("caller_acknowledges",),
     "voip-federated": ("caller_acknowledges",),
+    "voip-expiry": ("call_expiry",),
+    "voip-ice": ("hold_out_of_order", "candidate_audience"),
+    "rejected-state": ("rejected_state_events",),
     # Its [switches] table names four (16 settings of a search that never
     # completes); the two it was written about keep the full run in bounds.
     "random-clients": ("join_returns_events", "txn_scope"),
