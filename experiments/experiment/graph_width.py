@@ -67,7 +67,7 @@ def room(
 
     >>> raw = room(3, 50, seed=1)
     >>> [n["name"] for n in raw["nodes"]], raw["nodes"][0]["config"]["extremities"]
-    (['hs1', 'hs2', 'hs3'], {})
+    (['hs1', 'hs2', 'hs3'], {'threshold': 10, 'period_ms': 500})
     """
     rng = random.Random(f"graph-width:{servers}:{latency_ms}:{seed}")
     names = [f"hs{k}" for k in range(1, servers + 1)]
