@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from mxsim.sim.files import write_atomic
-from mxsim.sim.wire import CLIENT_SERVER, SERVER_CLIENT, SERVER_SERVER, Wire
+from mxsim.sim.wire import CLIENT_SERVER, SERVER_CLIENT, Wire
 
 __all__ = ["WIRE", "REQUEST", "SESSION_REQUEST", "TRY", "request_fields", "main"]
 
@@ -309,105 +309,11 @@ WIRE.declare(
     ("pos", "event"),
 )
 
-# -- server -> server ------------------------------------------------------------
+# Federation messages (server -> server), declared in a module of their own
+# after the client-server ones, so the protocol document keeps this order.
+from mxsim.models.wire_fed import declare_federation  # noqa: E402
 
-# The proposal assumes federation without specifying it; these messages are
-# the model's (named after what they do, as homeservers do it today).
-FED = "Federation (assumed by the proposal)"
-WIRE.declare(
-    "fed.event",
-    SERVER_SERVER,
-    FED,
-    "A new event for a server in the room; resent until acknowledged.",
-    ("seq", "event"),
-)
-WIRE.declare("fed.ack", SERVER_SERVER, FED, "Acknowledges a `fed.event` by its `seq`.", ("seq",))
-WIRE.declare(
-    "fed.get",
-    SERVER_SERVER,
-    "Message Events Ordering Notes",
-    "Ask for events a received one refers to and the asker lacks.",
-    ("room", "ids"),
-)
-WIRE.declare(
-    "fed.events", SERVER_SERVER, "Message Events Ordering Notes", "Events asked for.", ("events",)
-)
-WIRE.declare(
-    "fed.make_join",
-    SERVER_SERVER,
-    JOINING,
-    "Ask a resident server to let a user join (by room ID or alias).",
-    ("room", "alias", "key", "user"),
-)
-WIRE.declare(
-    "fed.join_state",
-    SERVER_SERVER,
-    JOINING,
-    "The room's current state, its auth chain, extremities and recent events.",
-    ("room", "key", "events", "after", "hidden", "current", "extremities"),
-)
-WIRE.declare("fed.join_denied", SERVER_SERVER, JOINING, "A remote join refused.", ("key", "error"))
-WIRE.declare(
-    "fed.backfill",
-    SERVER_SERVER,
-    SCROLL,
-    "Ask for older events (backfill over federation).",
-    ("room", "frontier", "limit", "req"),
-)
-WIRE.declare(
-    "fed.history",
-    SERVER_SERVER,
-    SCROLL,
-    "Older events, each with the state after it.",
-    ("req", "events", "after", "hidden"),
-)
-WIRE.declare(
-    "fed.reject",
-    SERVER_SERVER,
-    "Rejecting an invite",
-    "Reject an invite through the inviter's server (the rejecting one is not in the room).",
-    ("invite", "user", "req"),
-)
-WIRE.declare(
-    "fed.rejected",
-    SERVER_SERVER,
-    "Rejecting an invite",
-    "The outcome of a `fed.reject`.",
-    ("invite", "req", "ok", "error"),
-)
-
-EPHEMERAL = "Typing; Presence (ephemeral events across federation)"
-WIRE.declare(
-    "fed.ephemeral",
-    SERVER_SERVER,
-    EPHEMERAL,
-    "A user's presence (`edu` presence, `key` the user) or a room's typing users of the"
-    " sender (`edu` typing, `key` the room), numbered `n` by the sender.",
-    ("edu", "key", "n"),
-    ("presence", "caps", "users"),
-)
-WIRE.declare(
-    "fed.ephemeral_ack",
-    SERVER_SERVER,
-    EPHEMERAL,
-    "Acknowledges the `fed.ephemeral` numbered `n` (with `ephemeral_delivery = latest`).",
-    ("edu", "key", "n"),
-)
-
-WIRE.declare(
-    "fed.caps_lookup",
-    SERVER_SERVER,
-    "Capabilities: Federation",
-    "Ask a user's server for the capability set behind a hash (`of`: the user).",
-    ("hash", "of"),
-)
-WIRE.declare(
-    "fed.caps",
-    SERVER_SERVER,
-    "Capabilities: Federation",
-    "The capability set of a `fed.caps_lookup` (`caps` null: unknown hash).",
-    ("hash", "caps"),
-)
+declare_federation(WIRE)
 
 # One-line briefs of every message (WIRE.summarize), declared beside the
 # messages' fields but in a module of their own; imported here so WIRE has them.
@@ -423,7 +329,11 @@ def main(argv: list[str] | None = None) -> int:
             "usage: python -m mxsim.models.wire [FILE.md] (writes the protocol document)\n"
         )
         return 2
-    text = WIRE.markdown()
+    # Run as ``python -m``, this file is ``__main__``, a second copy of the
+    # module; the messages are declared on the importable one's WIRE.
+    from mxsim.models import wire
+
+    text = wire.WIRE.markdown()
     if not args:
         sys.stdout.write(text)
     else:
