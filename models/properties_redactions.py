@@ -24,7 +24,6 @@ __all__ = [
     "redaction_authorised",
     "redaction_before_target",
     "redaction_refused",
-    "shown_then_redacted",
 ]
 
 
@@ -166,20 +165,10 @@ def redaction_refused(view: View) -> bool:
     return _seen(view, "refused")
 
 
-@sometimes("shown_then_redacted")
-def shown_then_redacted(view: View) -> bool:
-    """A device showed a message whole, and later its redaction came."""
-    return any(
-        view.state(d).get("redactions", {}).get("seen", {}).get("shown_then_redacted")
-        for d in _devices(view)
-    )
-
-
 PROPERTIES = (
     redactions_applied,
     redacted_content_gone,
     redaction_authorised,
     redaction_before_target,
     redaction_refused,
-    shown_then_redacted,
 )

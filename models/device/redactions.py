@@ -8,9 +8,8 @@ events it has), so a scenario needs no event IDs. The timeline part shows
 an event redacted when the stream brings its ``m.room.redaction`` or its
 stripped copy (:mod:`mxsim.models.device.timeline`).
 
-State: ``bodies`` (body -> the first message shown with it), ``owed``
-(redactions waiting for their message) and ``seen`` (``shown_then_redacted``:
-a redaction came for a message this device showed whole; a flag).
+State: ``bodies`` (body -> the first message shown with it) and ``owed``
+(redactions waiting for their message).
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ FIELDS = ("room", "body")
 
 
 class Redactions(Part):
-    """Takes the workload op ``redact``; told of messages and redactions by the timeline."""
+    """Takes the workload op ``redact``; told by the timeline of the messages it shows."""
 
     name = "redactions"
     section = "Event Stream API (deleted message events)"
@@ -42,7 +41,7 @@ class Redactions(Part):
                 raise ConfigError(key, "a string (op redact)", data.get(key))
 
     def initial(self) -> dict[str, Any]:
-        return {"bodies": {}, "owed": [], "seen": {"shown_then_redacted": False}}
+        return {"bodies": {}, "owed": []}
 
     def on_input(self, ctx: Context, state: dict, data: dict[str, Any]) -> None:
         self.of(state)["owed"].append({"room": data["room"], "body": data["body"]})
@@ -62,8 +61,3 @@ class Redactions(Part):
         body = ev.get("content", {}).get("body")
         if isinstance(body, str):
             self.of(state)["bodies"].setdefault(body, ev["event_id"])
-
-    def redacted(self, state: dict, shown: bool) -> None:
-        """A redaction came for a message; ``shown``: the timeline showed it whole."""
-        if shown:
-            self.of(state)["seen"]["shown_then_redacted"] = True

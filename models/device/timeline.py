@@ -4,10 +4,11 @@ Messages join the timeline in stream order; an out-of-order message (for a
 device that opted in with ``out_of_order``) goes after the event it names; a
 local ``m.room.redaction`` hides an event, and so does a user's (proposal,
 "Event Stream API": "Deleted message events are ``m.room.redaction``
-events") or the stripped copy of a redacted event (``redacted_because``). An
-event handed whole after the device showed it redacted sets ``unredacted``
-(present only then). A device that persists scrollback holds each event
-once, by ID, and counts an event handed to it twice.
+events") or the stripped copy of a redacted event (``redacted_because``). On
+a device with the ``redactions`` part, an event handed whole after the device
+showed it redacted sets ``unredacted`` (present only then). A device that
+persists scrollback holds each event once, by ID, and counts an event handed
+to it twice.
 """
 
 from __future__ import annotations
@@ -41,14 +42,6 @@ class Timeline(Part):
         self._persists = scrollback is not None and scrollback.persists()
         self.redactions = self.node.part("redactions")
 
-    def _redacted(self, state: dict, room: str, target: str) -> None:
-        """A user's redaction of ``target`` came (before or after the target)."""
-        mine = self.of(state)
-        mine["redacted"].append(target)
-        if self.redactions is not None:
-            shown = target in mine["timeline"].get(room, ())
-            self.redactions.redacted(state, shown)
-
     def persists(self) -> bool:
         return self._persists
 
@@ -59,14 +52,14 @@ class Timeline(Part):
             if entry.get("local"):
                 mine["redacted"].append(ev["redacts"])
             elif ev.get("redacts") not in mine["redacted"]:
-                self._redacted(state, room, ev["redacts"])
+                mine["redacted"].append(ev["redacts"])  # a user's, before or after its target
             return
         timeline = mine["timeline"].setdefault(room, [])
         if ev.get("redacted_because") and ev["event_id"] not in mine["redacted"]:
             mine["redacted"].append(ev["event_id"])  # handed stripped
-        elif ev["event_id"] in mine["redacted"] and ev.get("content"):
-            mine["unredacted"] = True  # its content again, after the redaction
         elif self.redactions is not None:
+            if ev["event_id"] in mine["redacted"] and ev.get("content"):
+                mine["unredacted"] = True  # its content again, after the redaction
             self.redactions.shown(state, ev)
         if self.persists() and ev["event_id"] in timeline:
             mine["duplicates"] += 1
