@@ -172,6 +172,27 @@ def test_a_message_queued_for_a_long_poll_goes_out_stripped():
     assert "unredacted" not in timeline
 
 
+def test_a_device_new_after_the_redaction_gets_the_message_stripped_in_its_initial_sync():
+    sys_ = system(NAME)
+    late = [m for m in PRELUDE if m[:3] != ("deliver", "hs2", "bob2")]
+    moves = [*late, MESSAGE, REDACTION, ("deliver", "hs2", "bob2"), ("deliver", "bob2", "hs2")]
+    world, taken = drive(sys_, moves)
+    sync = json.loads(taken[-1][3])
+    messages = [e["event"] for e in sync["events"] if e["event"]["type"] == "m.room.message"]
+    assert [ev["content"] for ev in messages] == [{"body": "welcome"}, {}]
+    timeline = sys_.view(world).state("bob2")["timeline"]
+    assert timeline["redacted"] == [messages[1]["event_id"]]
+
+
+def test_a_server_that_marks_a_redaction_but_keeps_the_content_is_caught(monkeypatch):
+    monkeypatch.setattr(redactions, "strip", lambda ev, rid: {**ev, "redacted_because": rid})
+    checked = check(NAME, max_states=5_000)
+    assert checked.report.verdicts["redacted_content_gone"] == "violated"
+    _, view = _final(checked, "redacted_content_gone")
+    text = explain("redacted_content_gone", Moment(None, view, None))
+    assert text == "hs1 applied the redaction of $hs1.1 and still holds or queues its content"
+
+
 @pytest.mark.parametrize("keep", [True, False])
 def test_a_redaction_accepted_before_its_target_waits_for_it(keep):
     # A redaction on a fork beside its target: the room store holds it until the target comes.
