@@ -11,7 +11,12 @@ out (the target is then shown whole: the buffer test fails); the stripping
 of entries queued for a long poll left out (redacted_content_gone violated:
 the queue test and the complete check fail); ``may_apply`` always true, the
 request and the application checks skipped (redaction_authorised violated,
-Bob's redaction of Alice's message takes effect)."""
+Bob's redaction of Alice's message takes effect); ``strip`` keeping the
+content (redacted_content_gone violated, and the initial-sync test fails);
+the device not taking a stripped copy as redacted (redactions_applied
+violated: the complete check fails). The auth rules' own redaction check
+(``models/auth.py``) does not decide here: the model's event IDs name no
+server, so it leaves the check to the time the redaction is applied."""
 
 from __future__ import annotations
 
