@@ -103,14 +103,15 @@ class Redactions(Part):
         if store is None:
             rooms.answer(ctx, device, result(aid, False, error="not in room"))
             return
-        user = rooms.user(state, device, msg)
-        ev = rooms.new_event(state, store, room_id, REDACTION, user, {})
-        ev["redacts"] = target = msg["redacts"]
-        if R.placed(store, target) and not may_apply(store, ev, store["events"][target]):
+        user, target = rooms.user(state, device, msg), msg["redacts"]
+        asked = {"type": REDACTION, "sender": user, "event_id": "", "redacts": target}
+        if R.placed(store, target) and not may_apply(store, asked, store["events"][target]):
             # As today's servers answer: no permission to redact another's event.
             self.saw(state, "refused")
             rooms.answer(ctx, device, result(aid, False, error=f"{user} may not redact {target}"))
             return
+        ev = rooms.new_event(state, store, room_id, REDACTION, user, {})
+        ev["redacts"] = target
         rooms.local(ctx, state, device, aid, store, ev)
         if ev["event_id"] in store["rejected"]:
             self.saw(state, "refused")  # the auth rules refused it
