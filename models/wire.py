@@ -172,6 +172,15 @@ _request(
     ("room", "event_id"),
 )
 
+_request(
+    "redact",
+    STREAM,
+    'Delete a message event ("Deleted message events are `m.room.redaction` events"): the '
+    "server makes an `m.room.redaction` naming `redacts`, allowed for the event's sender or "
+    "a user at the `redact` power level.",
+    ("room", "redacts"),
+)
+
 #: Fields every request with a session ID carries (proposal, "Sessions"):
 #: ``rid`` numbers the device's requests, ``session`` is None before the first answer.
 SESSION_REQUEST = ("rid", "whoami", "out_of_order", "session")

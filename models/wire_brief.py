@@ -125,7 +125,11 @@ def event_brief(ev: Any) -> str:
     if kind == "m.receipt":
         where = " (local)" if ev.get("local") else ""
         return f"receipt of {ev.get('updates') or ev.get('relates_to', '?')}{where}"
+    if kind == "m.room.redaction":
+        return f"redaction of {ev.get('redacts', '?')} {ev.get('event_id', '')}".rstrip()
     text = _content(kind, ev.get("content"), ev.get("state_key"))
+    if ev.get("redacted_because"):
+        text += " (redacted)"
     parent = ev.get("updates") or ev.get("relates_to")
     if parent and kind not in _CALL_WORDS:
         text += f" on {parent}"
@@ -265,6 +269,11 @@ def _replies(msg: Msg) -> str:
 @WIRE.brief("receipt")
 def _receipt(msg: Msg) -> str:
     return f"{_aid(msg)} read {msg['event_id']}"
+
+
+@WIRE.brief("redact")
+def _redact(msg: Msg) -> str:
+    return f"{_aid(msg)} redact {msg['redacts']}"
 
 
 @WIRE.brief("presence")

@@ -23,6 +23,7 @@ random         (a user's random steps)                     random_steps.py
 signing        E2E Notes (sign what the server prepared)   signing.py
 gaps           Global /initialSync API (limit=): follow a  gaps.py
                limited delta's token
+redactions     Event Stream API (deleted message events)   redactions.py
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -45,6 +46,7 @@ from mxsim.models.device.joining import Joining
 from mxsim.models.device.presence import Presence
 from mxsim.models.device.random_steps import RandomSteps
 from mxsim.models.device.receipts import Receipts
+from mxsim.models.device.redactions import Redactions
 from mxsim.models.device.requests import Requests
 from mxsim.models.device.retransmission import Retransmission
 from mxsim.models.device.scrollback import Scrollback
@@ -66,7 +68,7 @@ class Device(Composed):
     parts = (Requests, Stream, Timeline, Scrollback, Retransmission, Calls)
     parts += (Sessions, Presence, Echo, Capabilities)
     parts += (Bundles, Receipts)
-    parts += (Sync, Joining, Filters, RandomSteps, Signing, Gaps)
+    parts += (Sync, Joining, Filters, RandomSteps, Signing, Gaps, Redactions)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod

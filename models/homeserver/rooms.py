@@ -206,6 +206,11 @@ class Rooms(Part):
         """Tell devices what changed, and the joining part of an invite for a user here."""
         if ev["event_id"] in store["soft_failed"]:
             return
+        redactions = self.node.part("redactions")
+        if redactions is not None:
+            ev = redactions.accepted(ctx, state, store, ev)  # the target's stripped copy
+            if ev is None:
+                return  # a redaction without effect: never shown
         self.stream.accepted(ctx, state, store, ev, changed)
         joining = self.joining
         if joining is not None and _membership(ev) == "invite":
