@@ -138,7 +138,9 @@ class Rooms(Part):
         return self.of(state)["stores"]
 
     def accept(self, store: dict, ev: dict, soft_fail: bool = False) -> tuple:
-        return R.accept(store, ev, self.node.switches["state_resolution"], soft_fail=soft_fail)
+        declared = bool(self.node.switches.get("type_declares_state_key"))
+        algorithm = self.node.switches["state_resolution"]
+        return R.accept(store, ev, algorithm, soft_fail=soft_fail, declared=declared)
 
     def answer(self, ctx: Context, device: str | None, msg: dict) -> None:
         if device is not None:  # None: the scenario acted for a user directly
