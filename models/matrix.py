@@ -29,6 +29,7 @@ from mxsim.models.device import Device
 from mxsim.models.homeserver import Homeserver
 from mxsim.models.properties_actions import PROPERTIES as ACTION_PROPERTIES
 from mxsim.models.properties_actions import SWITCHES as ACTION_SWITCHES
+from mxsim.models.properties_join import PROPERTIES as JOIN_PROPERTIES
 from mxsim.models.properties_receipts import PROPERTIES as RECEIPT_PROPERTIES
 from mxsim.models.properties_rejected import PROPERTIES as REJECTED_PROPERTIES
 from mxsim.models.properties_rejected import SWITCHES as REJECTED_SWITCHES
@@ -306,5 +307,6 @@ MODEL = Model(
         *REJECTED_PROPERTIES,
         *ROOM_PROPERTIES,
         *TYPE_KEY_PROPERTIES,
+        *JOIN_PROPERTIES,
     ),
 )
