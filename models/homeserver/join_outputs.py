@@ -3,9 +3,12 @@
 whether they are typing), enough messages to fill screen (and whether there are
 more)").
 
-A ``joined`` answer carries ``members`` (user -> ``presence``, ``typing``,
-``power``, ``name``) and ``more`` (older messages than the ``limit`` of the
-join's filter exist). Which moment the members' presence and typing describe is
+Before this part a ``joined`` answer held the room ID, the room's current
+state as the join's filter passes it (aliases, name, topic, the member events
+and power levels among it) and up to ``limit`` messages with the scrollback
+token; now it also carries ``members`` (user -> ``presence``, ``typing``,
+``power``, ``name``) and ``more`` (older messages than the ``limit`` exist).
+Not modelled: avatars, and typing users of other servers (``ephemeral``). Which moment the members' presence and typing describe is
 switch ``join_snapshot``: ``at_token``, the answer's stream position (what
 changes later follows in the stream past it); ``stale``, a summary the server
 refreshes when the room gets an event, not when presence or typing change (so

@@ -21,11 +21,15 @@ import functools
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from witness import check, drive, holds, initially, records, system, turns_true
 
+from mxsim.experiments.jobs import load_scenario
 from mxsim.models.explain import Moment, explain
+from mxsim.models.registry import bundled
+from mxsim.sim.scenario import ScenarioError
 from mxsim.sim.timed import TimedRun
 
 NAME = "join-outputs"
@@ -173,3 +177,20 @@ def test_only_the_first_batch_after_the_answer_counts_as_racing_the_join():
     members.took(state, "!r:hs", listed)
     members.applied(state, typing)  # in the first batch: it raced the join
     assert state["members"]["seen"][GUARD]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('"@bob:hs" = "Bob"', '"@bob:hs" = 5', "genesis[0].names: expected a table of user -> str"),
+        ('"@bob:hs" = 50', '"@bob:hs" = true', "genesis[0].power: expected a table of user -> int"),
+    ],
+)
+def test_a_bad_genesis_table_is_one_line_naming_it(tmp_path, old, new, message):
+    text = bundled()[NAME].read_text()
+    assert old in text
+    path = Path(tmp_path) / "bad.toml"
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(str(path))
+    assert message in str(e.value) and "\n" not in str(e.value)
