@@ -8,13 +8,15 @@ state as the join's filter passes it (aliases, name, topic, the member events
 and power levels among it) and up to ``limit`` messages with the scrollback
 token; now it also carries ``members`` (user -> ``presence``, ``typing``,
 ``power``, ``name``) and ``more`` (older messages than the ``limit`` exist).
-Not modelled: avatars, and typing users of other servers (``ephemeral``). Which moment the members' presence and typing describe is
-switch ``join_snapshot``: ``at_token``, the answer's stream position (what
-changes later follows in the stream past it); ``stale``, a summary the server
-refreshes when the room gets an event, not when presence or typing change (so
-a change between the room's last event and the join is in neither the answer
-nor the stream after it). With this part configured the server records, per
-join event, the members and messages at the answer's stream position (its
+Not modelled: avatars, and typing users of other servers (``ephemeral``).
+
+Which moment the members' presence and typing describe is switch
+``join_snapshot``: ``at_token``, the answer's stream position (what changes
+later follows in the stream past it); ``stale``, a summary the server refreshes
+when the room gets an event, not when presence or typing change (so a change
+between the room's last event and the join is in neither the answer nor the
+stream after it). With this part configured the server records, per join
+event, the members and messages at the answer's stream position (its
 ``truth``) for the property ``join_output_agrees``.
 """
 
