@@ -261,8 +261,9 @@ WIRE.declare(
     SERVER_CLIENT,
     JOINING,
     'A join answered with the room\'s events "instead of" the stream, at a stream position '
-    "(`pos`; null under `join_returns_events`: outside the stream).",
-    ("aid", "ok", "event_id", "room", "pos", "events"),
+    "(`pos`; null under `join_returns_events`: outside the stream), its `members` (presence, "
+    "typing, power level, display name) and whether there are `more` messages than its limit.",
+    ("aid", "ok", "event_id", "room", "pos", "events", "members", "more"),
 )
 WIRE.declare(
     "chunk",

@@ -335,9 +335,20 @@ def _result(msg: Msg) -> str:
 
 @WIRE.brief("joined")
 def _joined(msg: Msg) -> str:
-    return f"joined #{msg.get('aid')} {msg['room']} at pos {msg.get('pos')}, " + _listing(
+    text = f"joined #{msg.get('aid')} {msg['room']} at pos {msg.get('pos')}, " + _listing(
         msg.get("events") or [], entry_brief
     )
+    members = msg.get("members") or {}
+    listed = [_member(u, members[u]) for u in sorted(members)]
+    more = " (more before)" if msg.get("more") else ""
+    return text + more + (f"; members {', '.join(listed)}" if listed else "")
+
+
+def _member(user: str, m: Msg) -> str:
+    """A member as a join lists it: ``@bob:hs "Bob" 50 offline`` (+ ``typing``)."""
+    name = f' "{m["name"]}"' if m.get("name") else ""
+    typing = " typing" if m.get("typing") else ""
+    return f"{user}{name} {m.get('power')} {m.get('presence')}{typing}"
 
 
 @WIRE.brief("chunk")

@@ -7,6 +7,7 @@ rooms          Room Creation; the room-changing Action APIs            rooms.py
 stream         Event Stream API (superseded state, out-of-order,       stream.py,
                rejected events)                                        rejected.py
 joining        Joining a room; Rejecting an invite                     joining.py
+join_outputs   Joining a room, Outputs (members, more; join_snapshot)  join_outputs.py
 federation     Federation; Message Events Ordering Notes               federation.py
 scrollback     Scrolling back; Contextual windowing                    scrollback.py
 updates        Updates (Events); Relates to (Events) (and VoIP)        updates.py
@@ -46,6 +47,7 @@ from mxsim.models.homeserver.extremities import Extremities
 from mxsim.models.homeserver.federation import Federation
 from mxsim.models.homeserver.filters import Filters
 from mxsim.models.homeserver.initial_sync import Sync
+from mxsim.models.homeserver.join_outputs import JoinOutputs
 from mxsim.models.homeserver.joining import Joining
 from mxsim.models.homeserver.limited import Limited
 from mxsim.models.homeserver.presence import Presence
@@ -79,7 +81,17 @@ class Homeserver(Composed):
     parts = (Rooms, Stream, Joining, Federation, Scrollback, Actions, Updates)
     parts += (Sessions, Presence, Typing, Capabilities, Ephemeral)
     parts += (Bundling, Receipts)
-    parts += (Sync, Filters, Signing, Rogue, Limited, SyncState, Extremities, Redactions)
+    parts += (
+        Sync,
+        Filters,
+        Signing,
+        Rogue,
+        Limited,
+        SyncState,
+        Extremities,
+        Redactions,
+        JoinOutputs,
+    )
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
         if src != WORKLOAD and msg.get("type") in REQUESTS:
