@@ -23,6 +23,7 @@ random         (a user's random steps)                     random_steps.py
 signing        E2E Notes (sign what the server prepared)   signing.py
 gaps           Global /initialSync API (limit=): follow a  gaps.py
                limited delta's token
+welcome        Action APIs (send once a user joined)       welcome.py
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -53,6 +54,7 @@ from mxsim.models.device.signing import Signing
 from mxsim.models.device.stream import Stream
 from mxsim.models.device.sync import Sync
 from mxsim.models.device.timeline import Timeline
+from mxsim.models.device.welcome import Welcome
 from mxsim.sim.node import ConfigError
 from mxsim.sim.parts import Composed
 
@@ -66,7 +68,7 @@ class Device(Composed):
     parts = (Requests, Stream, Timeline, Scrollback, Retransmission, Calls)
     parts += (Sessions, Presence, Echo, Capabilities)
     parts += (Bundles, Receipts)
-    parts += (Sync, Joining, Filters, RandomSteps, Signing, Gaps)
+    parts += (Sync, Joining, Filters, RandomSteps, Signing, Gaps, Welcome)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod

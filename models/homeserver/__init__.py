@@ -26,6 +26,8 @@ limited        Global /initialSync API (limit=): a limited delta       limited.p
 sync_state     Event Stream API: a delta's timeline and state block    sync_state.py
 extremities    Message Events Ordering Notes (forward extremities      extremities.py
                merged by a dummy event, switch merge_extremities)
+partial_state  Joining a room: partial state, then the rest            partial_state.py
+               (switch partial_state_join)
 =============  ======================================================  ==============
 
 ``rooms`` and ``stream`` are in every homeserver; a scenario uses another
@@ -46,6 +48,7 @@ from mxsim.models.homeserver.filters import Filters
 from mxsim.models.homeserver.initial_sync import Sync
 from mxsim.models.homeserver.joining import Joining
 from mxsim.models.homeserver.limited import Limited
+from mxsim.models.homeserver.partial_state import PartialState
 from mxsim.models.homeserver.presence import Presence
 from mxsim.models.homeserver.receipts import Receipts
 from mxsim.models.homeserver.rogue import Rogue
@@ -76,7 +79,7 @@ class Homeserver(Composed):
     parts = (Rooms, Stream, Joining, Federation, Scrollback, Actions, Updates)
     parts += (Sessions, Presence, Typing, Capabilities, Ephemeral)
     parts += (Bundling, Receipts)
-    parts += (Sync, Filters, Signing, Rogue, Limited, SyncState, Extremities)
+    parts += (Sync, Filters, Signing, Rogue, Limited, SyncState, Extremities, PartialState)
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
         if src != WORKLOAD and msg.get("type") in REQUESTS:

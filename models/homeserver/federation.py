@@ -52,6 +52,7 @@ class Federation(Part):
     def bind(self) -> None:
         self.rooms = self.node.part("rooms")
         self.joining = self.node.part("joining")
+        self.partial = self.node.part("partial_state")
 
     def initial(self) -> dict[str, Any]:
         return {
@@ -109,6 +110,9 @@ class Federation(Part):
             return
         if R.placed(store, eid) or eid in mine["pending"]:
             return
+        partial = self.partial
+        if partial is not None and partial.holds(state, src, store, ev, fetched):
+            return  # judged once the room's state is complete
         missing = R.missing_prevs(store, ev)
         if missing:
             # Proposal, "Message Events Ordering Notes": events arrive out of
