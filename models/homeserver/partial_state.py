@@ -17,7 +17,8 @@ them, so what the joining server lacks is the knowledge that they are state.
   state is *held*, not judged (the auth decision depends on a member it may
   not know); once the state is complete it patches the room, tells its
   devices the members they lack, clears the mark and takes the held events
-  again, checking them against the whole state.
+  again, checking them against the whole state. A question or answer lost
+  is asked again every ``RETRY_MS``.
 - ``trust``: the partial state is taken as complete: an event of a member it
   omitted fails auth (``rejected``), devices are never shown that member,
   and the room stays partial for ever (the historical failures of partial
@@ -55,6 +56,9 @@ __all__ = [
 ]
 
 MEMBER = f"m.room.member{R.SEP}"
+
+#: How often a server joined with partial state asks again for the rest (ms).
+RETRY_MS = 500
 
 PARTIAL_STATE_JOIN = Switch(
     "partial_state_join",
@@ -119,7 +123,18 @@ class PartialState(Part):
         ext = sorted(payload["extremities"])
         self.of(state)["rooms"][room_id] = {"from": src, "placed": ids, "at": ext}
         if self.mode() == "resync":
-            ctx.send(src, {"type": "fed.get_state", "room": room_id, "ids": ids})
+            self._ask(ctx, room_id, self.of(state)["rooms"][room_id])
+
+    def _ask(self, ctx: Context, room_id: str, info: dict) -> None:
+        """Ask the resident server for the rest; asked again until it comes."""
+        ctx.send(info["from"], {"type": "fed.get_state", "room": room_id, "ids": info["placed"]})
+        ctx.set_timer(self.timer(f"resync:{room_id}"), RETRY_MS)
+
+    def on_timer(self, ctx: Context, state: dict, name: str) -> None:
+        room_id = name.split(":", 1)[1]
+        info = self.of(state)["rooms"].get(room_id)
+        if info is not None:
+            self._ask(ctx, room_id, info)  # the question or its answer was lost
 
     def partial(self, state: dict, room_id: str) -> bool:
         return room_id in self.of(state)["rooms"]
@@ -163,6 +178,7 @@ class PartialState(Part):
         store["current"] = {**missing, **old}
         changed = sorted(k for k in missing if k not in old)
         del mine["rooms"][room_id]
+        ctx.cancel_timer(self.timer(f"resync:{room_id}"))
         stream = self.node.part("stream")
         for device in sorted(stream.devices(state)):
             dev = stream.devices(state)[device]
