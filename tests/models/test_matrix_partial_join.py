@@ -241,3 +241,20 @@ def test_the_answer_carries_every_member_after_the_join():
     assert sorted(out["current"]) == sorted(k for k in store["current"] if "@b:x" not in k)
     assert f"m.room.member{SEP}@b:x" not in out["after"]["$5"]
     assert f"m.room.member{SEP}@b:x" in store["current"]  # the store is not changed
+
+
+def test_the_run_and_the_counterexample_are_the_same_bytes_under_any_hash_seed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-c", "from mxsim.experiments.cli import main; main()"]
+    outputs = set()
+    for seed in ("0", "99"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        run = subprocess.run([*cmd, "run", NAME, "--json"], env=env, capture_output=True)
+        trace = tmp_path / f"cex{seed}.jsonl"
+        checked = [*cmd, "check", NAME, "--set", "partial_state_join=trust", "--trace", str(trace)]
+        subprocess.run(checked, env=env, capture_output=True, cwd=tmp_path)
+        outputs.add((run.stdout, trace.read_bytes()))
+    assert len(outputs) == 1
