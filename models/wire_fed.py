@@ -63,9 +63,10 @@ def declare_federation(wire: Wire) -> None:
         SERVER_SERVER,
         JOINING,
         "The room's current state, its auth chain, extremities and recent events; `partial`: "
-        "the state maps omit the members the rest of the state does not need.",
+        "the state maps omit the members the rest of the state does not need, and "
+        "`servers` names the servers in the room (MSC3706 `servers_in_room`).",
         ("room", "key", "events", "after", "hidden", "current", "extremities"),
-        ("partial",),
+        ("partial", "servers"),
     )
     wire.declare(
         "fed.get_state",

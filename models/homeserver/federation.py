@@ -64,6 +64,8 @@ class Federation(Part):
     def federate(self, ctx: Context, state: dict, store: dict, ev: dict, extra=()) -> None:
         """Send a new event to every other server in the room (and ``extra`` ones)."""
         targets = set(R.servers_in_room(store)) | set(extra)
+        if self.partial is not None:
+            targets |= set(self.partial.servers(state, ev["room_id"]))
         link = self.of(state)["link"]
         for server in sorted(targets - {self.node.name}):
             LINK.send(ctx, link, server, {"event": ev})

@@ -18,10 +18,13 @@ them, so what the joining server lacks is the knowledge that they are state.
   not know); once the state is complete it patches the room, tells its
   devices the members they lack, clears the mark and takes the held events
   again, checking them against the whole state. A question or answer lost
-  is asked again every ``RETRY_MS``.
+  is asked again every ``RETRY_MS``. Meanwhile its new events also go to the
+  servers the answer named (``servers``, MSC3706's ``servers_in_room``),
+  which the partial state alone would not name.
 - ``trust``: the partial state is taken as complete: an event of a member it
   omitted fails auth (``rejected``), devices are never shown that member,
-  and the room stays partial for ever (the historical failures of partial
+  new events go only to the servers of the members it names, and the room
+  stays partial for ever (the historical failures of partial
   joins: events wrongly rejected, member lists that never heal).
 
 Config: none (``partial_state = {}``). State: ``rooms`` (room -> the
@@ -94,6 +97,8 @@ def partial_payload(store: dict[str, Any], payload: dict[str, Any], user: str) -
         eid: {k: v for k, v in st.items() if k not in drop} for eid, st in payload["after"].items()
     }
     out["partial"] = True
+    # MSC3706 ``servers_in_room``: whom to send to while the members are unknown.
+    out["servers"] = R.servers_in_room(store)
     return out
 
 
@@ -121,7 +126,9 @@ class PartialState(Part):
         """The join answer was partial: mark the room, and (``resync``) ask for the rest."""
         ids = sorted(payload["after"])
         ext = sorted(payload["extremities"])
-        self.of(state)["rooms"][room_id] = {"from": src, "placed": ids, "at": ext}
+        servers = sorted(payload.get("servers", ()))
+        info = {"from": src, "placed": ids, "at": ext, "servers": servers}
+        self.of(state)["rooms"][room_id] = info
         if self.mode() == "resync":
             self._ask(ctx, room_id, self.of(state)["rooms"][room_id])
 
@@ -136,8 +143,13 @@ class PartialState(Part):
         if info is not None:
             self._ask(ctx, room_id, info)  # the question or its answer was lost
 
-    def partial(self, state: dict, room_id: str) -> bool:
-        return room_id in self.of(state)["rooms"]
+    def servers(self, state: dict, room_id: str) -> list[str]:
+        """The servers a new event of a partial room also goes to (``resync``):
+        those the join answer named, whose members the partial state omits."""
+        info = self.of(state)["rooms"].get(room_id)
+        if info is None or self.mode() != "resync":
+            return []  # (trusted as complete: the partial state's servers only)
+        return info["servers"]
 
     def holds(self, state: dict, src: str, store: dict, ev: dict, fetched: bool) -> bool:
         """Is ``ev`` held until the room's state is complete? An event whose
