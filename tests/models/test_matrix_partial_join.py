@@ -12,7 +12,9 @@ came (timelines_agree violated); the partial mark kept after the state came
 (partial_state_resolved violated); the resident's answer left untrimmed
 (guard vacuous: nobody is missing); the hold removed from ``resync``
 (timelines_agree violated: Bob's message rejected); the devices not told
-the members the state lacked (members_complete, state_consistency violated).
+the members the state lacked (members_complete, state_consistency violated);
+in partial-join-servers, the servers the answer named not sent to
+(state_consistency, members_complete violated, 15 steps).
 """
 
 from __future__ import annotations
@@ -258,3 +260,51 @@ def test_the_run_and_the_counterexample_are_the_same_bytes_under_any_hash_seed(t
         subprocess.run(checked, env=env, capture_output=True, cwd=tmp_path)
         outputs.add((run.stdout, trace.read_bytes()))
     assert len(outputs) == 1
+
+
+# -- partial-join-servers: Bob on a third server ---------------------------------------
+
+SERVERS = "partial-join-servers"
+
+
+@functools.cache
+def _servers_checked(*sets: str):
+    return check(SERVERS, *sets)
+
+
+def test_sending_to_the_servers_the_answer_named_holds():
+    report = _servers_checked().report
+    assert report.complete and report.verdict == "holds", report.verdicts
+    steps = _servers_checked().witness(GUARD)
+    assert steps[-1]["node"] == "hs2" and steps[-1]["src"] == "hs3"  # Bob's welcome, early
+
+
+def test_the_partial_answer_names_every_server_in_the_room():
+    sys_ = system(SERVERS)
+    _, taken = drive(sys_, JOIN[:4])
+    answer = records(sys_, taken)[-1]["sends"][0][1]
+    members = sorted(k for k in answer["current"] if k.startswith("m.room.member"))
+    assert members == [f"m.room.member{SEP}@alice:hs1"] and answer["servers"] == ["hs1", "hs3"]
+
+
+def test_trusting_the_partial_state_sends_the_join_to_hs1_only():
+    checked = _servers_checked("partial_state_join=trust")
+    report = checked.report
+    assert report.complete
+    for prop in ("state_consistency", "members_complete", "partial_state_resolved"):
+        assert report.verdicts[prop] == "violated", (prop, report.verdicts)
+    actions, view = _final(checked, "members_complete")
+    assert len(actions) == 12
+    joined = [s for s in records(checked.system, actions) if s["node"] == "hs2"]
+    sent = [d for s in joined for d, m in s["sends"] if m["type"] == "fed.event"]
+    assert sent == ["hs1"]  # the partial state names no member on hs3
+    store = view.state("hs3")["rooms"]["stores"][ROOM]
+    assert f"m.room.member{SEP}@carol:hs2" not in store["current"]
+    text = explain("members_complete", Moment(None, view, None))
+    assert "@carol:hs2" in text, text
+
+
+def test_forgetting_the_named_servers_leaves_hs3_behind(monkeypatch):
+    monkeypatch.setattr(PartialState, "servers", lambda self, state, room_id: [])
+    report = check(SERVERS).report
+    assert report.verdicts["state_consistency"] == "violated", report.verdicts
