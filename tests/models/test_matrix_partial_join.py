@@ -308,3 +308,14 @@ def test_forgetting_the_named_servers_leaves_hs3_behind(monkeypatch):
     monkeypatch.setattr(PartialState, "servers", lambda self, state, room_id: [])
     report = check(SERVERS).report
     assert report.verdicts["state_consistency"] == "violated", report.verdicts
+
+
+def test_the_timed_runs_of_the_third_server():
+    loaded = load_scenario(SERVERS, [])
+    run = loaded.scenario.run
+    result = TimedRun(loaded.system(), run.seed, run.until).run()
+    assert result.quiescent and result.verdicts[GUARD] == "reached", result.verdicts
+    assert set(result.verdicts.values()) <= {"holds", "reached"}, result.verdicts
+    loaded = load_scenario(SERVERS, ["partial_state_join=trust"])
+    trusted = TimedRun(loaded.system(), run.seed, run.until).run().verdicts
+    assert trusted["state_consistency"] == "violated", trusted
