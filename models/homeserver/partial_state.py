@@ -175,7 +175,11 @@ class PartialState(Part):
         for ev in msg["events"]:
             store["events"].setdefault(ev["event_id"], ev)
         full = msg["after"]
-        # The members the join's extremities lacked, for the events placed since.
+        # The events of the answer get their own full state; those placed since
+        # get the members the join's extremities lacked (the deepest extremity's
+        # where several differ: the scenarios have one; several would want a
+        # resolution). Where an event placed since changed one of them (a known
+        # member kicked an unknown one), its own value wins.
         missing: dict[str, str] = {}
         for x in sorted(info["at"], key=lambda e: (store["events"][e]["depth"], e)):
             for key, eid in sorted(full.get(x, {}).items()):
