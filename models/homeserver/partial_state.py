@@ -27,7 +27,8 @@ them, so what the joining server lacks is the knowledge that they are state.
   stays partial for ever (the historical failures of partial
   joins: events wrongly rejected, member lists that never heal).
 
-Config: none (``partial_state = {}``). State: ``rooms`` (room -> the
+Config: none (``partial_state = {}``). State (``rooms`` and ``held`` survive a
+restart, which asks again): ``rooms`` (room -> the
 resident server and the events it placed from the join answer), ``held``
 (``[src, event, fetched]``), ``seen`` (``during_partial``: an event of a
 member missing from the partial state arrived while the state was partial;
@@ -110,6 +111,8 @@ class PartialState(Part):
     handles = ("fed.get_state", "fed.state")
     switches = (PARTIAL_STATE_JOIN,)
     needs = ("joining", "federation")
+    # A restart must not forget that a room's state is partial, nor what it held.
+    durable = ("rooms", "held")
 
     def bind(self) -> None:
         self.rooms = self.node.part("rooms")
@@ -131,6 +134,11 @@ class PartialState(Part):
         self.of(state)["rooms"][room_id] = info
         if self.mode() == "resync":
             self._ask(ctx, room_id, self.of(state)["rooms"][room_id])
+
+    def on_start(self, ctx: Context, state: dict) -> None:
+        if self.mode() == "resync":
+            for room_id, info in sorted(self.of(state)["rooms"].items()):
+                self._ask(ctx, room_id, info)  # a restart: the question is asked again
 
     def _ask(self, ctx: Context, room_id: str, info: dict) -> None:
         """Ask the resident server for the rest; asked again until it comes."""

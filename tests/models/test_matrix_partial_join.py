@@ -14,7 +14,8 @@ came (timelines_agree violated); the partial mark kept after the state came
 (timelines_agree violated: Bob's message rejected); the devices not told
 the members the state lacked (members_complete, state_consistency violated);
 in partial-join-servers, the servers the answer named not sent to
-(state_consistency, members_complete violated, 15 steps).
+(state_consistency, members_complete violated, 15 steps); the partial mark
+not durable, or not asked again on restart (the restart test fails).
 """
 
 from __future__ import annotations
@@ -319,3 +320,22 @@ def test_the_timed_runs_of_the_third_server():
     loaded = load_scenario(SERVERS, ["partial_state_join=trust"])
     trusted = TimedRun(loaded.system(), run.seed, run.until).run().verdicts
     assert trusted["state_consistency"] == "violated", trusted
+
+
+def test_a_restart_keeps_the_partial_mark_and_asks_again():
+    def edit(raw):
+        raw["check"]["crashes"] = 1
+
+    sys_ = system(NAME, edit=edit)
+    world, _ = drive(sys_, [*JOIN, ("crash", "hs2")])
+    world = _take(sys_, world, "restart", "hs2")
+    state = sys_.view(world).state("hs2")["partial_state"]
+    assert list(state["rooms"]) == [ROOM]  # durable: the room is still known to be partial
+    asked = [m for _, dst, m in sys_.view(world).inflight() if m["type"] == "fed.get_state"]
+    assert len(asked) == 2  # the one before the crash, and the one its restart sent
+
+
+def _take(sys_, world, act, node):
+    """Apply the first enabled ``act`` at ``node``."""
+    found = next(a for a in sys_.enabled(world) if a[0] == act and a[1] == node)
+    return sys_.apply(world, found)[0]
