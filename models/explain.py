@@ -11,7 +11,7 @@ then the property's own docstring stands in, so every violation gets a line
 
 The explainers live in ``explain_rooms``, ``explain_joins``, ``explain_actions``,
 ``explain_sessions``, ``explain_signing``, ``explain_sync``, ``explain_redactions``,
-``explain_voip`` and ``explain_ice`` beside this
+``explain_voip``, ``explain_partial`` and ``explain_ice`` beside this
 module, one per area of the proposal; the property modules stay as they are.
 """
 
@@ -154,6 +154,7 @@ from mxsim.models import (  # noqa: E402, F401
     explain_actions,
     explain_ice,
     explain_joins,
+    explain_partial,
     explain_redactions,
     explain_rooms,
     explain_sessions,

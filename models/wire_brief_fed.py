@@ -36,12 +36,29 @@ def _fed_events(msg: Msg) -> str:
 
 @WIRE.brief("fed.make_join")
 def _fed_make_join(msg: Msg) -> str:
-    return f"fed.make_join {msg['user']} to {msg.get('room') or msg.get('alias')}"
+    text = f"fed.make_join {msg['user']} to {msg.get('room') or msg.get('alias')}"
+    return text + (" (omit members)" if msg.get("omit_members") else "")
 
 
 @WIRE.brief("fed.join_state")
 def _fed_join_state(msg: Msg) -> str:
-    return f"fed.join_state {msg['room']}: {len(msg.get('events') or [])} events"
+    text = f"fed.join_state {msg['room']}: {len(msg.get('events') or [])} events"
+    if msg.get("partial"):
+        keys = [k for k in msg["current"] if k.startswith("m.room.member")]
+        members = sorted(k.split("\x1f", 1)[1] for k in keys)
+        text += f", partial state (members {', '.join(members) or 'none'})"
+    return text
+
+
+@WIRE.brief("fed.get_state")
+def _fed_get_state(msg: Msg) -> str:
+    return f"fed.get_state {msg['room']} at {', '.join(msg.get('ids') or [])}"
+
+
+@WIRE.brief("fed.state")
+def _fed_state(msg: Msg) -> str:
+    members = sorted({e.get("state_key", "?") for e in msg.get("events") or []})
+    return f"fed.state {msg['room']}: members {', '.join(members) or 'none'}"
 
 
 @WIRE.brief("fed.join_denied")

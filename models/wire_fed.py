@@ -53,15 +53,36 @@ def declare_federation(wire: Wire) -> None:
         "fed.make_join",
         SERVER_SERVER,
         JOINING,
-        "Ask a resident server to let a user join (by room ID or alias).",
+        "Ask a resident server to let a user join (by room ID or alias); `omit_members`: "
+        "answer with a partial state (faster joins, MSC3706).",
         ("room", "alias", "key", "user"),
+        ("omit_members",),
     )
     wire.declare(
         "fed.join_state",
         SERVER_SERVER,
         JOINING,
-        "The room's current state, its auth chain, extremities and recent events.",
+        "The room's current state, its auth chain, extremities and recent events; `partial`: "
+        "the state maps omit the members the rest of the state does not need, and "
+        "`servers` names the servers in the room (MSC3706 `servers_in_room`).",
         ("room", "key", "events", "after", "hidden", "current", "extremities"),
+        ("partial", "servers"),
+    )
+    wire.declare(
+        "fed.get_state",
+        SERVER_SERVER,
+        JOINING,
+        "A server joined with partial state asks for the full state after the events it "
+        "was handed (`ids`).",
+        ("room", "ids"),
+    )
+    wire.declare(
+        "fed.state",
+        SERVER_SERVER,
+        JOINING,
+        "The full state after each event asked for (`after`: event ID -> state) and the "
+        "member events it names.",
+        ("room", "after", "events"),
     )
     wire.declare(
         "fed.join_denied", SERVER_SERVER, JOINING, "A remote join refused.", ("key", "error")

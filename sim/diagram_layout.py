@@ -7,6 +7,7 @@ the sentence, an in-flight message), so labels placed on their row never collide
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,13 +122,18 @@ def _fold_text(steps: list[dict[str, Any]], a: int, b: int) -> str:
 
 
 def in_flight(steps: list[dict[str, Any]], row_of_step: dict[int, int]) -> list[tuple]:
-    """(sent position, src, dst, msg) of every message sent and never delivered nor dropped."""
-    consumed: dict[tuple[int, str, str], int] = {}
+    """(sent position, src, dst, msg) of every message sent and never delivered nor dropped.
+
+    A delivery is matched to what it delivered (two messages one step sent on
+    one link may arrive in either order), else to the first sent there.
+    """
+    consumed: dict[tuple, int] = {}
     for step in steps:
         if step.get("act") in ("deliver", "drop"):
             sent = step.get("sent")
             if isinstance(sent, int) and sent in row_of_step:
                 key = (row_of_step[sent], str(step.get("src")), str(step.get("node")))
+                key += (_canonical(step.get("msg")),)
                 consumed[key] = consumed.get(key, 0) + 1
     out = []
     for position, step in enumerate(steps):
@@ -139,9 +145,18 @@ def in_flight(steps: list[dict[str, Any]], row_of_step: dict[int, int]) -> list[
             if not isinstance(entry, list | tuple) or len(entry) < 1:
                 continue
             dst = str(entry[0])
-            key = (position, src, dst)
+            msg = entry[1] if len(entry) > 1 else None
+            exact, any_ = (position, src, dst, _canonical(msg)), (position, src, dst, None)
+            key = exact if consumed.get(exact, 0) > 0 else any_
             if consumed.get(key, 0) > 0:
                 consumed[key] -= 1
                 continue
-            out.append((position, src, dst, entry[1] if len(entry) > 1 else None))
+            out.append((position, src, dst, msg))
     return out
+
+
+def _canonical(msg: Any) -> str | None:
+    """A message as canonical JSON (None: a step that does not say what it delivered)."""
+    if msg is None:
+        return None
+    return json.dumps(msg, sort_keys=True, separators=(",", ":"))

@@ -25,6 +25,7 @@ signing        E2E Notes (sign what the server prepared)   signing.py
 gaps           Global /initialSync API (limit=): follow a  gaps.py
                limited delta's token
 redactions     Event Stream API (deleted message events)   redactions.py
+welcome        Action APIs (send once a user joined)       welcome.py
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -57,6 +58,7 @@ from mxsim.models.device.signing import Signing
 from mxsim.models.device.stream import Stream
 from mxsim.models.device.sync import Sync
 from mxsim.models.device.timeline import Timeline
+from mxsim.models.device.welcome import Welcome
 from mxsim.sim.node import ConfigError
 from mxsim.sim.parts import Composed
 
@@ -70,7 +72,7 @@ class Device(Composed):
     parts = (Requests, Stream, Timeline, Scrollback, Retransmission, Calls)
     parts += (Sessions, Presence, Echo, Capabilities)
     parts += (Bundles, Receipts)
-    parts += (Sync, Joining, Filters, RandomSteps, Signing, Gaps, Redactions, Members)
+    parts += (Sync, Joining, Filters, RandomSteps, Signing, Gaps, Redactions, Members, Welcome)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod

@@ -29,6 +29,8 @@ extremities    Message Events Ordering Notes (forward extremities      extremiti
                merged by a dummy event, switch merge_extremities)
 redactions     Event Stream API: deleted message events (redact,       redactions.py
                switch early_redactions)
+partial_state  Joining a room: partial state, then the rest            partial_state.py
+               (switch partial_state_join)
 =============  ======================================================  ==============
 
 ``rooms`` and ``stream`` are in every homeserver; a scenario uses another
@@ -50,6 +52,7 @@ from mxsim.models.homeserver.initial_sync import Sync
 from mxsim.models.homeserver.join_outputs import JoinOutputs
 from mxsim.models.homeserver.joining import Joining
 from mxsim.models.homeserver.limited import Limited
+from mxsim.models.homeserver.partial_state import PartialState
 from mxsim.models.homeserver.presence import Presence
 from mxsim.models.homeserver.receipts import Receipts
 from mxsim.models.homeserver.redactions import Redactions
@@ -91,6 +94,7 @@ class Homeserver(Composed):
         Extremities,
         Redactions,
         JoinOutputs,
+        PartialState,
     )
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:

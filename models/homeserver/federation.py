@@ -52,6 +52,7 @@ class Federation(Part):
     def bind(self) -> None:
         self.rooms = self.node.part("rooms")
         self.joining = self.node.part("joining")
+        self.partial = self.node.part("partial_state")
 
     def initial(self) -> dict[str, Any]:
         return {
@@ -63,6 +64,8 @@ class Federation(Part):
     def federate(self, ctx: Context, state: dict, store: dict, ev: dict, extra=()) -> None:
         """Send a new event to every other server in the room (and ``extra`` ones)."""
         targets = set(R.servers_in_room(store)) | set(extra)
+        if self.partial is not None:
+            targets |= set(self.partial.servers(state, ev["room_id"]))
         link = self.of(state)["link"]
         for server in sorted(targets - {self.node.name}):
             LINK.send(ctx, link, server, {"event": ev})
@@ -112,6 +115,9 @@ class Federation(Part):
         redactions = self.node.part("redactions")
         if redactions is not None and not redactions.received(state, store, ev):
             return  # a redaction whose target is not here, discarded (early_redactions)
+        partial = self.partial
+        if partial is not None and partial.holds(state, src, store, ev, fetched):
+            return  # judged once the room's state is complete
         missing = R.missing_prevs(store, ev)
         if missing:
             # Proposal, "Message Events Ordering Notes": events arrive out of

@@ -4,7 +4,9 @@ A user joins by room ID, by alias (resolved by the alias's server when this
 one does not know it) or by an invite. A server not in the room joins
 through a resident server (``fed.make_join`` / ``fed.join_state`` /
 ``fed.join_denied``): it gets the current state, its auth chain and only the
-last ``JOIN_HISTORY`` events; older history comes by backfill. A user
+last ``JOIN_HISTORY`` events; older history comes by backfill. With the
+``partial_state`` part and ``partial_state_join`` on, the state comes without
+most members and the rest afterwards (:mod:`~mxsim.models.homeserver.partial_state`). A user
 rejects the invite of a room its server is not in through the inviter's
 server (``fed.reject`` / ``fed.rejected``).
 """
@@ -15,6 +17,7 @@ from typing import Any
 
 from mxsim.models import room as R
 from mxsim.models import room_history as H
+from mxsim.models.homeserver.partial_state import partial_payload
 from mxsim.models.homeserver.rooms import result
 from mxsim.sim.model import Switch
 from mxsim.sim.node import Context
@@ -131,6 +134,9 @@ class Joining(Part):
             *self.response(state, device, msg),
         ]
         ask = {"type": "fed.make_join", "room": room_id, "alias": alias, "key": key, "user": user}
+        partial = self.node.part("partial_state")
+        if partial is not None and partial.mode() != "off":
+            ask["omit_members"] = True  # faster joins: the members come afterwards
         ctx.send(resident, ask)
 
     def response(self, state: dict, device: Any, msg: dict) -> tuple[dict | None, bool]:
@@ -190,6 +196,8 @@ class Joining(Part):
             ctx.send(src, {**denied, "error": "forbidden"})
             return
         payload = H.join_payload(store, JOIN_HISTORY)
+        if msg.get("omit_members"):
+            payload = partial_payload(store, payload, msg["user"])
         ctx.send(src, {"type": "fed.join_state", "room": room_id, "key": msg["key"], **payload})
 
     def on_fed_join_state(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
@@ -201,6 +209,9 @@ class Joining(Part):
             R.insert_history(store, msg)
         else:
             R.adopt(store, msg)
+            partial = self.node.part("partial_state")
+            if msg.get("partial") and partial is not None:
+                partial.joined(ctx, state, src, room_id, msg)
         self.node.part("federation").take_early(ctx, state, src, room_id)
         if pending is None:
             return

@@ -231,3 +231,18 @@ def test_same_bytes_under_any_hash_seed(voip_cex, tmp_path):
         env = dict(os.environ, PYTHONHASHSEED=seed)
         subprocess.run([sys.executable, "-c", _DRAW, str(trace), str(out)], check=True, env=env)
         assert out.read_bytes() == svg.read_bytes()
+
+
+def test_the_message_in_flight_is_the_one_not_delivered():
+    # One step sends two messages on one link; the second arrives first, so the
+    # first is the one still in flight (found by partial-join's witness).
+    from mxsim.sim.diagram_layout import in_flight
+
+    first, second = {"type": "fed.get_state", "room": "!r"}, {"type": "fed.event", "seq": 1}
+    steps = [
+        {"act": "start", "node": "hs2", "effects": {"send": [["hs1", first], ["hs1", second]]}},
+        {"act": "deliver", "node": "hs1", "src": "hs2", "sent": 0, "msg": second, "effects": {}},
+    ]
+    assert in_flight(steps, {0: 0}) == [(0, "hs2", "hs1", first)]
+    del steps[1]["msg"]  # a step that does not say what it delivered: the first sent
+    assert in_flight(steps, {0: 0}) == [(0, "hs2", "hs1", second)]
