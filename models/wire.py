@@ -69,9 +69,10 @@ WIRE.declare(
     CLIENT_SERVER,
     STREAM,
     "A device makes itself known to its server (who it is; whether it takes out-of-order events; "
-    "`limit`: the messages per room of its initial sync).",
+    "`limit`: the messages per room of its initial sync; `state_types`: the state event types "
+    "it holds).",
     ("user", "out_of_order"),
-    ("limit",),
+    ("limit", "state_types"),
 )
 WIRE.declare(
     "events",

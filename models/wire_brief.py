@@ -117,6 +117,9 @@ def event_brief(ev: Any) -> str:
         return "?"
     kind = str(ev.get("type", "?"))
     if kind == "m.server.joined":
+        if "members" in ev:  # an initial sync's room start: "# members"
+            cut = ", limited" if ev.get("limited") else ""
+            return f"joined {ev.get('room_id', '?')} ({ev['members']} members{cut})"
         return f"joined {ev.get('room_id', '?')}"
     if kind == "m.presence":
         return f"presence {ev.get('user', '?')} {ev.get('presence', '?')}"

@@ -162,6 +162,9 @@ class Stream(Part):
                 for entry in nxt["events"]:
                     self.apply(state, entry)
                 self.took(state, nxt)
+                initial = self.node.part("initial_sync")
+                if initial is not None:
+                    initial.took(state, nxt)  # what each room's start held
         sync = self.node.part("sync")
         if sync is not None:
             # A gap, or moved on (its last response may be lost): look again once quiet.

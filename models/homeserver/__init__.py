@@ -29,6 +29,8 @@ extremities    Message Events Ordering Notes (forward extremities      extremiti
                merged by a dummy event, switch merge_extremities)
 redactions     Event Stream API: deleted message events (redact,       redactions.py
                switch early_redactions)
+initial_sync   Global /initialSync API, Outputs (# members, whether    initial_sync_rooms.py
+               the limit= messages were cut, switch member_count)
 =============  ======================================================  ==============
 
 ``rooms`` and ``stream`` are in every homeserver; a scenario uses another
@@ -47,6 +49,7 @@ from mxsim.models.homeserver.extremities import Extremities
 from mxsim.models.homeserver.federation import Federation
 from mxsim.models.homeserver.filters import Filters
 from mxsim.models.homeserver.initial_sync import Sync
+from mxsim.models.homeserver.initial_sync_rooms import InitialSyncRooms
 from mxsim.models.homeserver.join_outputs import JoinOutputs
 from mxsim.models.homeserver.joining import Joining
 from mxsim.models.homeserver.limited import Limited
@@ -91,6 +94,7 @@ class Homeserver(Composed):
         Extremities,
         Redactions,
         JoinOutputs,
+        InitialSyncRooms,
     )
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:

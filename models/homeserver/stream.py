@@ -82,15 +82,18 @@ class Stream(Part):
         self.of(state)["seen"][name] = True
 
     def on_register(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
-        self.register(state, src, msg["user"], msg["out_of_order"], msg.get("limit"))
+        self.register(
+            state, src, msg["user"], msg["out_of_order"], msg.get("limit"), msg.get("state_types")
+        )
 
     def register(
-        self, state: dict, device: str, user: str, ooo: bool, limit=None, flt=None
+        self, state: dict, device: str, user: str, ooo: bool, limit=None, types=None, flt=None
     ) -> None:
         """A device makes itself known: its requests name its user, as an access
         token would. ``limit``: the messages per room its initial sync holds
         (default ``INITIAL_LIMIT``; proposal, "Global /initialSync API");
-        ``flt``: the (normalised) definition of its filter."""
+        ``types``: the state event types it holds ("Which state event types to
+        return"; default all); ``flt``: the (normalised) definition of its filter."""
         devices = self.devices(state)
         if device in devices:
             if flt is not None:
@@ -110,10 +113,12 @@ class Stream(Part):
         stores = self.rooms.stores(state)
         if flt is not None:
             limit = flt["limit"]
-        limit = None if limit is None else {"limit": limit}
+        start = {} if limit is None else {"limit": limit}
+        if types is not None:
+            start["types"] = types
         for room_id in sorted(stores):
             if R.membership(stores[room_id], user) == "join":
-                self.snapshot(state, stores[room_id], device, room_id, flt=limit)
+                self.snapshot(state, stores[room_id], device, room_id, flt=start or None)
 
     def on_events(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         """A long-polling device asks for what follows position ``from``
@@ -229,6 +234,9 @@ class Stream(Part):
             store, frontier, flt.get("limit", INITIAL_LIMIT), type_filter(None), budget=WALK_BUDGET
         )
         marker = {"type": "m.server.joined", "room_id": room_id, "token": token}
+        summary = self.node.part("initial_sync")
+        if summary is not None:
+            marker.update(summary.summary(store, token))  # "# members", limited
         self.push(state, device, room_id, marker, into=into)
         types = flt.get("types")
         sent = dev["sent"].get(room_id, {}) if held else {}
