@@ -191,6 +191,9 @@ class Stream(Part):
             if presence is not None:
                 presence.shown(state, ev)
             return
+        filters = self.node.part("filters")
+        if filters is not None and "event_id" in ev:
+            filters.saw(state, mine["last_pos"], ev)  # the keys it came with
         echo = self.node.part("echo")
         if "state_key" in ev:
             mine["view"].setdefault(room, {})[f"{ev['type']}{SEP}{ev['state_key']}"] = ev[

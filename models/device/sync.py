@@ -82,6 +82,9 @@ class Sync(Part):
                 return  # its filter's upload is unanswered: the answer asks
             ooo = self.node.part("requests").out_of_order()
             msg.update(filter=token, user=self.node.config["user"], out_of_order=ooo)
+            initial = filters.initial_token(state)
+            if initial is not None and initial != token:
+                msg["initial_filter"] = initial  # "which token ... for which API"
         self.of(state)["asked"] = have
         ctx.send(self.node.config["server"], msg)
         self._set(ctx)  # until it is answered
