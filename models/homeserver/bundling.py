@@ -68,6 +68,14 @@ SWITCHES = (
         "should be limited ... This limit should be set by the client.\" (a device's "
         "filter's bundle_limit takes its place).",
     ),
+    Switch(
+        "coalesce_limit",
+        "filter",
+        'Filter API: "Whether you want coalesced relates_to events (and the max # to '
+        "coalesce)\" (filter: a filter's bundle_limit is honoured; server: the server "
+        "bundles its own bundle_limit whatever the filter asks).",
+        ("filter", "server"),
+    ),
 )
 
 
@@ -125,7 +133,9 @@ class Bundling(Part):
         ("the max # to coalesce", Filter API), else the switch ``bundle_limit``."""
         flt = state["stream"]["devices"].get(device, {}).get("filter") or {}
         limit = flt.get("bundle_limit")
-        return self.node.switches["bundle_limit"] if limit is None else limit
+        if limit is None or self.node.switches["coalesce_limit"] == "server":
+            return self.node.switches["bundle_limit"]
+        return limit
 
     def _bundle(self, state: dict, store: dict, device: str, eid: str) -> dict:
         self._shown(state, device).append(eid)
