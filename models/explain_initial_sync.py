@@ -9,10 +9,11 @@ from mxsim.models.device.initial_sync import (
     _state,
     expected_messages,
     joined_at,
+    limit_of,
     requested_state,
+    shown_messages,
 )
 from mxsim.models.explain import Moment, explains
-from mxsim.models.homeserver.stream import INITIAL_LIMIT
 
 
 def _keys(state: dict[str, str]) -> str:
@@ -49,8 +50,9 @@ def initial_sync_member_count(at: Moment) -> str | None:
 def initial_sync_limit(at: Moment) -> str | None:
     view = at.after
     for d, config, store, rec in _records(view):
-        limit = config.get("limit", INITIAL_LIMIT)
+        limit = limit_of(view, d, config)
         want, cut = expected_messages(store, rec, limit)
+        want = shown_messages(view, d, store, rec, want)
         if rec["messages"] != want or rec["limited"] != cut:
             have = ", ".join(rec["messages"]) or "none"
             return (

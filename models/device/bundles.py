@@ -103,6 +103,9 @@ class Bundles(Part):
             ooo = self.node.part("requests").out_of_order()
             msg = {"type": "register", "user": self.node.config["user"], "out_of_order": ooo}
             ctx.send(self.node.config["server"], {**msg, "limit": data["limit"]})
+            initial = self.node.part("initial_sync")
+            if initial is not None:
+                initial.asked(state, data["limit"])  # what its room starts must hold
         else:
             for top in sorted(self.of(state)["shown"]):
                 self._page(ctx, state, top)

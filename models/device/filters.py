@@ -95,6 +95,10 @@ class Filters(Part):
         """The initial sync's token, if it has a filter of its own."""
         return self.of(state).get("initial_token")
 
+    def initial_limit(self) -> int:
+        """The ``limit=`` of the initial sync's filter."""
+        return definition(self.config, "initial_sync")["limit"]
+
     def answered(self, ctx: Context, state: dict, msg: dict, entry: dict) -> None:
         """An upload's answer: once every token is known, open (or sync) the stream."""
         if not msg["ok"]:

@@ -23,19 +23,22 @@ from typing import Any
 
 from mxsim.models import room as R
 from mxsim.models import room_history as H
+from mxsim.models.device.filters import definition
 from mxsim.models.homeserver.initial_sync_rooms import WALK_BUDGET, state_at
 from mxsim.models.homeserver.rooms import type_filter
 from mxsim.models.homeserver.stream import INITIAL_LIMIT
+from mxsim.models.homeserver.updates import parent_of
 from mxsim.sim.model import View, always, sometimes
 from mxsim.sim.node import ConfigError, Context
 from mxsim.sim.parts import Part
 
-__all__ = ["InitialSync", "expected_messages", "joined_at"]
+__all__ = ["InitialSync", "expected_messages", "joined_at", "limit_of", "shown_messages"]
 
 
 class InitialSync(Part):
     """Config: ``state_types`` (a list of event types), ``limit`` (an integer >= 0).
-    State: ``rooms`` (what each room's first start held, see the module)."""
+    State: ``rooms`` (what each room's first start held, see the module) and
+    ``limit`` (the limit it asked, once it asked)."""
 
     name = "initial_sync"
     section = "Global /initialSync API (Inputs and Outputs)"
@@ -65,13 +68,25 @@ class InitialSync(Part):
         ooo = self.node.part("requests").out_of_order()
         msg = {"type": "register", "user": self.node.config["user"], "out_of_order": ooo}
         msg["limit"] = self.config.get("limit", INITIAL_LIMIT)
+        self.asked(state, msg["limit"])
         if "state_types" in self.config:
             msg["state_types"] = sorted(self.config["state_types"])
         ctx.send(self.node.config["server"], msg)
 
+    def asked(self, state: dict, limit: int) -> None:
+        """The device asked an initial sync of ``limit`` messages per room (another
+        part, such as ``bundles``, may send the request)."""
+        self.of(state)["limit"] = limit
+
     def took(self, state: dict, batch: dict) -> None:
-        """A stream response applied: keep the first start of each room in it."""
-        rooms, taking = self.of(state)["rooms"], {}
+        """A stream response applied: if it is the answer to the initial sync the
+        device asked (the first response with room starts since), keep them. (A
+        room start that comes down the stream later, a join's, is not one: the
+        event that made it follows it, outside it.)"""
+        mine = self.of(state)
+        if mine.get("limit") is None or mine["rooms"]:
+            return
+        rooms, taking = mine["rooms"], {}
         for entry in batch.get("events", ()):
             room, ev = entry["room"], entry["event"]
             if ev["type"] == "m.server.joined" and "members" in ev:
@@ -152,14 +167,34 @@ def initial_sync_member_count(view: View) -> bool:
     )
 
 
+def limit_of(view: View, device: str, config: dict) -> int:
+    """The ``limit=`` the device asked: in its request, else its (initial sync's)
+    filter's."""
+    asked = view.state(device)["initial_sync"].get("limit")
+    if asked is not None:
+        return asked
+    filters = view.config(device).get("filters")
+    if filters is not None and "filters" in view.state(device):
+        return definition(filters, "initial_sync")["limit"]
+    return INITIAL_LIMIT
+
+
+def shown_messages(view: View, device: str, store: dict, rec: dict, want: list[str]) -> list:
+    """Of the messages ``want``, those the device is handed as messages: with the
+    ``bundling`` part a child comes inside its parent, not beside it."""
+    if "bundling" not in view.state(view.config(device)["server"]):
+        return want
+    return [e for e in want if parent_of(store["events"][e]) is None]
+
+
 @always("initial_sync_limit")
 def initial_sync_limit(view: View) -> bool:
     """A room's start holds at most ``limit=`` messages, the most recent ones at its
     position, and says so (``limited``) when older ones were cut ("max of limit=
     message events")."""
-    for _d, config, store, rec in _records(view):
-        want, cut = expected_messages(store, rec, config.get("limit", INITIAL_LIMIT))
-        if rec["messages"] != want or rec["limited"] != cut:
+    for d, config, store, rec in _records(view):
+        want, cut = expected_messages(store, rec, limit_of(view, d, config))
+        if rec["messages"] != shown_messages(view, d, store, rec, want) or rec["limited"] != cut:
             return False
     return True
 

@@ -85,6 +85,9 @@ class Sync(Part):
             initial = filters.initial_token(state)
             if initial is not None and initial != token:
                 msg["initial_filter"] = initial  # "which token ... for which API"
+            sync = self.node.part("initial_sync")
+            if sync is not None and have == 0:
+                sync.asked(state, filters.initial_limit())  # it opens the stream
         self.of(state)["asked"] = have
         ctx.send(self.node.config["server"], msg)
         self._set(ctx)  # until it is answered

@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from witness import check, drive, holds, initially, records, system, turns_true
 
 from mxsim.experiments.jobs import load_scenario
@@ -139,3 +140,26 @@ def test_the_timed_run_holds_and_is_the_same_under_any_hash_seed():
         out = done.stdout
         hashes.add(out)
     assert len(hashes) == 1
+
+
+def _with_initial_sync_parts(raw):
+    """Every homeserver and device of a scenario also builds its ``initial_sync`` part."""
+    for node in raw["nodes"]:
+        node["config"]["initial_sync"] = {}
+    raw["properties"]["check"] = list(PROPS)
+
+
+@pytest.mark.parametrize("name", ["proposal-example", "relations"])
+def test_the_properties_hold_in_other_scenarios_initial_syncs(name):
+    # Bundles (a comment comes inside its message), a limit asked by the bundles
+    # part's sync, rooms started later by a join or a first event: only the
+    # initial sync's starts are judged, and they hold.
+    checked = check(name, edit=_with_initial_sync_parts)
+    assert checked.report.complete and checked.report.verdict == "holds", checked.report.verdicts
+    sys_ = system(name, edit=_with_initial_sync_parts)
+    world, _ = sys_.initial()
+    while moves := sys_.enabled(world):  # one run to the end: the first move each time
+        world, _ = sys_.apply(world, moves[0])
+    view = sys_.view(world)
+    synced = [d for d in view.nodes if view.state(d).get("initial_sync", {}).get("rooms")]
+    assert synced, "no initial sync was judged"
