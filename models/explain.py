@@ -153,6 +153,7 @@ def sent(step: dict[str, Any] | None) -> list[tuple[str, dict[str, Any]]]:
 from mxsim.models import (  # noqa: E402, F401
     explain_actions,
     explain_ice,
+    explain_initial_sync,
     explain_joins,
     explain_partial,
     explain_redactions,

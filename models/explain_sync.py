@@ -56,3 +56,45 @@ def replies_after_token(at: Moment) -> str | None:
                     f" {', '.join(want) or 'none'}"
                 )
     return None
+
+
+@explains("bundle_limit_honoured")
+def bundle_limit_honoured(at: Moment) -> str | None:
+    from mxsim.models.device.bundles import bundle_limit
+
+    view = at.after
+    for d in devices(view):
+        for top, entry in sorted(view.state(d).get("bundles", {}).get("shown", {}).items()):
+            if "bundled" not in entry:
+                continue
+            limit = bundle_limit(view.config(d), view.switches, entry["api"])
+            token = entry["start"]
+            if entry["bundled"] > limit or (token is not None and entry["bundled"] != limit):
+                return (
+                    f"{d} got {top} by its {entry['api']} filter (bundle_limit {limit}) with"
+                    f" {entry['bundled']} replies bundled and token {token}"
+                )
+    return None
+
+
+@explains("keys_honoured")
+def keys_honoured(at: Moment) -> str | None:
+    from mxsim.models.device.filters import definition
+    from mxsim.models.homeserver.filters import KEPT_KEYS
+
+    view = at.after
+    for d in devices(view):
+        held = view.state(d).get("filters", {}).get("keys", {})
+        for api, keys in sorted(held.items()):
+            wanted = definition(view.config(d)["filters"], api)["keys"]
+            if "lacking" in keys:
+                return f"{d} got an event by its {api} filter without one of the keys it needs"
+            extra = [
+                k for k in keys if wanted is not None and k not in wanted and k not in KEPT_KEYS
+            ]
+            if extra:
+                return (
+                    f"{d} got events by its {api} filter with keys {', '.join(extra)}; it asked"
+                    f" for {', '.join(wanted) or 'none'} besides the ones every client needs"
+                )
+    return None

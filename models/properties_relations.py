@@ -15,6 +15,7 @@ Findings (``mxsim check``; lengths are the shortest traces, node starts included
 
 from __future__ import annotations
 
+from mxsim.models.device.bundles import bundle_limit
 from mxsim.models.homeserver.bundling import descendants
 from mxsim.models.homeserver.updates import children, parent_of
 from mxsim.sim.model import View, always, eventually, sometimes
@@ -101,10 +102,9 @@ def child_before_parent(view: View) -> bool:
 def paged_to_the_end(view: View) -> bool:
     """A device paged a parent's replies past the bundle limit to the end: it took
     the last page itself (replies that came down as deltas are not paging)."""
-    limit = view.switches["bundle_limit"]
     return any(
-        entry.get("paged") and len(entry["replies"]) > limit
-        for _d, mine, _s in _devices(view)
+        entry.get("paged") and len(entry["replies"]) > bundle_limit(view.config(d), view.switches)
+        for d, mine, _s in _devices(view)
         for entry in mine["shown"].values()
     )
 
@@ -134,6 +134,41 @@ def bundle_with_token(view: View) -> bool:
     )
 
 
+@always("bundle_limit_honoured")
+def bundle_limit_honoured(view: View) -> bool:
+    """Every bundle a device with a filter got holds at most its filter's
+    ``bundle_limit`` replies (the filter of the API it came by), all of them if
+    it has no pagination token, and a full bundle if it has one (proposal,
+    "Relates to (Events)", "Bundling": "If the limit is exceeded, then the
+    bundle should also include a pagination token")."""
+    for d, mine, _s in _devices(view):
+        for entry in mine["shown"].values():
+            if "bundled" not in entry:
+                continue
+            limit = bundle_limit(view.config(d), view.switches, entry["api"])
+            cut = entry["start"] is not None
+            if entry["bundled"] > limit or (cut and entry["bundled"] != limit):
+                return False
+    return True
+
+
+@sometimes("bundles_differ_by_filter")
+def bundles_differ_by_filter(view: View) -> bool:
+    """Two devices of one user show one parent, one with a bundle cut at its
+    filter's limit (a pagination token), the other with more replies bundled:
+    each got the bundle its own filter asked for, from the same server."""
+    got: dict[tuple[str, str], list[tuple[int, bool]]] = {}
+    for d, mine, _s in _devices(view):
+        user = view.config(d)["user"]
+        for top, entry in mine["shown"].items():
+            if "bundled" in entry:
+                cut = entry["start"] is not None
+                got.setdefault((user, top), []).append((entry["bundled"], cut))
+    return any(
+        cut and other > n for sizes in got.values() for n, cut in sizes for other, _ in sizes
+    )
+
+
 PROPERTIES = (
     bundles_whole,
     updates_applied_once,
@@ -144,4 +179,6 @@ PROPERTIES = (
     paged_to_the_end,
     replies_after_token,
     bundle_with_token,
+    bundle_limit_honoured,
+    bundles_differ_by_filter,
 )

@@ -69,9 +69,10 @@ WIRE.declare(
     CLIENT_SERVER,
     STREAM,
     "A device makes itself known to its server (who it is; whether it takes out-of-order events; "
-    "`limit`: the messages per room of its initial sync).",
+    "`limit`: the messages per room of its initial sync; `state_types`: the state event types "
+    "it holds).",
     ("user", "out_of_order"),
-    ("limit",),
+    ("limit", "state_types"),
 )
 WIRE.declare(
     "events",
@@ -89,9 +90,10 @@ WIRE.declare(
     "Global /initialSync API",
     "A device that lost a stream response asks for what follows position `from` "
     '("If a streaming token is applied, you will get a delta"); with `filter` (a token, '
-    "naming `user` and `out_of_order`) it opens the stream under that filter.",
+    "naming `user` and `out_of_order`) it opens the stream under that filter (`initial_filter`: "
+    "the token of its initial sync's room starts, if another).",
     ("from",),
-    ("filter", "user", "out_of_order"),
+    ("filter", "user", "out_of_order", "initial_filter"),
 )
 _request(
     "create_room",

@@ -117,6 +117,9 @@ def event_brief(ev: Any) -> str:
         return "?"
     kind = str(ev.get("type", "?"))
     if kind == "m.server.joined":
+        if "members" in ev:  # an initial sync's room start: "# members"
+            cut = ", limited" if ev.get("limited") else ""
+            return f"joined {ev.get('room_id', '?')} ({ev['members']} members{cut})"
         return f"joined {ev.get('room_id', '?')}"
     if kind == "m.presence":
         return f"presence {ev.get('user', '?')} {ev.get('presence', '?')}"
@@ -135,6 +138,11 @@ def event_brief(ev: Any) -> str:
         text += f" on {parent}"
     if ev.get("event_id"):
         text += f" {ev['event_id']}"
+    replies = ev.get("replies") or {}
+    if replies.get("chunk") or replies.get("start"):
+        # A bundle (Relates to, "Bundling"): its replies, and its token when cut.
+        token = f", token {replies['start']}" if replies.get("start") else ""
+        text += f" (+{len(replies.get('chunk') or [])} replies{token})"
     return text
 
 
@@ -176,6 +184,9 @@ def _events(msg: Msg) -> str:
 
 @WIRE.brief("sync")
 def _sync(msg: Msg) -> str:
+    if msg.get("initial_filter"):
+        tokens = f"{msg['filter']}, initial {msg['initial_filter']}"
+        return f"sync from {msg.get('from')} (open filter {tokens})"
     return f"sync from {msg.get('from')}" + (" (open filter)" if msg.get("filter") else "")
 
 
@@ -294,7 +305,9 @@ def _offline(msg: Msg) -> str:
 
 @WIRE.brief("filter")
 def _filter(msg: Msg) -> str:
-    return f"r{msg.get('rid')} upload filter"
+    flt = msg.get("filter") or {}
+    limit = f" bundle_limit {flt['bundle_limit']}" if "bundle_limit" in flt else ""
+    return f"r{msg.get('rid')} upload filter{limit}"
 
 
 @WIRE.brief("caps")

@@ -26,6 +26,8 @@ gaps           Global /initialSync API (limit=): follow a  gaps.py
                limited delta's token
 redactions     Event Stream API (deleted message events)   redactions.py
 welcome        Action APIs (send once a user joined)       welcome.py
+initial_sync   Global /initialSync API (state types,       initial_sync.py
+               limit=; what each room's start holds)
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -44,6 +46,7 @@ from mxsim.models.device.capabilities import Capabilities
 from mxsim.models.device.echo import Echo
 from mxsim.models.device.filters import Filters
 from mxsim.models.device.gaps import Gaps
+from mxsim.models.device.initial_sync import InitialSync
 from mxsim.models.device.joining import Joining
 from mxsim.models.device.members import Members
 from mxsim.models.device.presence import Presence
@@ -73,6 +76,7 @@ class Device(Composed):
     parts += (Sessions, Presence, Echo, Capabilities)
     parts += (Bundles, Receipts)
     parts += (Sync, Joining, Filters, RandomSteps, Signing, Gaps, Redactions, Members, Welcome)
+    parts += (InitialSync,)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod

@@ -30,11 +30,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from mxsim.models.device.filters import api_at, definition
 from mxsim.models.homeserver.updates import parent_of
 from mxsim.sim.node import ConfigError, Context
 from mxsim.sim.parts import Part
 
-__all__ = ["Bundles"]
+__all__ = ["Bundles", "page_limit", "bundle_limit"]
 
 #: Each op's fields, and the key by which an edit or a comment names its parent.
 OPS = {
@@ -44,6 +45,18 @@ OPS = {
     "paginate": (),
 }
 RELATION = {"edit": ("of", "updates"), "comment": ("on", "relates_to")}
+
+
+def bundle_limit(config: dict, switches, api: str = "stream") -> int:
+    """The most replies the device asked a bundle of ``api`` to hold: its filter's
+    ``bundle_limit`` ("the max # to coalesce"), else the switch ``bundle_limit``."""
+    limit = definition(config.get("filters", {}), api).get("bundle_limit")
+    return switches["bundle_limit"] if limit is None else limit
+
+
+def page_limit(config: dict, switches) -> int:
+    """A page of replies is as long as a stream bundle (at least 1, so paging ends)."""
+    return max(1, bundle_limit(config, switches))
 
 
 class Bundles(Part):
@@ -90,6 +103,9 @@ class Bundles(Part):
             ooo = self.node.part("requests").out_of_order()
             msg = {"type": "register", "user": self.node.config["user"], "out_of_order": ooo}
             ctx.send(self.node.config["server"], {**msg, "limit": data["limit"]})
+            initial = self.node.part("initial_sync")
+            if initial is not None:
+                initial.asked(state, data["limit"])  # what its room starts must hold
         else:
             for top in sorted(self.of(state)["shown"]):
                 self._page(ctx, state, top)
@@ -112,7 +128,8 @@ class Bundles(Part):
         token = self.of(state)["shown"][top]["start"]
         if token is not None:
             request = {"op": "replies", "room": self.config["room"], "event_id": top}
-            request.update({"from": token, "limit": self.node.switches["bundle_limit"]})
+            limit = page_limit(self.node.config, self.node.switches)
+            request.update({"from": token, "limit": limit})
             self.node.part("requests").on_input(ctx, state, request)
 
     # -- what comes down --------------------------------------------------------------
@@ -157,6 +174,11 @@ class Bundles(Part):
         elif eid not in mine["shown"]:
             replies = ev.get("replies", {"start": None, "chunk": []})
             entry = mine["shown"][eid] = {"applied": [], "replies": [], "start": replies["start"]}
+            filters = self.node.part("filters")
+            if filters is not None:
+                # Which filter's bundle this was, and how many replies it held.
+                pos = self.node.part("stream").of(state)["last_pos"]
+                entry.update(api=api_at(filters.config, pos), bundled=len(replies["chunk"]))
             for child in ev.get("updated_by", []):
                 self._child(state, child)
             for reply in replies["chunk"]:

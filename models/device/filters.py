@@ -5,78 +5,154 @@ opens its stream naming the token it got back (see the ``sync`` part). "The
 token may expire, in which case you would need to request another one": a
 sync refused for an unknown token uploads the definition again and syncs
 with the new token, from the position the device has.
+
+"Clients should remember which token they need to use for which API": with
+``initial_filter`` the device uploads a second definition, for the room
+starts of the initial sync that opens its stream, and names both tokens. The
+first stream position is that initial sync's (a device with a filter is
+unknown to its server until its sync names one), so the device tells by
+position which filter an event came under (:func:`api_at`). A device whose
+filters name ``keys`` keeps the keys its events came with (``keys``: API ->
+sorted key names), to judge ``keys_honoured``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from mxsim.models.homeserver.filters import check, matches, normalise
+from mxsim.models.homeserver.filters import KEPT_KEYS, check, matches, normalise
 from mxsim.models.room import SEP
 from mxsim.sim.model import View, always
 from mxsim.sim.node import Context
 from mxsim.sim.parts import Part
 
-__all__ = ["Filters"]
+__all__ = ["Filters", "api_at", "definition"]
+
+#: The keys every event must come with: a client cannot place or name it without.
+NEEDED_KEYS = ("event_id", "type", "room_id", "sender")
+
+
+def api_at(config: dict, pos: int) -> str:
+    """Which filter a stream response at ``pos`` came under: the initial sync's
+    (``initial_sync``, position 1, with ``initial_filter``) or the stream's."""
+    return "initial_sync" if pos == 1 and "initial_filter" in config else "stream"
+
+
+def definition(config: dict, api: str) -> dict:
+    """The definition the device named for ``api`` (normalised; the initial sync's
+    is the stream's unless it has one of its own)."""
+    defn = config.get("filter", {})
+    if api == "initial_sync":
+        defn = config.get("initial_filter", defn)
+    return normalise(defn)
 
 
 class Filters(Part):
-    """Config: ``filter`` (a definition, default: everything). State: ``token``
-    (the token in use, or None while an upload is unanswered)."""
+    """Config: ``filter`` (a definition, default: everything), ``initial_filter``
+    (the initial sync's, default ``filter``). State: ``token`` (the token in
+    use, or None while an upload is unanswered), ``initial_token`` (with
+    ``initial_filter``) and ``keys`` (with ``keys`` in a filter)."""
 
     name = "filters"
     needs = ("sessions", "sync")
     section = "Filter API"
-    keys = {"filter": "a filter definition"}
+    keys = {"filter": "a filter definition", "initial_filter": "a filter definition"}
 
     @classmethod
     def check_config(cls, config, node_config, node_names) -> None:
         super().check_config(config, node_config, node_names)
         check(config.get("filter", {}))
+        check(config.get("initial_filter", {}), "initial_filter")
 
     def initial(self) -> dict[str, Any]:
-        return {"token": None}
+        out: dict[str, Any] = {"token": None}
+        if "initial_filter" in self.config:
+            out["initial_token"] = None
+        if any("keys" in self.config.get(k, {}) for k in ("filter", "initial_filter")):
+            out["keys"] = {}
+        return out
 
     def on_start(self, ctx: Context, state: dict) -> None:
         self.upload(ctx, state)
 
     def upload(self, ctx: Context, state: dict) -> None:
-        self.of(state)["token"] = None
-        self.node.part("sessions").request(
-            ctx, state, "filter", filter=self.config.get("filter", {})
-        )
+        """Upload the definitions (an expired token's too: which one expired is unknown)."""
+        mine, sessions = self.of(state), self.node.part("sessions")
+        mine["token"] = None
+        sessions.request(ctx, state, "filter", filter=self.config.get("filter", {}))
+        if "initial_filter" in self.config and self.config["initial_filter"] != self.config.get(
+            "filter", {}
+        ):
+            mine["initial_token"] = None
+            sessions.request(ctx, state, "filter", filter=self.config["initial_filter"])
 
     def token(self, state: dict) -> str | None:
-        return self.of(state)["token"]
+        """The stream's token (None until every token the sync names is known)."""
+        mine = self.of(state)
+        return None if mine.get("initial_token", "") is None else mine["token"]
 
-    def answered(self, ctx: Context, state: dict, msg: dict) -> None:
-        """The upload's answer: open (or sync) the stream with the new token."""
-        if msg["ok"]:
-            self.of(state)["token"] = msg["token"]
+    def initial_token(self, state: dict) -> str | None:
+        """The initial sync's token, if it has a filter of its own."""
+        return self.of(state).get("initial_token")
+
+    def initial_limit(self) -> int:
+        """The ``limit=`` of the initial sync's filter."""
+        return definition(self.config, "initial_sync")["limit"]
+
+    def answered(self, ctx: Context, state: dict, msg: dict, entry: dict) -> None:
+        """An upload's answer: once every token is known, open (or sync) the stream."""
+        if not msg["ok"]:
+            return
+        mine = self.of(state)
+        if entry["filter"] == self.config.get("filter", {}):
+            mine["token"] = msg["token"]
+        if entry["filter"] == self.config.get("initial_filter"):
+            mine["initial_token"] = msg["token"]
+        if self.token(state) is not None:
             self.node.part("sync").ask(ctx, state)
+
+    def saw(self, state: dict, pos: int, ev: dict) -> None:
+        """An event arrived at stream position ``pos``: keep the keys it came with
+        (a bundle's children too), or ``lacking`` if it came without a needed one."""
+        mine = self.of(state)
+        if "keys" not in mine:
+            return
+        api = api_at(self.config, pos)
+        held = set(mine["keys"].get(api, ()))
+        for one in [ev, *ev.get("updated_by", ()), *ev.get("replies", {}).get("chunk", ())]:
+            held.update(one)
+            if any(k not in one for k in NEEDED_KEYS):
+                held.add("lacking")
+        mine["keys"][api] = sorted(held)
 
 
 def _passes(view: View, device: str) -> bool:
-    defn = normalise(view.config(device)["filters"].get("filter", {}))
-    if not view.switches["negative_filters"]:
-        defn["not_types"] = []
+    config = view.config(device)["filters"]
+    defns = [definition(config, api) for api in ("stream", "initial_sync")]
+    for defn in defns:
+        if not view.switches["negative_filters"]:
+            defn["not_types"] = []
+
+    def passes(event_type: str, room: str) -> bool:
+        return any(matches(defn, event_type, room) for defn in defns)
+
     stores = view.state(view.config(device)["server"])["rooms"]["stores"]
     st = view.state(device)
     for room, keys in st["stream"]["view"].items():
-        if any(not matches(defn, key.split(SEP, 1)[0], room) for key in keys):
+        if any(not passes(key.split(SEP, 1)[0], room) for key in keys):
             return False
     for room, timeline in st["timeline"]["timeline"].items():
         events = stores.get(room, {}).get("events", {})
         for eid in timeline:
-            if eid in events and not matches(defn, events[eid]["type"], room):
+            if eid in events and not passes(events[eid]["type"], room):
                 return False
     return True
 
 
 @always("filter_honoured")
 def filter_honoured(view: View) -> bool:
-    """A device with a filter holds only events its filter passes ("Filter API":
-    what comes down is what the filter selects)."""
+    """A device with a filter holds only events its filter passes (its stream's or
+    its initial sync's: "Filter API", what comes down is what the filter selects)."""
     return all(
         _passes(view, d)
         for d in view.nodes
@@ -84,4 +160,22 @@ def filter_honoured(view: View) -> bool:
     )
 
 
-Filters.properties = (filter_honoured,)
+@always("keys_honoured")
+def keys_honoured(view: View) -> bool:
+    """A device whose filter names ``keys`` gets events with only those keys and the
+    ones every client needs (``event_id``, ``type``, ...), never without those
+    ("Which keys to return for events? e.g. no origin_server_ts")."""
+    for d in view.nodes:
+        if view.kind(d) != "device" or "keys" not in view.state(d).get("filters", {}):
+            continue
+        config = view.config(d)["filters"]
+        for api, held in view.state(d)["filters"]["keys"].items():
+            wanted = definition(config, api)["keys"]
+            if "lacking" in held:
+                return False
+            if wanted is not None and any(k not in wanted and k not in KEPT_KEYS for k in held):
+                return False
+    return True
+
+
+Filters.properties = (filter_honoured, keys_honoured)

@@ -173,7 +173,7 @@ class Sessions(Part):
             sync.arm(ctx, state, for_loss=True)  # its event is due down the stream
         filters = self.node.part("filters")
         if entry["op"] == "filter" and filters is not None:
-            filters.answered(ctx, state, msg)
+            filters.answered(ctx, state, msg, entry)
         if entry["op"].startswith("caps") and capabilities is not None:
             capabilities.answered(ctx, state, entry, msg)
 

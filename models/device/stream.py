@@ -162,6 +162,9 @@ class Stream(Part):
                 for entry in nxt["events"]:
                     self.apply(state, entry)
                 self.took(state, nxt)
+                initial = self.node.part("initial_sync")
+                if initial is not None:
+                    initial.took(state, nxt)  # what each room's start held
         sync = self.node.part("sync")
         if sync is not None:
             # A gap, or moved on (its last response may be lost): look again once quiet.
@@ -188,6 +191,9 @@ class Stream(Part):
             if presence is not None:
                 presence.shown(state, ev)
             return
+        filters = self.node.part("filters")
+        if filters is not None and "event_id" in ev:
+            filters.saw(state, mine["last_pos"], ev)  # the keys it came with
         echo = self.node.part("echo")
         if "state_key" in ev:
             mine["view"].setdefault(room, {})[f"{ev['type']}{SEP}{ev['state_key']}"] = ev[

@@ -82,6 +82,12 @@ class Sync(Part):
                 return  # its filter's upload is unanswered: the answer asks
             ooo = self.node.part("requests").out_of_order()
             msg.update(filter=token, user=self.node.config["user"], out_of_order=ooo)
+            initial = filters.initial_token(state)
+            if initial is not None and initial != token:
+                msg["initial_filter"] = initial  # "which token ... for which API"
+            sync = self.node.part("initial_sync")
+            if sync is not None and have == 0:
+                sync.asked(state, filters.initial_limit())  # it opens the stream
         self.of(state)["asked"] = have
         ctx.send(self.node.config["server"], msg)
         self._set(ctx)  # until it is answered

@@ -31,6 +31,8 @@ redactions     Event Stream API: deleted message events (redact,       redaction
                switch early_redactions)
 partial_state  Joining a room: partial state, then the rest            partial_state.py
                (switch partial_state_join)
+initial_sync   Global /initialSync API, Outputs (# members, whether    initial_sync_rooms.py
+               the limit= messages were cut, switch member_count)
 =============  ======================================================  ==============
 
 ``rooms`` and ``stream`` are in every homeserver; a scenario uses another
@@ -49,6 +51,7 @@ from mxsim.models.homeserver.extremities import Extremities
 from mxsim.models.homeserver.federation import Federation
 from mxsim.models.homeserver.filters import Filters
 from mxsim.models.homeserver.initial_sync import Sync
+from mxsim.models.homeserver.initial_sync_rooms import InitialSyncRooms
 from mxsim.models.homeserver.join_outputs import JoinOutputs
 from mxsim.models.homeserver.joining import Joining
 from mxsim.models.homeserver.limited import Limited
@@ -95,6 +98,7 @@ class Homeserver(Composed):
         Redactions,
         JoinOutputs,
         PartialState,
+        InitialSyncRooms,
     )
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:

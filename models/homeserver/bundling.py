@@ -5,9 +5,10 @@
 This is called a 'bundle'": a top-level event is streamed, and shown in a
 window (initial sync, scrollback), with every ``updates`` child inside it,
 recursively ("get the child events recursively from the top-level event"),
-and its last ``bundle_limit`` ``relates_to`` children with a pagination
-token for the rest ("This limit should be set by the client. If the limit is
-exceeded, then the bundle should also include a pagination token"). The
+and its last ``bundle_limit`` ``relates_to`` children (the device's filter's
+``bundle_limit``, else the switch's) with a pagination token for the rest
+("This limit should be set by the client. If the limit is exceeded, then the
+bundle should also include a pagination token"). The
 shape is the proposal's example: the parent event with ``updated_by`` and
 ``replies: {start, chunk}`` inside it.
 
@@ -64,7 +65,16 @@ SWITCHES = (
         "bundle_limit",
         2,
         'Relates to (Events), Bundling: "The number of child events which can be bundled '
-        'should be limited ... This limit should be set by the client."',
+        "should be limited ... This limit should be set by the client.\" (a device's "
+        "filter's bundle_limit takes its place).",
+    ),
+    Switch(
+        "coalesce_limit",
+        "filter",
+        'Filter API: "Whether you want coalesced relates_to events (and the max # to '
+        "coalesce)\" (filter: a filter's bundle_limit is honoured; server: the server "
+        "bundles its own bundle_limit whatever the filter asks).",
+        ("filter", "server"),
     ),
 )
 
@@ -118,9 +128,18 @@ class Bundling(Part):
     def _shown(self, state: dict, device: str) -> list[str]:
         return self.of(state)["shown"].setdefault(device, [])
 
+    def limit(self, state: dict, device: str) -> int:
+        """The most replies a bundle for ``device`` holds: its filter's ``bundle_limit``
+        ("the max # to coalesce", Filter API), else the switch ``bundle_limit``."""
+        flt = state["stream"]["devices"].get(device, {}).get("filter") or {}
+        limit = flt.get("bundle_limit")
+        if limit is None or self.node.switches["coalesce_limit"] == "server":
+            return self.node.switches["bundle_limit"]
+        return limit
+
     def _bundle(self, state: dict, store: dict, device: str, eid: str) -> dict:
         self._shown(state, device).append(eid)
-        return bundle(store, eid, self.node.switches["bundle_limit"])
+        return bundle(store, eid, self.limit(state, device))
 
     def live(self, state: dict, store: dict, device: str, ev: dict) -> dict | None:
         """What the stream hands ``device`` for a new event: a bundle, a delta, or nothing."""
@@ -160,7 +179,7 @@ class Bundling(Part):
         if store is None or R.membership(store, user) != "join" or not H.visible(store, eid):
             rooms.answer(ctx, device, result(aid, False, error="unknown event"))
             return
-        limit = msg.get("limit", self.node.switches["bundle_limit"])
+        limit = msg.get("limit", self.limit(state, device))
         token = msg.get("from")
         if token is None:
             token = len(children(store, eid, "relates_to"))

@@ -10,12 +10,21 @@ A definition is plain data: ``types`` (event types, a trailing ``*`` a
 wildcard: "incl wildcards"), ``rooms`` (room IDs), ``not_types`` (the
 proposal's open TODO "Do we want to specify negative filters", honoured only
 under the switch ``negative_filters``) and ``limit`` ("max of limit= message
-events" in a room's start). A missing key selects everything: "Omitting the
-token on APIs results in ALL THE THINGS coming down."
+events" in a room's start), ``bundle_limit`` ("Whether you want coalesced
+``relates_to`` events (and the max # to coalesce)": the most ``relates_to``
+children a bundle holds, with a pagination token for the rest; missing, the
+server's switch ``bundle_limit``) and ``keys`` ("Which keys to return for
+events? e.g. no ``origin_server_ts`` if you don't show timestamps": the keys an
+event keeps, besides :data:`KEPT_KEYS`, which a client cannot do without). A
+missing key selects everything: "Omitting the token on APIs results in ALL
+THE THINGS coming down."
 
 >>> f = normalise({"types": ["m.room.*"]})
 >>> matches(f, "m.room.message", "!r"), matches(f, "m.presence", None)
 (True, False)
+>>> ev = {"event_id": "$1", "type": "m.room.message", "origin_server_ts": 5, "depth": 2}
+>>> project(normalise({"keys": ["depth"]}), ev)
+{'event_id': '$1', 'type': 'm.room.message', 'depth': 2}
 """
 
 from __future__ import annotations
@@ -27,9 +36,18 @@ from mxsim.sim.model import Switch, View, sometimes
 from mxsim.sim.node import ConfigError, Context
 from mxsim.sim.parts import Part
 
-__all__ = ["Filters", "FIELDS", "DEFAULT_LIMIT", "check", "normalise", "type_matches", "matches"]
+__all__ = ["Filters", "FIELDS", "DEFAULT_LIMIT", "KEPT_KEYS", "check", "normalise", "project"]
+__all__ += ["type_matches", "matches"]
 
-FIELDS = ("types", "not_types", "rooms", "limit")
+FIELDS = ("types", "not_types", "rooms", "limit", "bundle_limit", "keys")
+
+#: Keys no filter drops: what identifies an event, places it (room, state key,
+#: its parent) and says what it is (a state event lacking ``content`` is a
+#: deletion), and a bundle's children.
+KEPT_KEYS = frozenset(
+    ("event_id", "type", "room_id", "sender", "state_key", "content", "redacts", "updates")
+    + ("relates_to", "updated_by", "replies", "orphan")
+)
 
 #: "limit= param?": how many messages a room's start in the stream holds.
 DEFAULT_LIMIT = 10
@@ -49,9 +67,9 @@ def check(defn: Any, where: str = "filter") -> None:
     for key, value in defn.items():
         if key not in FIELDS:
             raise ConfigError(f"{where}.{key}", "one of: " + ", ".join(FIELDS), key)
-        if key == "limit":
+        if key in ("limit", "bundle_limit"):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigError(f"{where}.limit", "an integer >= 0", value)
+                raise ConfigError(f"{where}.{key}", "an integer >= 0", value)
         elif not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where}.{key}", "a list of strings", value)
 
@@ -60,10 +78,27 @@ def normalise(defn: Mapping[str, Any] | None) -> dict[str, Any]:
     """The canonical form of a definition: every field present, lists sorted."""
     defn = defn or {}
     out: dict[str, Any] = {"limit": defn.get("limit", DEFAULT_LIMIT)}
-    for key in ("types", "rooms"):
+    if "bundle_limit" in defn:
+        out["bundle_limit"] = defn["bundle_limit"]
+    for key in ("types", "rooms", "keys"):
         value = defn.get(key)
         out[key] = None if value is None else sorted(value)
     out["not_types"] = sorted(defn.get("not_types", []))
+    return out
+
+
+def project(defn: Mapping[str, Any], ev: dict[str, Any]) -> dict[str, Any]:
+    """``ev`` with only the (normalised) filter's ``keys`` and :data:`KEPT_KEYS`
+    (a bundle's children too)."""
+    keys = defn.get("keys")
+    if keys is None:
+        return ev
+    out = {k: v for k, v in ev.items() if k in keys or k in KEPT_KEYS}
+    if "updated_by" in out:
+        out["updated_by"] = [project(defn, c) for c in out["updated_by"]]
+    if "replies" in out:
+        chunk = [project(defn, c) for c in out["replies"]["chunk"]]
+        out["replies"] = {**out["replies"], "chunk": chunk}
     return out
 
 

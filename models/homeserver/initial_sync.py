@@ -55,15 +55,19 @@ class Sync(Part):
         opened = False
         if "filter" in msg:
             # Proposal, "Filter API": the stream is opened (or synced) with a token.
+            # "Clients should remember which token they need to use for which API":
+            # ``initial_filter`` names the one of the rooms' starts, if not the stream's.
             filters = self.node.part("filters")
-            defn = filters.lookup(state, msg["filter"]) if filters is not None else None
-            if defn is None:
+            names = [msg["filter"], msg.get("initial_filter", msg["filter"])]
+            defns = [filters.lookup(state, t) if filters is not None else None for t in names]
+            if None in defns:
                 refused = {"from": have, "batches": [], "error": "unknown filter token"}
                 ctx.send(src, {"type": "synced", **refused})
                 return
             stream = self.node.part("stream")
             opened = src not in stream.devices(state)
-            stream.register(state, src, msg["user"], msg["out_of_order"], flt=defn)
+            defn, start = defns
+            stream.register(state, src, msg["user"], msg["out_of_order"], flt=defn, start=start)
         self.of(state)["held"].pop(src, None)  # given now
         kept = self.of(state)["sent"].get(src, {})
         for pos in [p for p in kept if int(p) <= have]:

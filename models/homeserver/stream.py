@@ -24,7 +24,7 @@ from typing import Any
 from mxsim.models import room as R
 from mxsim.models import room_history as H
 from mxsim.models.events import is_state
-from mxsim.models.homeserver.filters import matches
+from mxsim.models.homeserver.filters import matches, project
 from mxsim.models.homeserver.join_outputs import outputs
 from mxsim.models.homeserver.rejected import REJECTED_EVENTS, is_power_event, late_rejections
 from mxsim.models.homeserver.rooms import type_filter
@@ -82,15 +82,19 @@ class Stream(Part):
         self.of(state)["seen"][name] = True
 
     def on_register(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
-        self.register(state, src, msg["user"], msg["out_of_order"], msg.get("limit"))
+        self.register(
+            state, src, msg["user"], msg["out_of_order"], msg.get("limit"), msg.get("state_types")
+        )
 
     def register(
-        self, state: dict, device: str, user: str, ooo: bool, limit=None, flt=None
+        self, state, device, user, ooo, limit=None, types=None, flt=None, start=None
     ) -> None:
         """A device makes itself known: its requests name its user, as an access
         token would. ``limit``: the messages per room its initial sync holds
         (default ``INITIAL_LIMIT``; proposal, "Global /initialSync API");
-        ``flt``: the (normalised) definition of its filter."""
+        ``types``: the state event types it holds ("Which state event types to
+        return"; default all); ``flt``: the (normalised) definition of its filter;
+        ``start``: the filter of its initial sync's room starts (default ``flt``)."""
         devices = self.devices(state)
         if device in devices:
             if flt is not None:
@@ -104,16 +108,22 @@ class Stream(Part):
             "shown": {},
             "pos": 0,
         }
-        if flt is not None:
-            devices[device]["filter"] = flt
+        if start is None or start == flt:
+            start = flt
+        if start is not None:
+            devices[device]["filter"] = start  # the rooms' starts are under it ...
         # A minimal initial sync: the rooms the user is in, as they are now.
         stores = self.rooms.stores(state)
-        if flt is not None:
-            limit = flt["limit"]
-        limit = None if limit is None else {"limit": limit}
+        if start is not None:
+            limit = start["limit"]
+        window = {} if limit is None else {"limit": limit}
+        if types is not None:
+            window["types"] = types
         for room_id in sorted(stores):
             if R.membership(stores[room_id], user) == "join":
-                self.snapshot(state, stores[room_id], device, room_id, flt=limit)
+                self.snapshot(state, stores[room_id], device, room_id, flt=window or None)
+        if flt is not None:
+            devices[device]["filter"] = flt  # ... and the stream after them
 
     def on_events(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         """A long-polling device asks for what follows position ``from``
@@ -229,6 +239,9 @@ class Stream(Part):
             store, frontier, flt.get("limit", INITIAL_LIMIT), type_filter(None), budget=WALK_BUDGET
         )
         marker = {"type": "m.server.joined", "room_id": room_id, "token": token}
+        summary = self.node.part("initial_sync")
+        if summary is not None:
+            marker.update(summary.summary(store, token))  # "# members", limited
         self.push(state, device, room_id, marker, into=into)
         types = flt.get("types")
         sent = dev["sent"].get(room_id, {}) if held else {}
@@ -281,10 +294,13 @@ class Stream(Part):
 
     def push(self, state, device, room_id, ev, after=None, local=False, into=None) -> None:
         """Queue an event for the device; :meth:`after` sends the step's batch.
-        An event the device's filter does not pass is not sent ("Filter API")."""
+        An event the device's filter does not pass is not sent, and one it
+        passes keeps only the filter's ``keys`` ("Filter API")."""
         flt = state["stream"]["devices"].get(device, {}).get("filter")
-        if flt is not None and "event_id" in ev and not matches(flt, ev["type"], room_id):
-            return
+        if flt is not None and "event_id" in ev:
+            if not matches(flt, ev["type"], room_id):
+                return
+            ev = project(flt, ev)  # "Which keys to return for events?"
         entry = {"room": room_id, "event": ev}
         maker = state["stream"].get("maker")
         if maker is not None and maker[1] is not None and maker[2] == ev.get("event_id"):
