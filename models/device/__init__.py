@@ -23,6 +23,8 @@ random         (a user's random steps)                     random_steps.py
 signing        E2E Notes (sign what the server prepared)   signing.py
 gaps           Global /initialSync API (limit=): follow a  gaps.py
                limited delta's token
+bot            Action APIs (a synchronous bot: no action   bot.py
+               IDs, one request at a time)
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mxsim.models.device.bot import Bot
 from mxsim.models.device.bundles import Bundles
 from mxsim.models.device.calls import Calls
 from mxsim.models.device.capabilities import Capabilities
@@ -66,7 +69,7 @@ class Device(Composed):
     parts = (Requests, Stream, Timeline, Scrollback, Retransmission, Calls)
     parts += (Sessions, Presence, Echo, Capabilities)
     parts += (Bundles, Receipts)
-    parts += (Sync, Joining, Filters, RandomSteps, Signing, Gaps)
+    parts += (Sync, Joining, Filters, RandomSteps, Signing, Gaps, Bot)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod
