@@ -174,3 +174,14 @@ def bot_sends_once(at: Moment) -> str | None:
             if n != 1:
                 return f'{b}\'s message "{body}" is in the room {n} times'
     return None
+
+
+@explains("bot_goes_on")
+def bot_goes_on(at: Moment) -> str | None:
+    view = at.after
+    for b in bots(view):
+        mine = view.state(b)["bot"]
+        if mine["queue"] and len(mine["told"]) == len(mine["sent"]):
+            left = ", ".join(f'"{m.get("body")}"' for m in mine["queue"])
+            return f"every request of {b} was answered, but it never sent {left}"
+    return None

@@ -24,7 +24,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from mxsim.models.device.bot_properties import bot_order, bot_passed_hold, bot_sends_once
+from mxsim.models.device.bot_properties import (
+    bot_goes_on,
+    bot_order,
+    bot_passed_hold,
+    bot_sends_once,
+)
 from mxsim.sim.model import Switch
 from mxsim.sim.node import ConfigError, Context
 from mxsim.sim.parts import Part
@@ -48,7 +53,7 @@ class Bot(Part):
     name = "bot"
     section = "Action APIs"
     switches = (BOT_WAITS,)
-    properties = (bot_order, bot_sends_once, bot_passed_hold)
+    properties = (bot_order, bot_sends_once, bot_goes_on, bot_passed_hold)
 
     @classmethod
     def check_config(cls, config, node_config, node_names) -> None:

@@ -9,9 +9,16 @@ and its server's room events.
 
 from __future__ import annotations
 
-from mxsim.sim.model import View, always, sometimes
+from mxsim.sim.model import View, always, eventually, sometimes
 
-__all__ = ["bot_order", "bot_sends_once", "bot_passed_hold", "bots", "bot_messages"]
+__all__ = [
+    "bot_order",
+    "bot_sends_once",
+    "bot_goes_on",
+    "bot_passed_hold",
+    "bots",
+    "bot_messages",
+]
 
 
 def bots(view: View) -> list[str]:
@@ -78,3 +85,14 @@ def bot_passed_hold(view: View) -> bool:
     another device's higher action ID, waiting for a lower one."""
     servers = [n for n in view.nodes if view.kind(n) == "homeserver"]
     return any(view.state(s).get("actions", {}).get("passed_hold") for s in servers)
+
+
+@eventually("bot_goes_on")
+def bot_goes_on(view: View) -> bool:
+    """A bot whose every request was answered has sent every message it was given
+    (only a lost request or answer leaves it waiting)."""
+    for b in bots(view):
+        mine = view.state(b)["bot"]
+        if mine["queue"] and len(mine["told"]) == len(mine["sent"]):
+            return False
+    return True
