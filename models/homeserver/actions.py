@@ -67,8 +67,10 @@ ACTION_ID_STREAMS = Switch(
 class Actions(Part):
     """Config: ``hold_timeout_ms``. State: ``clients`` (scope -> ``next``, ``done``
     (aid -> [answer or None, try]), ``held`` (aid -> request), ``rejected``,
-    ``applied`` ([aid, event ID or None] in the order applied)), and the
-    guards' flags ``retransmission_race`` and ``out_of_order``."""
+    ``applied`` ([aid, event ID or None] in the order applied), under ``skip``
+    ``skipped`` (IDs given up)), and the guards' flags ``retransmission_race``,
+    ``out_of_order`` and ``passed_hold`` (a request without an ID applied while
+    another device's was held; set only when seen)."""
 
     name = "actions"
     section = "Action APIs; Action IDs"

@@ -16,6 +16,9 @@ answer's event ID (bot_sends_once violated)."""
 from __future__ import annotations
 
 import functools
+import os
+import subprocess
+import sys
 
 import pytest
 from witness import check, drive, holds, initially, records, system, turns_true
@@ -132,3 +135,22 @@ def test_a_bot_with_a_part_that_numbers_requests_is_bad_input(part):
 
     with pytest.raises(ScenarioError, match=f"bot.*{part}|{part}.*bot"):
         system(NAME, edit=edit)
+
+
+def test_the_counterexamples_are_the_same_bytes_under_any_hash_seed(tmp_path):
+    code = "from mxsim.experiments.cli import main; main()"
+    args = ["check", NAME, "--set", "bot_waits=false", "--max-states", "20000"]
+    traces = []
+    for seed in ("0", "5"):
+        out = tmp_path / seed
+        out.mkdir()
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *args, "--trace-dir", str(out)],
+            env=env,
+            capture_output=True,
+            timeout=120,
+        )
+        assert proc.returncode == 1, proc.stderr.decode()
+        traces.append([p.read_bytes() for p in sorted(out.iterdir())])
+    assert len(traces[0]) == 2 and traces[0] == traces[1]
