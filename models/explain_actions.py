@@ -4,8 +4,9 @@ was applied twice, or out of order."""
 
 from __future__ import annotations
 
-from mxsim.models.device.bot_properties import bot_messages, bots
+from mxsim.models.device.bot_properties import answer_problem, order_problem, stuck_problem
 from mxsim.models.explain import Moment, devices, explains, servers
+from mxsim.models.properties_actions import rejected_again
 from mxsim.sim.model import View
 
 
@@ -117,71 +118,26 @@ def user_order_kept(at: Moment) -> str | None:
 
 @explains("sends_recover")
 def sends_recover(at: Moment) -> str | None:
-    view = at.after
-    for s in servers(view):
-        clients = view.state(s).get("actions", {}).get("clients", {})
-        for scope, c in sorted(clients.items()):
-            rejected = c["rejected"]
-            for k, first in enumerate(rejected):
-                later = [a for a in rejected[k + 1 :] if a > first]
-                if c["next"] <= first and later:
-                    return (
-                        f"{s} rejected action {first} of {scope} for a missing seqnum, then"
-                        f" action {later[0]} too, still waiting for action {c['next']}:"
-                        " the device's later sends never go through"
-                    )
-    return None
+    found = rejected_again(at.after)
+    if found is None:
+        return None
+    s, scope, first, later, waited = found
+    return (
+        f"{s} rejected action {first} of {scope} for a missing seqnum, then action {later}"
+        f" too, still waiting for action {waited}: the device's later sends never go through"
+    )
 
 
 @explains("bot_order")
 def bot_order(at: Moment) -> str | None:
-    view = at.after
-    for b in bots(view):
-        sent = view.state(b)["bot"]["sent"]
-        for room, events in bot_messages(view, b).items():
-            bodies = [ev["content"]["body"] for ev in events if ev["content"].get("body") in sent]
-            server = view.config(b)["server"]
-            for first, later in zip(bodies, bodies[1:], strict=False):
-                if first == later:
-                    return f'{server} placed {b}\'s message "{first}" twice in {room}'
-                if sent.index(later) < sent.index(first):
-                    return (
-                        f'{b} sent "{later}" before "{first}" without action IDs, but'
-                        f' {server} placed "{first}" first in {room}'
-                    )
-    return None
+    return order_problem(at.after)
 
 
 @explains("bot_sends_once")
 def bot_sends_once(at: Moment) -> str | None:
-    view = at.after
-    for b in bots(view):
-        mine = view.state(b)["bot"]
-        events = [ev for evs in bot_messages(view, b).values() for ev in evs]
-        by_id = {ev["event_id"]: ev for ev in events}
-        for k, ok, eid in mine["told"]:
-            body = mine["sent"][k]
-            if not ok or body is None:
-                continue
-            made = by_id.get(eid)
-            got = made.get("content", {}).get("body") if made else None
-            if got != body:
-                return (
-                    f'{b} took the answer {eid} as its send of "{body}", but {eid} is'
-                    f' "{got}": without action IDs an answer cannot say which request it is for'
-                )
-            n = sum(1 for ev in events if ev.get("content", {}).get("body") == body)
-            if n != 1:
-                return f'{b}\'s message "{body}" is in the room {n} times'
-    return None
+    return answer_problem(at.after)
 
 
 @explains("bot_goes_on")
 def bot_goes_on(at: Moment) -> str | None:
-    view = at.after
-    for b in bots(view):
-        mine = view.state(b)["bot"]
-        if mine["queue"] and len(mine["told"]) == len(mine["sent"]):
-            left = ", ".join(f'"{m.get("body")}"' for m in mine["queue"])
-            return f"every request of {b} was answered, but it never sent {left}"
-    return None
+    return stuck_problem(at.after)

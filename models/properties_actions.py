@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from mxsim.sim.model import Switch, View, always, eventually, sometimes
 
-__all__ = ["SWITCHES", "PROPERTIES"]
+__all__ = ["SWITCHES", "PROPERTIES", "rejected_again"]
 
 SWITCHES = (
     Switch(
@@ -126,18 +126,26 @@ def out_of_order_actions(view: View) -> bool:
     return any(view.state(s).get("actions", {}).get("out_of_order") for s in _servers(view))
 
 
-@eventually("sends_recover")
-def sends_recover(view: View) -> bool:
-    """After a send was rejected for a missing seqnum, every later send of the
-    device is applied or rejected for a gap of its own: none is rejected while the
-    server still waits for an ID at or below the one it rejected."""
+def rejected_again(view: View) -> tuple[str, str, int, int, int] | None:
+    """(server, scope, rejected ID, a later one rejected, the ID still waited for)
+    where a later send was rejected for a gap at or below an ID rejected already."""
     for s in _servers(view):
-        for c in _clients(view, s).values():
+        for scope, c in sorted(_clients(view, s).items()):
             rejected = c["rejected"]
             for k, first in enumerate(rejected):
-                if c["next"] <= first and any(later > first for later in rejected[k + 1 :]):
-                    return False
-    return True
+                later = [a for a in rejected[k + 1 :] if a > first]
+                if c["next"] <= first and later:
+                    return s, scope, first, later[0], c["next"]
+    return None
+
+
+@eventually("sends_recover")
+def sends_recover(view: View) -> bool:
+    """After a send was rejected for a missing seqnum, every send of the device
+    with a higher ID is applied or rejected for a gap of its own: none is
+    rejected while the server still waits for an ID at or below the one it
+    rejected."""
+    return rejected_again(view) is None
 
 
 @sometimes("missing_seqnum_rejected")
