@@ -84,3 +84,4 @@ class Device(Composed):
             or user.split(":", 1)[-1] != server
         ):
             raise ConfigError("user", f"a user ID @name:{server}", user)
+        Bot.check_beside(config)

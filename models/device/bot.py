@@ -56,11 +56,13 @@ class Bot(Part):
     properties = (bot_order, bot_sends_once, bot_goes_on, bot_passed_hold)
 
     @classmethod
-    def check_config(cls, config, node_config, node_names) -> None:
-        super().check_config(config, node_config, node_names)
+    def check_beside(cls, node_config: dict[str, Any]) -> None:
+        """A device with this part uses none of the parts that number requests."""
+        if cls.name not in node_config:
+            return
         for part in NUMBERED:
             if part in node_config:
-                expected = f"no {part} table (part bot sends no action IDs; {part} needs them)"
+                expected = f"no {part} table beside bot (a bot sends no action IDs)"
                 raise ConfigError(part, expected, node_config[part])
 
     def initial(self) -> dict[str, Any]:

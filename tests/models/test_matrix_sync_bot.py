@@ -133,7 +133,9 @@ def test_a_bot_with_a_part_that_numbers_requests_is_bad_input(part):
     def edit(raw):
         raw["nodes"][2]["config"][part] = {}
 
-    with pytest.raises(ScenarioError, match=f"bot.*{part}|{part}.*bot"):
+    with pytest.raises(
+        ScenarioError, match=rf"config\.{part}: expected no {part} table beside bot"
+    ):
         system(NAME, edit=edit)
 
 
