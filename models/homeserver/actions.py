@@ -30,10 +30,12 @@ made, so the bot knows where in the stream it happened.
 
 What follows a missing-seqnum rejection the proposal does not say (switch
 ``after_missing_seqnum``): under ``wait`` the server still expects the missing
-ID, so every later request of the device is held and rejected for it too,
-until a retransmission of the missing one arrives; under ``skip`` it gives the
-missing IDs up, expects the one after the rejected request, and rejects a
-given-up ID that comes later (``SKIPPED``), so the device's order still holds.
+ID, so every later request of the device is held and rejected for it too (a
+retransmission of the missing one moves it on only to the rejected ID, which
+is never applied: its retransmission is rejected again); under ``skip`` it
+gives the missing IDs up, expects the one after the rejected request, and
+rejects a given-up ID that comes later (``SKIPPED``), so the device's order
+still holds.
 """
 
 from __future__ import annotations
