@@ -9,9 +9,9 @@ trace line. It returns the sentence, or None when it finds nothing to say;
 then the property's own docstring stands in, so every violation gets a line
 (:func:`explain`).
 
-The explainers live in ``explain_rooms``, ``explain_actions``,
-``explain_sessions``, ``explain_signing``, ``explain_sync``, ``explain_voip`` and
-``explain_ice`` beside this
+The explainers live in ``explain_rooms``, ``explain_joins``, ``explain_actions``,
+``explain_sessions``, ``explain_signing``, ``explain_sync``, ``explain_redactions``,
+``explain_voip`` and ``explain_ice`` beside this
 module, one per area of the proposal; the property modules stay as they are.
 """
 
@@ -153,6 +153,8 @@ def sent(step: dict[str, Any] | None) -> list[tuple[str, dict[str, Any]]]:
 from mxsim.models import (  # noqa: E402, F401
     explain_actions,
     explain_ice,
+    explain_joins,
+    explain_redactions,
     explain_rooms,
     explain_sessions,
     explain_signing,

@@ -8,6 +8,7 @@ from typing import Any
 from mxsim.models import room as R
 from mxsim.models.explain import Moment, devices, explains, sent, servers
 from mxsim.models.properties_rejected import same_room_state
+from mxsim.models.state_key_types import declaration_breach
 from mxsim.models.wire_brief import event_brief
 from mxsim.sim.model import View
 
@@ -214,3 +215,14 @@ def late_events_hidden(at: Moment) -> str | None:
 def _room_events(view: View, server: str, room: str) -> dict[str, Any]:
     store = view.state(server)["rooms"]["stores"].get(room)
     return store["events"] if store is not None else {}
+
+
+@explains("type_restrictions_respected")
+def type_restrictions_respected(at: Moment) -> str | None:
+    for s in servers(at.after):
+        for store in at.after.state(s)["rooms"]["stores"].values():
+            for eid in sorted(store["events"]):
+                breach = declaration_breach(store["events"][eid])
+                if eid not in store["rejected"] and breach is not None:
+                    return f"{s} accepted {eid} although its {breach}"
+    return None

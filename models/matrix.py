@@ -29,12 +29,15 @@ from mxsim.models.device import Device
 from mxsim.models.homeserver import Homeserver
 from mxsim.models.properties_actions import PROPERTIES as ACTION_PROPERTIES
 from mxsim.models.properties_actions import SWITCHES as ACTION_SWITCHES
+from mxsim.models.properties_join import PROPERTIES as JOIN_PROPERTIES
 from mxsim.models.properties_receipts import PROPERTIES as RECEIPT_PROPERTIES
 from mxsim.models.properties_rejected import PROPERTIES as REJECTED_PROPERTIES
 from mxsim.models.properties_rejected import SWITCHES as REJECTED_SWITCHES
 from mxsim.models.properties_rejected import same_room_state
 from mxsim.models.properties_relations import PROPERTIES as RELATION_PROPERTIES
 from mxsim.models.properties_rooms import PROPERTIES as ROOM_PROPERTIES
+from mxsim.models.state_key_types import PROPERTIES as TYPE_KEY_PROPERTIES
+from mxsim.models.state_key_types import SWITCHES as TYPE_KEY_SWITCHES
 from mxsim.sim.model import Model, View, always, eventually, sometimes
 
 __all__ = ["MODEL"]
@@ -277,7 +280,11 @@ MODEL = Model(
     kinds={"homeserver": Homeserver, "device": Device},
     # Each part brings its switches and properties; the ones above judge
     # several parts and nodes at once.
-    switches=Homeserver.switches_of() + Device.switches_of() + ACTION_SWITCHES + REJECTED_SWITCHES,
+    switches=Homeserver.switches_of()
+    + Device.switches_of()
+    + ACTION_SWITCHES
+    + REJECTED_SWITCHES
+    + TYPE_KEY_SWITCHES,
     properties=(
         state_consistency,
         no_clobbering,
@@ -299,5 +306,7 @@ MODEL = Model(
         *RECEIPT_PROPERTIES,
         *REJECTED_PROPERTIES,
         *ROOM_PROPERTIES,
+        *TYPE_KEY_PROPERTIES,
+        *JOIN_PROPERTIES,
     ),
 )

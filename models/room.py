@@ -24,6 +24,7 @@ from typing import Any
 from mxsim.models.auth import check_auth
 from mxsim.models.auth_events import AuthError, auth_types_for_event, check_auth_events
 from mxsim.models.events import is_state, make_event
+from mxsim.models.state_key_types import declaration_breach
 from mxsim.models.state_keys import canonical_state_key
 from mxsim.models.stateres import resolve
 
@@ -178,7 +179,7 @@ SOFT_FAILED = "fails against the current state"
 
 
 def accept(
-    store: dict[str, Any], ev: Event, algorithm: str, soft_fail: bool = True
+    store: dict[str, Any], ev: Event, algorithm: str, soft_fail: bool = True, declared=False
 ) -> tuple[str | None, list[str]]:
     """Add ``ev`` (whose prev and auth events the store holds) to the room.
 
@@ -188,6 +189,8 @@ def accept(
     event that passes against the state before it but fails against the
     current state is *soft-failed* (recorded in ``soft_failed``): it is part
     of the graph, but moves no extremity and clients are not shown it.
+    ``declared``: a state key its type does not declare is refused too
+    (switch ``type_declares_state_key``, :mod:`mxsim.models.state_key_types`).
     """
     eid = ev["event_id"]
     events = store["events"]
@@ -209,6 +212,9 @@ def accept(
         )
         check_auth(ev, own)
         check_auth(ev, auth_state(before, events, ev))
+        breach = declaration_breach(ev) if declared else None
+        if breach is not None:
+            raise AuthError(breach)
     except AuthError as e:
         reason = str(e)
     if reason is not None:

@@ -185,6 +185,15 @@ _request(
     ("room", "event_id"),
 )
 
+_request(
+    "redact",
+    STREAM,
+    'Delete a message event ("Deleted message events are `m.room.redaction` events"): the '
+    "server makes an `m.room.redaction` naming `redacts`, allowed for the event's sender or "
+    "a user at the `redact` power level.",
+    ("room", "redacts"),
+)
+
 #: Fields every request with a session ID carries (proposal, "Sessions"):
 #: ``rid`` numbers the device's requests, ``session`` is None before the first answer.
 SESSION_REQUEST = ("rid", "whoami", "out_of_order", "session")
@@ -266,8 +275,9 @@ WIRE.declare(
     SERVER_CLIENT,
     JOINING,
     'A join answered with the room\'s events "instead of" the stream, at a stream position '
-    "(`pos`; null under `join_returns_events`: outside the stream).",
-    ("aid", "ok", "event_id", "room", "pos", "events"),
+    "(`pos`; null under `join_returns_events`: outside the stream), its `members` (presence, "
+    "typing, power level, display name) and whether there are `more` messages than its limit.",
+    ("aid", "ok", "event_id", "room", "pos", "events", "members", "more"),
 )
 WIRE.declare(
     "chunk",

@@ -127,7 +127,11 @@ def event_brief(ev: Any) -> str:
     if kind == "m.receipt":
         where = " (local)" if ev.get("local") else ""
         return f"receipt of {ev.get('updates') or ev.get('relates_to', '?')}{where}"
+    if kind == "m.room.redaction":
+        return f"redaction of {ev.get('redacts', '?')} {ev.get('event_id', '')}".rstrip()
     text = _content(kind, ev.get("content"), ev.get("state_key"))
+    if ev.get("redacted_because"):
+        text += " (redacted)"
     parent = ev.get("updates") or ev.get("relates_to")
     if parent and kind not in _CALL_WORDS:
         text += f" on {parent}"
@@ -267,6 +271,11 @@ def _receipt(msg: Msg) -> str:
     return f"{_aid(msg)}read {msg['event_id']}"
 
 
+@WIRE.brief("redact")
+def _redact(msg: Msg) -> str:
+    return f"{_aid(msg)}redact {msg['redacts']}"
+
+
 @WIRE.brief("presence")
 def _presence(msg: Msg) -> str:
     return f"r{msg.get('rid')} presence {msg['presence']}{_session(msg)}"
@@ -327,9 +336,20 @@ def _result(msg: Msg) -> str:
 
 @WIRE.brief("joined")
 def _joined(msg: Msg) -> str:
-    return f"joined #{msg.get('aid')} {msg['room']} at pos {msg.get('pos')}, " + _listing(
+    text = f"joined #{msg.get('aid')} {msg['room']} at pos {msg.get('pos')}, " + _listing(
         msg.get("events") or [], entry_brief
     )
+    members = msg.get("members") or {}
+    listed = [_member(u, members[u]) for u in sorted(members)]
+    more = " (more before)" if msg.get("more") else ""
+    return text + more + (f"; members {', '.join(listed)}" if listed else "")
+
+
+def _member(user: str, m: Msg) -> str:
+    """A member as a join lists it: ``@bob:hs "Bob" 50 offline`` (+ ``typing``)."""
+    name = f' "{m["name"]}"' if m.get("name") else ""
+    typing = " typing" if m.get("typing") else ""
+    return f"{user}{name} {m.get('power')} {m.get('presence')}{typing}"
 
 
 @WIRE.brief("chunk")

@@ -246,16 +246,15 @@ def draw(rows: list[Row]) -> dict[str, Any]:
         cells = [cell(rows, config, loss) for loss in losses]
         quartiles = [_quartiles([r["latency_mean_ms"] for r in c if r["applied"]]) for c in cells]
         style = _style(config)
-        lat.fill_between(
+        figures.band(
+            lat,
             losses,
+            [mean_latency(c) for c in cells],
             [q[0] for q in quartiles],
             [q[1] for q in quartiles],
+            _label(config),
             alpha=0.12,
-            lw=0,
-            color=style["color"],
-        )
-        lat.plot(
-            losses, [mean_latency(c) for c in cells], marker="o", label=_label(config), **style
+            **style,
         )
         if config[0] != NONE:
             share = [

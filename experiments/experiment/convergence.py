@@ -265,11 +265,8 @@ def draw(rows: list[Row]) -> dict[str, Any]:
         for a in ALGORITHMS:
             s = spread(rows, a, rate)
             xs = [p for p, *_ in s]
-            med = [m for _, m, _, _ in s]
-            ax.fill_between(
-                xs, [lo for *_, lo, _ in s], [hi for *_, hi in s], color=COLOURS[a], alpha=0.2, lw=0
-            )
-            ax.plot(xs, med, marker="o", color=COLOURS[a], label=f"{a} (median, min-max)")
+            med, lo, hi = ([x[k] for x in s] for k in (1, 2, 3))
+            figures.band(ax, xs, med, lo, hi, f"{a} (median, min-max)", color=COLOURS[a])
         ax.set_xscale("log")
         ax.set_xticks(parts, [f"{p / 1000:g}" for p in parts])
         ax.minorticks_off()

@@ -70,6 +70,25 @@ def loglog(ax: Axes, xs: Sequence[float], ys: Sequence[float], label: str, **sty
     return k
 
 
+def band(
+    ax: Axes,
+    xs: Sequence[float],
+    ys: Sequence[float] | None,
+    lo: Sequence[float],
+    hi: Sequence[float],
+    label: str = "",
+    *,
+    color: str,
+    alpha: float = 0.2,
+    **style,
+) -> None:
+    """A shaded band from ``lo`` to ``hi`` (a spread over seeds) and, unless
+    ``ys`` is None, the line through ``ys`` (a median or mean) over it."""
+    ax.fill_between(xs, lo, hi, color=color, alpha=alpha, lw=0)
+    if ys is not None:
+        ax.plot(xs, ys, marker="o", label=label, color=color, **style)
+
+
 def legend_outside(ax: Axes) -> None:
     """The legend beside the plot, never over its lines or bars."""
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)

@@ -225,9 +225,17 @@ def draw(rows: list[Row]) -> dict[str, Any]:
                 ys = [statistics.mean(r[value] for r in c) for c in cells]
                 lo = [min(r[value] for r in c) for c in cells]
                 hi = [max(r[value] for r in c) for c in cells]
-                style = STYLES.get(lat, "-")
-                ax.plot(servers, ys, style, marker="o", color=COLOURS[m], label=f"{m}, {lat} ms")
-                ax.fill_between(servers, lo, hi, color=COLOURS[m], alpha=0.12, lw=0)
+                figures.band(
+                    ax,
+                    servers,
+                    ys,
+                    lo,
+                    hi,
+                    f"{m}, {lat} ms",
+                    color=COLOURS[m],
+                    alpha=0.12,
+                    ls=STYLES.get(lat, "-"),
+                )
         ax.axhline(THRESHOLD, color="grey", lw=0.8)
         ax.plot(servers, servers, color="grey", lw=0.8, ls=":")
         ax.set_xticks(servers, [str(n) for n in servers])

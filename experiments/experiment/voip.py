@@ -206,7 +206,7 @@ def draw(rows: list[Row]) -> dict[str, Any]:
     ax, rel = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     for n, colour in zip(devices, COLOURS, strict=False):
         s = spread(rows, "stopped_ms", n)
-        ax.fill_between(lats, [x[2] for x in s], [x[3] for x in s], color=colour, alpha=0.15, lw=0)
+        figures.band(ax, lats, None, [x[2] for x in s], [x[3] for x in s], color=colour, alpha=0.15)
         figures.loglog(ax, lats, [x[1] for x in s], f"{n} devices", color=colour)
     ax.plot(lats, [bounds(x)["stopped_ms"] for x in lats], "k--", label="bound 12H (H = 3L/2)")
     ax.set_xlabel("mean one-way latency L (ms)")

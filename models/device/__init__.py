@@ -18,11 +18,13 @@ bundles        Updates (Events); Relates to (Events):      bundles.py
 receipts       Updates (Events); Relates to (Events)       receipts.py
 sync           Global /initialSync API (after a loss)      sync.py
 joining        Joining a room (unknown rooms, elsewhere)   joining.py
+members        Joining a room, Outputs (the member list)   members.py
 filters        Filter API                                  filters.py
 random         (a user's random steps)                     random_steps.py
 signing        E2E Notes (sign what the server prepared)   signing.py
 gaps           Global /initialSync API (limit=): follow a  gaps.py
                limited delta's token
+redactions     Event Stream API (deleted message events)   redactions.py
 bot            Action APIs (a synchronous bot: no action   bot.py
                IDs, one request at a time)
 =============  ==========================================  ==============
@@ -45,9 +47,11 @@ from mxsim.models.device.echo import Echo
 from mxsim.models.device.filters import Filters
 from mxsim.models.device.gaps import Gaps
 from mxsim.models.device.joining import Joining
+from mxsim.models.device.members import Members
 from mxsim.models.device.presence import Presence
 from mxsim.models.device.random_steps import RandomSteps
 from mxsim.models.device.receipts import Receipts
+from mxsim.models.device.redactions import Redactions
 from mxsim.models.device.requests import Requests
 from mxsim.models.device.retransmission import Retransmission
 from mxsim.models.device.scrollback import Scrollback
@@ -69,7 +73,7 @@ class Device(Composed):
     parts = (Requests, Stream, Timeline, Scrollback, Retransmission, Calls)
     parts += (Sessions, Presence, Echo, Capabilities)
     parts += (Bundles, Receipts)
-    parts += (Sync, Joining, Filters, RandomSteps, Signing, Gaps, Bot)
+    parts += (Sync, Joining, Filters, RandomSteps, Signing, Gaps, Redactions, Members, Bot)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
     @classmethod

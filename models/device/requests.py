@@ -18,12 +18,16 @@ from mxsim.sim.wire import CLIENT_SERVER
 
 __all__ = ["Requests", "OPS"]
 
+#: Requests a part of their own makes from the workload op of the same name
+#: (``redact``: the ``redactions`` part names the event by its body).
+OWN_OPS = ("redact",)
+
 #: Workload ops: every client-server action request (not ``register``, not the
 #: requests with a session ID of :mod:`mxsim.models.device.sessions`).
 OPS = tuple(
     n
     for n, m in WIRE.messages.items()
-    if m.direction == CLIENT_SERVER and m.fields[: len(REQUEST)] == REQUEST
+    if m.direction == CLIENT_SERVER and m.fields[: len(REQUEST)] == REQUEST and n not in OWN_OPS
 )
 
 #: Optional fields that are not strings, and the type each must have.

@@ -104,13 +104,26 @@ class Stream(Part):
             sessions.on_answer(ctx, state, src, msg)
         else:
             self.requests.note(state, msg["aid"], msg["ok"], ctx)
+        members = self.node.part("members")
+        if members is not None:
+            members.answered(state, msg)
+        # The members the answer lists are the view at its position, after its events.
+        listed = {"room": msg["room"], "members": msg["members"]} if "members" in msg else {}
         if msg["pos"] is None:
             for entry in msg["events"]:
                 self.apply(state, entry)
+            self.took(state, listed)
             return
-        self.on_stream(
-            ctx, state, src, {"type": "stream", "pos": msg["pos"], "events": msg["events"]}
-        )
+        answer = {"type": "stream", "pos": msg["pos"], "events": msg["events"], **listed}
+        self.on_stream(ctx, state, src, answer)
+
+    def took(self, state: dict, batch: dict) -> None:
+        """A batch was applied: a join answer's members, or a stream response."""
+        members = self.node.part("members")
+        if members is not None and "members" in batch:
+            members.took(state, batch["room"], batch["members"])
+        elif members is not None:
+            members.batch_done(state)
 
     def on_invited(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         self.on_stream(ctx, state, src, msg)
@@ -148,6 +161,7 @@ class Stream(Part):
             else:
                 for entry in nxt["events"]:
                     self.apply(state, entry)
+                self.took(state, nxt)
         sync = self.node.part("sync")
         if sync is not None:
             # A gap, or moved on (its last response may be lost): look again once quiet.
@@ -159,6 +173,9 @@ class Stream(Part):
         joining = self.node.part("joining")
         if joining is not None:
             joining.applied(state, entry, mine["joined"])
+        members = self.node.part("members")
+        if members is not None:
+            members.applied(state, entry)
         if ev["type"] == "m.server.joined":
             mine["joined"][room] = mine["last_pos"]
             scrollback = self.scrollback

@@ -2,8 +2,13 @@
 
 Messages join the timeline in stream order; an out-of-order message (for a
 device that opted in with ``out_of_order``) goes after the event it names; a
-local ``m.room.redaction`` hides an event. A device that persists scrollback
-holds each event once, by ID, and counts an event handed to it twice.
+local ``m.room.redaction`` hides an event, and so does a user's (proposal,
+"Event Stream API": "Deleted message events are ``m.room.redaction``
+events") or the stripped copy of a redacted event (``redacted_because``). On
+a device with the ``redactions`` part, an event handed whole after the device
+showed it redacted sets ``unredacted`` (present only then). A device that
+persists scrollback holds each event once, by ID, and counts an event handed
+to it twice.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class Timeline(Part):
     def bind(self) -> None:
         scrollback = self.node.part("scrollback")
         self._persists = scrollback is not None and scrollback.persists()
+        self.redactions = self.node.part("redactions")
 
     def persists(self) -> bool:
         return self._persists
@@ -42,10 +48,19 @@ class Timeline(Part):
     def apply(self, state: dict, entry: dict) -> None:
         mine = self.of(state)
         room, ev = entry["room"], entry["event"]
-        if ev["type"] == "m.room.redaction" and entry.get("local"):
-            mine["redacted"].append(ev["redacts"])
+        if ev["type"] == "m.room.redaction":
+            if entry.get("local"):
+                mine["redacted"].append(ev["redacts"])
+            elif ev.get("redacts") not in mine["redacted"]:
+                mine["redacted"].append(ev["redacts"])  # a user's, before or after its target
             return
         timeline = mine["timeline"].setdefault(room, [])
+        if ev.get("redacted_because") and ev["event_id"] not in mine["redacted"]:
+            mine["redacted"].append(ev["event_id"])  # handed stripped
+        elif self.redactions is not None:
+            if ev["event_id"] in mine["redacted"] and ev.get("content"):
+                mine["unredacted"] = True  # its content again, after the redaction
+            self.redactions.shown(state, ev)
         if self.persists() and ev["event_id"] in timeline:
             mine["duplicates"] += 1
             return

@@ -7,6 +7,7 @@ rooms          Room Creation; the room-changing Action APIs            rooms.py
 stream         Event Stream API (superseded state, out-of-order,       stream.py,
                rejected events)                                        rejected.py
 joining        Joining a room; Rejecting an invite                     joining.py
+join_outputs   Joining a room, Outputs (members, more; join_snapshot)  join_outputs.py
 federation     Federation; Message Events Ordering Notes               federation.py
 scrollback     Scrolling back; Contextual windowing                    scrollback.py
 updates        Updates (Events); Relates to (Events) (and VoIP)        updates.py
@@ -26,6 +27,8 @@ limited        Global /initialSync API (limit=): a limited delta       limited.p
 sync_state     Event Stream API: a delta's timeline and state block    sync_state.py
 extremities    Message Events Ordering Notes (forward extremities      extremities.py
                merged by a dummy event, switch merge_extremities)
+redactions     Event Stream API: deleted message events (redact,       redactions.py
+               switch early_redactions)
 =============  ======================================================  ==============
 
 ``rooms`` and ``stream`` are in every homeserver; a scenario uses another
@@ -44,10 +47,12 @@ from mxsim.models.homeserver.extremities import Extremities
 from mxsim.models.homeserver.federation import Federation
 from mxsim.models.homeserver.filters import Filters
 from mxsim.models.homeserver.initial_sync import Sync
+from mxsim.models.homeserver.join_outputs import JoinOutputs
 from mxsim.models.homeserver.joining import Joining
 from mxsim.models.homeserver.limited import Limited
 from mxsim.models.homeserver.presence import Presence
 from mxsim.models.homeserver.receipts import Receipts
+from mxsim.models.homeserver.redactions import Redactions
 from mxsim.models.homeserver.rogue import Rogue
 from mxsim.models.homeserver.rooms import Rooms
 from mxsim.models.homeserver.scrollback import Scrollback
@@ -76,7 +81,17 @@ class Homeserver(Composed):
     parts = (Rooms, Stream, Joining, Federation, Scrollback, Actions, Updates)
     parts += (Sessions, Presence, Typing, Capabilities, Ephemeral)
     parts += (Bundling, Receipts)
-    parts += (Sync, Filters, Signing, Rogue, Limited, SyncState, Extremities)
+    parts += (
+        Sync,
+        Filters,
+        Signing,
+        Rogue,
+        Limited,
+        SyncState,
+        Extremities,
+        Redactions,
+        JoinOutputs,
+    )
 
     def on_message(self, ctx: Context, state: dict, src: str, msg: dict[str, Any]) -> None:
         if src != WORKLOAD and msg.get("type") in REQUESTS:

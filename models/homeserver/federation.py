@@ -109,6 +109,9 @@ class Federation(Part):
             return
         if R.placed(store, eid) or eid in mine["pending"]:
             return
+        redactions = self.node.part("redactions")
+        if redactions is not None and not redactions.received(state, store, ev):
+            return  # a redaction whose target is not here, discarded (early_redactions)
         missing = R.missing_prevs(store, ev)
         if missing:
             # Proposal, "Message Events Ordering Notes": events arrive out of

@@ -21,7 +21,7 @@ from mxsim.sim.parts import Part
 __all__ = ["Rooms", "result", "initial_events"]
 
 ROOM_ACTIONS = ("send", "send_state", "delete_state", "invite", "kick", "ban", "unban", "leave")
-GENESIS_KEYS = ("room", "creator", "members", "preset", "messages")
+GENESIS_KEYS = ("room", "creator", "members", "preset", "messages", "power", "names")
 
 STATE_RESOLUTION = Switch(
     "state_resolution",
@@ -45,7 +45,8 @@ EVENT_CLOCK = Switch(
 
 class Rooms(Part):
     """Config: ``genesis``, a list of rooms (``room``, ``creator``, ``members``,
-    ``preset``, ``messages``) built identically on every server listing them."""
+    ``preset``, ``messages``, ``power``: user -> level, ``names``: user -> display
+    name) built identically on every server listing them."""
 
     name = "rooms"
     section = "Room Creation; Action APIs"
@@ -77,6 +78,15 @@ class Rooms(Part):
                 items = spec.get(key, [])
                 if not isinstance(items, list) or not all(isinstance(m, str) for m in items):
                     raise ConfigError(f"genesis[{i}].{key}", f"a list of {what}", items)
+            for key, kind in (("power", int), ("names", str)):
+                table = spec.get(key, {})
+                ok = isinstance(table, dict) and all(
+                    isinstance(v, kind) and not isinstance(v, bool) for v in table.values()
+                )
+                if not ok:
+                    raise ConfigError(
+                        f"genesis[{i}].{key}", f"a table of user -> {kind.__name__}", table
+                    )
 
     @classmethod
     def check_input(cls, data: dict[str, Any]) -> None:
@@ -113,9 +123,10 @@ class Rooms(Part):
             room_id, creator = spec["room"], spec["creator"]
             store = stores[room_id] = R.new_store()
             public = spec.get("preset", "public") == "public"
-            steps = initial_events(creator, public) + [
+            steps = initial_events(creator, public, spec.get("power")) + [
                 ("m.room.member", {"membership": "join"}, m, m) for m in spec.get("members", [])
             ]
+            steps = _named(steps, spec.get("names", {}))
             # History that predates the scenario, sent by the creator.
             steps += [("m.room.message", {"body": b}, None) for b in spec.get("messages", [])]
             for n, (etype, content, key, *sender) in enumerate(steps, 1):
@@ -138,7 +149,9 @@ class Rooms(Part):
         return self.of(state)["stores"]
 
     def accept(self, store: dict, ev: dict, soft_fail: bool = False) -> tuple:
-        return R.accept(store, ev, self.node.switches["state_resolution"], soft_fail=soft_fail)
+        declared = bool(self.node.switches.get("type_declares_state_key"))
+        algorithm = self.node.switches["state_resolution"]
+        return R.accept(store, ev, algorithm, soft_fail=soft_fail, declared=declared)
 
     def answer(self, ctx: Context, device: str | None, msg: dict) -> None:
         if device is not None:  # None: the scenario acted for a user directly
@@ -183,11 +196,12 @@ class Rooms(Part):
             self.answer(ctx, device, result(aid, False, error=reason or "not allowed now"))
             return
         if join_filter is not None and not join_filter.get("stream") and device is not None:
-            pos, events = self.stream.join_response(
+            pos, events, extra = self.stream.join_response(
                 state, store, device, ev, join_filter, positioned=not outside
             )
             reply = {"type": "joined", "aid": aid, "ok": True, "event_id": ev["event_id"]}
-            self.answer(ctx, device, {**reply, "room": ev["room_id"], "pos": pos, "events": events})
+            reply.update(room=ev["room_id"], pos=pos, events=events, **extra)
+            self.answer(ctx, device, reply)
         else:
             self.answer(ctx, device, result(aid, True, event_id=ev["event_id"], room=ev["room_id"]))
         invitee = ev["state_key"].split(":", 1)[1] if ev["type"] == "m.room.member" else ""
@@ -206,6 +220,11 @@ class Rooms(Part):
         """Tell devices what changed, and the joining part of an invite for a user here."""
         if ev["event_id"] in store["soft_failed"]:
             return
+        redactions = self.node.part("redactions")
+        if redactions is not None:
+            ev = redactions.accepted(ctx, state, store, ev)  # the target's stripped copy
+            if ev is None:
+                return  # a redaction without effect: never shown
         self.stream.accepted(ctx, state, store, ev, changed)
         joining = self.joining
         if joining is not None and _membership(ev) == "invite":
@@ -270,6 +289,16 @@ def _membership(ev: dict) -> str | None:
     if ev["type"] != "m.room.member":
         return None
     return ev.get("content", {}).get("membership")
+
+
+def _named(steps: list[tuple], names: dict[str, str]) -> list[tuple]:
+    """Genesis steps with each named member's ``displayname`` in its member event."""
+    out = []
+    for etype, content, key, *sender in steps:
+        if etype == "m.room.member" and key in names:
+            content = {**content, "displayname": names[key]}
+        out.append((etype, content, key, *sender))
+    return out
 
 
 def initial_events(creator: str, public: bool, power: dict | None = None) -> list[tuple]:

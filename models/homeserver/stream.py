@@ -25,6 +25,7 @@ from mxsim.models import room as R
 from mxsim.models import room_history as H
 from mxsim.models.events import is_state
 from mxsim.models.homeserver.filters import matches
+from mxsim.models.homeserver.join_outputs import outputs
 from mxsim.models.homeserver.rejected import REJECTED_EVENTS, is_power_event, late_rejections
 from mxsim.models.homeserver.rooms import type_filter
 from mxsim.sim.model import Switch
@@ -256,13 +257,15 @@ class Stream(Part):
         *instead of* to the event stream". The response takes a position in the
         device's stream, so the device applies it in order with the stream
         (unless not ``positioned``: then it has none, and the device applies
-        it when it comes)."""
+        it when it comes). Returns the position, the entries and the answer's
+        other outputs (:func:`~mxsim.models.homeserver.join_outputs.outputs`)."""
         dev = self.devices(state)[device]
         dev["shown"].pop(ev["room_id"], None)  # a re-join starts afresh
         dev["sent"].pop(ev["room_id"], None)
         entries: list = []
         self.snapshot(state, store, device, ev["room_id"], into=entries, flt=flt)
-        return (self.next_pos(state, device) if positioned else None), entries
+        extra = outputs(self.node, state, store, ev, flt.get("limit", INITIAL_LIMIT))
+        return (self.next_pos(state, device) if positioned else None), entries, extra
 
     def send_state(self, state, store, device, room_id, key, eid, into=None) -> None:
         dev = state["stream"]["devices"][device]

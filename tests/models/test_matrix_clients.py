@@ -10,12 +10,10 @@ import json
 
 import pytest
 from test_matrix_sessions import RACES
-from witness import check, initially, records, system, turns_true
+from witness import check, initially, records, system, timed, turns_true
 
 from mxsim.experiments.cli import main
-from mxsim.experiments.jobs import load_scenario
 from mxsim.models.homeserver import Homeserver
-from mxsim.sim.timed import TimedRun
 
 #: Scenario -> (every property's verdict under ``check``).
 SCENARIOS = {
@@ -202,9 +200,7 @@ def test_a_lost_stream_response_is_synced_again(name):
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_timed_run_holds_and_shows_the_race(name):
-    loaded = load_scenario(name)
-    run = loaded.scenario.run
-    result = TimedRun(loaded.system(), run.seed, run.until).run()
+    result = timed(name)
     assert set(result.verdicts.values()) <= {"holds", "reached"}, result.verdicts
 
 

@@ -10,10 +10,9 @@ import functools
 
 import pytest
 from test_matrix_sessions import RACES
-from witness import check, initially, records, system, turns_true
+from witness import check, initially, records, system, timed, turns_true
 
 from mxsim.experiments.jobs import load_scenario
-from mxsim.sim.timed import TimedRun
 
 NAME = "clients-federated"
 HOLD = ["exactly_once", "local_echo_settles", "state_consistency", "stream_complete"]
@@ -49,9 +48,7 @@ def test_the_scenario_spans_two_servers_with_every_client_part():
 
 
 def test_timed_run_holds_and_shows_every_race():
-    loaded = load_scenario(NAME)
-    run = loaded.scenario.run
-    result = TimedRun(loaded.system(), run.seed, run.until).run()
+    result = timed(NAME)
     assert result.quiescent
     assert set(result.verdicts.values()) <= {"holds", "reached"}, result.verdicts
     assert result.counts["dropped"] > 0  # the partition cut messages

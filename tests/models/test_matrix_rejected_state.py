@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import functools
 
-from witness import check, initially, records, system, turns_true
+from witness import check, initially, records, system, timed, turns_true
 
-from mxsim.experiments.jobs import load_scenario
 from mxsim.models import room as R
 from mxsim.models.homeserver import Homeserver
 from mxsim.models.matrix import MODEL
 from mxsim.models.properties_rejected import same_room_state
-from mxsim.sim.timed import TimedRun
 
 NAME = "rejected-state"
 GUARD = "late_state_rejection"
@@ -36,9 +34,7 @@ def test_the_check_is_complete_holds_and_reaches_the_guard():
 
 
 def test_the_timed_run_holds_and_shows_the_rejection():
-    loaded = load_scenario(NAME)
-    run = loaded.scenario.run
-    result = TimedRun(loaded.system(), run.seed, run.until).run()
+    result = timed(NAME)
     assert result.quiescent
     assert result.verdicts == {**result.verdicts, "state_consistency": "holds", GUARD: "reached"}
 

@@ -16,12 +16,10 @@ from __future__ import annotations
 import functools
 
 import pytest
-from witness import check, drive, holds, initially, records, system, turns_true
+from witness import check, drive, holds, initially, records, system, timed, turns_true
 
-from mxsim.experiments.jobs import load_scenario
 from mxsim.models.explain import Moment, explain
 from mxsim.models.homeserver.limited import trim
-from mxsim.sim.timed import TimedRun
 
 NAME = "sync-gap"
 GUARD = "limited_delta_sent"
@@ -33,9 +31,7 @@ def _checked(*sets: str):
 
 
 def _run(*sets: str):
-    loaded = load_scenario(NAME, sets)
-    run = loaded.scenario.run
-    return TimedRun(loaded.system(), run.seed, run.until).run()
+    return timed(NAME, *sets)
 
 
 def test_the_check_is_complete_holds_and_reaches_the_guard():

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import functools
 
-from witness import check, drive, initially, records, system, turns_true
-
-from mxsim.experiments.jobs import load_scenario
-from mxsim.sim.timed import TimedRun
+from witness import check, drive, initially, records, system, timed, turns_true
 
 NAME = "voip-expiry"
 GUARD = "ring_expired"
@@ -22,10 +19,8 @@ def _checked(*sets):
     return check(NAME, *sets)
 
 
-def _run(*sets):
-    loaded = load_scenario(NAME, sets)
-    run = loaded.scenario.run
-    return TimedRun(loaded.system(), run.seed, run.until).run()
+def _run(*sets: str):
+    return timed(NAME, *sets)
 
 
 def test_the_check_is_complete_holds_and_reaches_the_guard():

@@ -21,6 +21,7 @@ from mxsim.sim.explore_report import Report
 from mxsim.sim.scenario_load import from_raw
 from mxsim.sim.scenario_switches import parse_overrides
 from mxsim.sim.system import System
+from mxsim.sim.timed import TimedRun
 from mxsim.sim.trace import path_lines
 from mxsim.sim.world import Action, World
 
@@ -62,6 +63,14 @@ def check(
     """Breadth-first check of a bundled scenario (or its variant)."""
     sys_ = system(name, *sets, edit=edit)
     return Checked(sys_, Explorer(sys_, max_states=max_states).bfs())
+
+
+def timed(name: str, *sets: str):
+    """The timed run of bundled scenario ``name`` with ``--set`` overrides
+    ``sets``, at the seed and end time of its ``[run]`` table."""
+    sys_ = system(name, *sets)
+    run = sys_.scenario.run
+    return TimedRun(sys_, run.seed, run.until).run()
 
 
 def records(sys_: System, actions: list) -> list[dict[str, Any]]:
