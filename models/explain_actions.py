@@ -1,9 +1,12 @@
 """Explainers of the Action ID and session properties (``models/properties_actions.py``,
-``models/homeserver/sessions.py``): which action was applied twice, or out of order."""
+``models/homeserver/sessions.py``, ``models/device/bot_properties.py``): which action
+was applied twice, or out of order."""
 
 from __future__ import annotations
 
+from mxsim.models.device.bot_properties import answer_problem, order_problem, stuck_problem
 from mxsim.models.explain import Moment, devices, explains, servers
+from mxsim.models.properties_actions import rejected_again
 from mxsim.sim.model import View
 
 
@@ -111,3 +114,30 @@ def user_order_kept(at: Moment) -> str | None:
                 )
             last[d] = (txn, eid)
     return None
+
+
+@explains("sends_recover")
+def sends_recover(at: Moment) -> str | None:
+    found = rejected_again(at.after)
+    if found is None:
+        return None
+    s, scope, first, later, waited = found
+    return (
+        f"{s} rejected action {first} of {scope} for a missing seqnum, then action {later}"
+        f" too, still waiting for action {waited}: the device's later sends never go through"
+    )
+
+
+@explains("bot_order")
+def bot_order(at: Moment) -> str | None:
+    return order_problem(at.after)
+
+
+@explains("bot_sends_once")
+def bot_sends_once(at: Moment) -> str | None:
+    return answer_problem(at.after)
+
+
+@explains("bot_goes_on")
+def bot_goes_on(at: Moment) -> str | None:
+    return stuck_problem(at.after)

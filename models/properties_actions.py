@@ -10,14 +10,17 @@ Findings (README, "The matrix model"):
   retransmitted send is applied twice (``idempotent``);
 - ``mxsim check action-ids-parallel --set hold_out_of_order=false``: sends
   that overtake each other on the link reach the room out of order
-  (``per_client_order``).
+  (``per_client_order``);
+- ``mxsim check action-ids-gap --set after_missing_seqnum=wait``: once one send
+  is lost for good, the server keeps waiting for it, so the device's later
+  sends are held and rejected for the same gap (``sends_recover``).
 """
 
 from __future__ import annotations
 
 from mxsim.sim.model import Switch, View, always, eventually, sometimes
 
-__all__ = ["SWITCHES", "PROPERTIES"]
+__all__ = ["SWITCHES", "PROPERTIES", "rejected_again"]
 
 SWITCHES = (
     Switch(
@@ -30,6 +33,14 @@ SWITCHES = (
         True,
         'Send a message, ordering notes: "When sending a message with a higher seqnum, '
         'it will block the request until it receives earlier seqnums."',
+    ),
+    Switch(
+        "after_missing_seqnum",
+        "wait",
+        'Send a message, ordering notes: "The block will expire after a timeout and reject '
+        'the message stating that it was missing a seqnum." (what the server expects next is '
+        'not said: "wait" for the missing ID still, or "skip" past the rejected one)',
+        ("wait", "skip"),
     ),
 )
 
@@ -115,6 +126,34 @@ def out_of_order_actions(view: View) -> bool:
     return any(view.state(s).get("actions", {}).get("out_of_order") for s in _servers(view))
 
 
+def rejected_again(view: View) -> tuple[str, str, int, int, int] | None:
+    """(server, scope, rejected ID, a later one rejected, the ID still waited for)
+    where a later send was rejected for a gap at or below an ID rejected already."""
+    for s in _servers(view):
+        for scope, c in sorted(_clients(view, s).items()):
+            rejected = c["rejected"]
+            for k, first in enumerate(rejected):
+                later = [a for a in rejected[k + 1 :] if a > first]
+                if c["next"] <= first and later:
+                    return s, scope, first, later[0], c["next"]
+    return None
+
+
+@eventually("sends_recover")
+def sends_recover(view: View) -> bool:
+    """After a send was rejected for a missing seqnum, every send of the device
+    with a higher ID is applied or rejected for a gap of its own: none is
+    rejected while the server still waits for an ID at or below the one it
+    rejected."""
+    return rejected_again(view) is None
+
+
+@sometimes("missing_seqnum_rejected")
+def missing_seqnum_rejected(view: View) -> bool:
+    """A held send's block expired: the server rejected it for a missing seqnum."""
+    return any(c["rejected"] for s in _servers(view) for c in _clients(view, s).values())
+
+
 PROPERTIES = (
     idempotent,
     per_client_order,
@@ -122,4 +161,6 @@ PROPERTIES = (
     settled,
     retransmission_race,
     out_of_order_actions,
+    sends_recover,
+    missing_seqnum_rejected,
 )

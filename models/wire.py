@@ -7,10 +7,13 @@ section it models. ``docs/protocol.md`` is generated from here:
     python -m mxsim.models.wire docs/protocol.md
 
 A client-server request is named after the action (``send``, ``join``...)
-and carries ``aid`` (the device's action ID), ``whoami`` (the user, as an
-access token would identify it) and ``out_of_order`` (whether the device
-takes out-of-order events, so a request that overtakes ``register`` still
-registers the device fully).
+and carries ``whoami`` (the user, as an access token would identify it) and
+``out_of_order`` (whether the device takes out-of-order events, so a request
+that overtakes ``register`` still registers the device fully); it may carry
+``aid``, the device's action ID ("Action APIs": "Action IDs are optional and
+are only needed by clients that retransmit their requests, or display local
+echo, or allow the submission of multiple requests in parallel"). The answer
+to a request without one has ``aid`` null.
 """
 
 from __future__ import annotations
@@ -21,12 +24,16 @@ from pathlib import Path
 from mxsim.sim.files import write_atomic
 from mxsim.sim.wire import CLIENT_SERVER, SERVER_CLIENT, Wire
 
-__all__ = ["WIRE", "REQUEST", "SESSION_REQUEST", "TRY", "request_fields", "main"]
+__all__ = ["WIRE", "REQUEST", "ACTION_ID", "SESSION_REQUEST", "TRY", "request_fields", "main"]
 
 WIRE = Wire("The matrix model's wire protocol")
 
 #: Fields every client-server request carries.
-REQUEST = ("aid", "whoami", "out_of_order")
+REQUEST = ("whoami", "out_of_order")
+
+#: Optional on every request: the device's action ID ("Action APIs": "Action
+#: ID (optional)"); a synchronous bot's requests have none.
+ACTION_ID = "aid"
 
 ACTIONS = "Action APIs"
 JOINING = "Joining a room"
@@ -47,7 +54,12 @@ SESSION_FIELDS = ("rid", "session", "txn")
 def _request(name: str, section: str, summary: str, fields=(), optional=()) -> None:
     extra = (TRY, *SESSION_FIELDS)
     WIRE.declare(
-        name, CLIENT_SERVER, section, summary, REQUEST + tuple(fields), (*optional, *extra)
+        name,
+        CLIENT_SERVER,
+        section,
+        summary,
+        REQUEST + tuple(fields),
+        (ACTION_ID, *optional, *extra),
     )
 
 
@@ -59,7 +71,8 @@ def request_fields(op: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """
     spec = WIRE.messages[op]
     needed = tuple(f for f in spec.fields if f not in REQUEST)
-    return needed, tuple(f for f in spec.optional if f not in ("from", TRY, *SESSION_FIELDS))
+    skip = (ACTION_ID, "from", TRY, *SESSION_FIELDS)
+    return needed, tuple(f for f in spec.optional if f not in skip)
 
 
 # -- client -> server ------------------------------------------------------------
@@ -254,7 +267,8 @@ WIRE.declare(
     "result",
     SERVER_CLIENT,
     ACTIONS,
-    "The outcome of a request (with `rid` and `session` for a request that named them).",
+    "The outcome of a request (`aid` null for a request without an action ID; "
+    "with `rid` and `session` for a request that named them).",
     ("aid", "ok"),
     ("error", "event_id", "room", "rid", "session", "event"),
 )

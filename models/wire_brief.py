@@ -65,12 +65,14 @@ def _session(msg: Msg) -> str:
 
 
 def _aid(msg: Msg) -> str:
-    """``#aid`` of a request, with its transmission when it is a retransmission."""
+    """``#aid`` of a request, with its transmission when it is a retransmission, and a
+    space after; nothing for a request without an action ID (a bot's)."""
     out = f"#{msg['aid']}" if msg.get("aid") is not None else ""
     tries = msg.get("try")
     if isinstance(tries, int) and tries > 1:
         out += f" (try {tries})"
-    return out + _session(msg)
+    out += _session(msg)
+    return out + " " if out else ""
 
 
 def _call(kind: str, content: dict[str, Any]) -> str:
@@ -192,30 +194,30 @@ def _sync(msg: Msg) -> str:
 
 @WIRE.brief("send")
 def _send(msg: Msg) -> str:
-    return f"{_aid(msg)} send {_text(msg['body'])} in {msg.get('room', '?')}"
+    return f"{_aid(msg)}send {_text(msg['body'])} in {msg.get('room', '?')}"
 
 
 @WIRE.brief("send_state")
 def _send_state(msg: Msg) -> str:
     text = _content(msg["event_type"], msg.get("content"), msg.get("state_key", ""))
-    return f"{_aid(msg)} state {text}"
+    return f"{_aid(msg)}state {text}"
 
 
 @WIRE.brief("delete_state")
 def _delete_state(msg: Msg) -> str:
-    return f"{_aid(msg)} delete {msg['event_type']}[{msg.get('state_key') or chr(34) * 2}]"
+    return f"{_aid(msg)}delete {msg['event_type']}[{msg.get('state_key') or chr(34) * 2}]"
 
 
 @WIRE.brief("prepare")
 def _prepare(msg: Msg) -> str:
-    return f"{_aid(msg)} prepare {_content(msg['event_type'], msg.get('content'))}"
+    return f"{_aid(msg)}prepare {_content(msg['event_type'], msg.get('content'))}"
 
 
 @WIRE.brief("send_signed")
 def _send_signed(msg: Msg) -> str:
     ev = msg.get("event") or {}
     after = ", ".join(ev.get("prev_events") or [])
-    return f"{_aid(msg)} send signed {ev.get('event_id', '?')} after {after or 'nothing'}"
+    return f"{_aid(msg)}send signed {ev.get('event_id', '?')} after {after or 'nothing'}"
 
 
 @WIRE.brief("send_event")
@@ -225,12 +227,12 @@ def _send_event(msg: Msg) -> str:
     parent = msg.get("updates") or msg.get("relates_to")
     if parent and kind not in _CALL_WORDS:
         text += f" on {parent}"
-    return f"{_aid(msg)} {text}"
+    return f"{_aid(msg)}{text}"
 
 
 def _membership(op: str):
     def brief(msg: Msg) -> str:
-        return f"{_aid(msg)} {op} {msg.get('user', '?')} in {msg.get('room', '?')}"
+        return f"{_aid(msg)}{op} {msg.get('user', '?')} in {msg.get('room', '?')}"
 
     return brief
 
@@ -241,50 +243,48 @@ for _op in ("invite", "kick", "ban", "unban"):
 
 @WIRE.brief("create_room")
 def _create_room(msg: Msg) -> str:
-    return f"{_aid(msg)} create {msg['room']}" + (
-        f" ({msg['preset']})" if msg.get("preset") else ""
-    )
+    return f"{_aid(msg)}create {msg['room']}" + (f" ({msg['preset']})" if msg.get("preset") else "")
 
 
 @WIRE.brief("join")
 def _join(msg: Msg) -> str:
     where = msg.get("room") or msg.get("alias") or msg.get("invite") or "?"
-    return f"{_aid(msg)} join {where}"
+    return f"{_aid(msg)}join {where}"
 
 
 @WIRE.brief("leave")
 def _leave(msg: Msg) -> str:
-    return f"{_aid(msg)} leave {msg['room']}"
+    return f"{_aid(msg)}leave {msg['room']}"
 
 
 @WIRE.brief("reject_invite")
 def _reject_invite(msg: Msg) -> str:
-    return f"{_aid(msg)} reject invite {msg['invite']}"
+    return f"{_aid(msg)}reject invite {msg['invite']}"
 
 
 @WIRE.brief("scrollback")
 def _scrollback(msg: Msg) -> str:
-    return f"{_aid(msg)} scrollback {msg['room']} from {msg.get('from')}"
+    return f"{_aid(msg)}scrollback {msg['room']} from {msg.get('from')}"
 
 
 @WIRE.brief("context")
 def _context(msg: Msg) -> str:
-    return f"{_aid(msg)} context of {msg['event_id']}"
+    return f"{_aid(msg)}context of {msg['event_id']}"
 
 
 @WIRE.brief("replies")
 def _replies(msg: Msg) -> str:
-    return f"{_aid(msg)} replies of {msg['event_id']} from {msg.get('from')}"
+    return f"{_aid(msg)}replies of {msg['event_id']} from {msg.get('from')}"
 
 
 @WIRE.brief("receipt")
 def _receipt(msg: Msg) -> str:
-    return f"{_aid(msg)} read {msg['event_id']}"
+    return f"{_aid(msg)}read {msg['event_id']}"
 
 
 @WIRE.brief("redact")
 def _redact(msg: Msg) -> str:
-    return f"{_aid(msg)} redact {msg['redacts']}"
+    return f"{_aid(msg)}redact {msg['redacts']}"
 
 
 @WIRE.brief("presence")
@@ -343,7 +343,8 @@ def _result(msg: Msg) -> str:
     if isinstance(msg.get("event"), dict):
         ev = msg["event"]
         made = f" prepared {ev.get('event_id')} after {', '.join(ev.get('prev_events') or [])}"
-    return f"result #{msg.get('aid')} {outcome(msg)}{made}"
+    aid = f" #{msg['aid']}" if msg.get("aid") is not None else ""
+    return f"result{aid} {outcome(msg)}{made}"
 
 
 @WIRE.brief("joined")

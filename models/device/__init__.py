@@ -28,6 +28,8 @@ redactions     Event Stream API (deleted message events)   redactions.py
 welcome        Action APIs (send once a user joined)       welcome.py
 initial_sync   Global /initialSync API (state types,       initial_sync.py
                limit=; what each room's start holds)
+bot            Action APIs (a synchronous bot: no action   bot.py
+               IDs, one request at a time)
 =============  ==========================================  ==============
 
 Config: ``server`` (its homeserver's node) and ``user`` (``@name:server``),
@@ -40,6 +42,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mxsim.models.device.bot import Bot
 from mxsim.models.device.bundles import Bundles
 from mxsim.models.device.calls import Calls
 from mxsim.models.device.capabilities import Capabilities
@@ -75,7 +78,7 @@ class Device(Composed):
     parts = (Requests, Stream, Timeline, Scrollback, Retransmission, Calls)
     parts += (Sessions, Presence, Echo, Capabilities)
     parts += (Bundles, Receipts)
-    parts += (Sync, Joining, Filters, RandomSteps, Signing, Gaps, Redactions, Members, Welcome)
+    parts += (Sync, Joining, Filters, RandomSteps, Signing, Gaps, Redactions, Members, Welcome, Bot)
     parts += (InitialSync,)
     keys = {"server": "a homeserver node", "user": "a user ID"}
 
@@ -91,3 +94,4 @@ class Device(Composed):
             or user.split(":", 1)[-1] != server
         ):
             raise ConfigError("user", f"a user ID @name:{server}", user)
+        Bot.check_beside(config)

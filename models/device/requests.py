@@ -3,14 +3,15 @@
 The user's actions come as workload inputs, e.g.
 ``{"op": "send", "room": "!r:hs1", "body": "hi"}``; the device sends each as
 the request of that name (see :mod:`mxsim.models.wire` for each one's
-fields) with the next action ID, and keeps each answer's outcome.
+fields) with the next action ID, and keeps each answer's outcome; a device
+with the ``bot`` part sends it without one (:mod:`mxsim.models.device.bot`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from mxsim.models.wire import REQUEST, WIRE, request_fields
+from mxsim.models.wire import ACTION_ID, REQUEST, WIRE, request_fields
 from mxsim.sim.node import ConfigError, Context
 from mxsim.sim.parts import Part
 from mxsim.sim.wire import CLIENT_SERVER
@@ -21,8 +22,8 @@ __all__ = ["Requests", "OPS"]
 #: (``redact``: the ``redactions`` part names the event by its body).
 OWN_OPS = ("redact",)
 
-#: Workload ops: every client-server request with an action ID (not ``register``,
-#: not the requests with a session ID of :mod:`mxsim.models.device.sessions`).
+#: Workload ops: every client-server action request (not ``register``, not the
+#: requests with a session ID of :mod:`mxsim.models.device.sessions`).
 OPS = tuple(
     n
     for n, m in WIRE.messages.items()
@@ -101,14 +102,17 @@ class Requests(Part):
                 return
             # Proposal, "Scrolling back": "Identifier for the earliest event".
             request["from"] = start
-        mine = self.of(state)
-        aid = mine["next_aid"]
-        mine["next_aid"] = aid + 1
         # "whoami" identifies the user, as an access token would.
-        fields = dict(
-            zip(REQUEST, (aid, self.node.config["user"], self.out_of_order()), strict=True)
-        )
+        fields = dict(zip(REQUEST, (self.node.config["user"], self.out_of_order()), strict=True))
         msg = {"type": data["op"], **fields, **request}
+        bot = self.node.part("bot")
+        if bot is not None:
+            # Proposal, "Action APIs": a bot needs no action ID.
+            bot.take(ctx, state, msg)
+            return
+        mine = self.of(state)
+        msg[ACTION_ID] = mine["next_aid"]
+        mine["next_aid"] += 1
         retransmission = self.node.part("retransmission")
         if retransmission is not None:
             msg["try"] = 1
@@ -117,12 +121,18 @@ class Requests(Part):
             retransmission.sent(ctx, state, msg)
 
     def on_result(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
+        if msg["aid"] is None:  # the answer to a request without an action ID
+            self.node.part("bot").answered(ctx, state, msg)
+            return
         self.note(state, msg["aid"], msg["ok"], ctx)
         signing = self.node.part("signing")
         if signing is not None:
             signing.answered(ctx, state, msg)
 
-    def note(self, state: dict, aid: int, ok: bool, ctx: Context | None = None) -> None:
+    def note(self, state: dict, aid: int | None, ok: bool, ctx: Context | None = None) -> None:
+        if aid is None:  # a bot's answer of another kind (a page, a window)
+            self.node.part("bot").answered(ctx, state, {"ok": ok})
+            return
         retransmission = self.node.part("retransmission")
         if retransmission is not None and not retransmission.answered(ctx, state, aid):
             return  # the action was settled already (or given up): keep its outcome

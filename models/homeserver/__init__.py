@@ -74,7 +74,7 @@ from mxsim.sim.parts import Composed
 
 __all__ = ["Homeserver"]
 
-#: The client-server requests (each carries ``aid``, ``whoami``, ``out_of_order``).
+#: The client-server requests (each carries ``whoami``, ``out_of_order``, maybe ``aid``).
 REQUESTS = frozenset(
     name for name, m in WIRE.messages.items() if m.fields[: len(REQUEST)] == REQUEST
 )
@@ -115,8 +115,12 @@ class Homeserver(Composed):
                 self.part("stream").register(state, src, msg["whoami"], msg["out_of_order"])
             actions = self.part("actions")
             if actions is not None:
-                # Proposal, "Action IDs": each request passes its action ID first.
-                actions.request(ctx, state, src, msg)
+                # Proposal, "Action IDs": each request passes its action ID first
+                # ("Action APIs": one without an ID is neither held nor deduplicated).
+                if msg.get("aid") is None:
+                    actions.unnumbered(ctx, state, src, msg)
+                else:
+                    actions.request(ctx, state, src, msg)
                 self.finish(ctx, state)
                 return
         super().on_message(ctx, state, src, msg)

@@ -22,6 +22,20 @@ carries the device's own number of the action (``txn``, sent by a device with
 sessions) is recorded in ``made``; under ``txn_scope = "device"`` an action
 whose ``txn`` was applied already, in any session, is answered again and not
 applied (its action ID is used up, so later ones are not held for it).
+
+"Action APIs": "Action IDs are optional": a request without one (a
+synchronous bot's) passes straight to the part that handles it, neither held
+nor deduplicated (:meth:`Actions.unnumbered`); its answer names the event it
+made, so the bot knows where in the stream it happened.
+
+What follows a missing-seqnum rejection the proposal does not say (switch
+``after_missing_seqnum``): under ``wait`` the server still expects the missing
+ID, so every later request of the device is held and rejected for it too (a
+retransmission of the missing one moves it on only to the rejected ID, which
+is never applied: its retransmission is rejected again); under ``skip`` it
+gives the missing IDs up, expects the one after the rejected request, and
+rejects a given-up ID that comes later (``SKIPPED``), so the device's order
+still holds.
 """
 
 from __future__ import annotations
@@ -41,6 +55,7 @@ __all__ = ["Actions", "HOLD_TIMEOUT_MS"]
 HOLD_TIMEOUT_MS = 200
 
 MISSING = "missing sequence number"
+SKIPPED = "sequence number given up"
 
 ACTION_ID_STREAMS = Switch(
     "action_id_streams",
@@ -54,8 +69,10 @@ ACTION_ID_STREAMS = Switch(
 class Actions(Part):
     """Config: ``hold_timeout_ms``. State: ``clients`` (scope -> ``next``, ``done``
     (aid -> [answer or None, try]), ``held`` (aid -> request), ``rejected``,
-    ``applied`` ([aid, event ID or None] in the order applied)), and the
-    guards' flags ``retransmission_race`` and ``out_of_order``."""
+    ``applied`` ([aid, event ID or None] in the order applied), under ``skip``
+    ``skipped`` (IDs given up)), and the guards' flags ``retransmission_race``,
+    ``out_of_order`` and ``passed_hold`` (a request without an ID applied while
+    another device's was held; set only when seen)."""
 
     name = "actions"
     section = "Action APIs; Action IDs"
@@ -103,6 +120,13 @@ class Actions(Part):
             ctx.cancel_timer(self.timer(f"hold:{scope}:{key}"))
         c["held"], c["done"] = {}, {}
 
+    def unnumbered(self, ctx: Context, state: dict, device: str, msg: dict) -> None:
+        """A request without an action ID: applied as it comes, whatever is held."""
+        mine = self.of(state)
+        if any(c["held"] for s, c in mine["clients"].items() if self.device_of(s) != device):
+            mine["passed_hold"] = True  # set only when seen: other state spaces keep their shape
+        self.node.deliver(ctx, state, device, msg)
+
     def request(self, ctx: Context, state: dict, device: str, msg: dict) -> None:
         """A request with action ID ``msg["aid"]`` from ``device``: apply, answer again, hold."""
         mine = self.of(state)
@@ -133,6 +157,9 @@ class Actions(Part):
             return
         if aid in c["rejected"]:
             ctx.send(device, {**result(aid, False, error=MISSING), **_tag(msg, scope)})
+            return
+        if aid in c.get("skipped", ()):
+            ctx.send(device, {**result(aid, False, error=SKIPPED), **_tag(msg, scope)})
             return
         if key in c["held"]:
             return  # a retransmission of a request already waiting
@@ -240,9 +267,28 @@ class Actions(Part):
         held = c["held"].pop(key, None)
         if held is None:
             return
-        c["rejected"].append(int(key))
-        answer = {**result(int(key), False, error=MISSING), **_tag(held, scope)}
-        ctx.send(self.device_of(scope), answer)
+        aid, device = int(key), self.device_of(scope)
+        c["rejected"].append(aid)
+        ctx.send(device, {**result(aid, False, error=MISSING), **_tag(held, scope)})
+        if self.node.switches["after_missing_seqnum"] == "skip":
+            self.skip(ctx, state, device, scope, c, aid)
+
+    def skip(self, ctx: Context, state: dict, device: str, scope: str, c: dict, aid: int) -> None:
+        """Give up the IDs below rejected ``aid`` still missing (rejecting those
+        held behind them), expect ``aid + 1``, apply what is held from there."""
+        skipped = c.setdefault("skipped", [])
+        for gone in range(c["next"], aid):
+            if str(gone) in c["done"] or gone in c["rejected"]:
+                continue
+            skipped.append(gone)
+            held = c["held"].pop(str(gone), None)
+            if held is not None:  # waiting for the same gap: rejected with it
+                ctx.cancel_timer(self.timer(f"hold:{scope}:{gone}"))
+                ctx.send(device, {**result(gone, False, error=SKIPPED), **_tag(held, scope)})
+        if not skipped:
+            del c["skipped"]
+        c["next"] = max(c["next"], aid + 1)
+        self.release(ctx, state, device, scope, c)
 
     def device_of(self, scope: str) -> str:
         """The device a scope's answers go to (a session ID is ``device~n``)."""

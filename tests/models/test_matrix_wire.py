@@ -26,6 +26,8 @@ SCENARIOS = ["partition-heal", "rejected-event", "scrollback", "state-reset", "s
 SCENARIOS += ["presence-order", "typing-presence", "session-expiry-order", "session-expiry-devices"]
 SCENARIOS += ["capabilities", "local-echo"]
 SCENARIOS += ["voip-federated"]
+#: Requests without action IDs (a bot's), and the rejections after a missing seqnum.
+SCENARIOS += ["sync-bot", "action-ids-gap"]
 ACTIONS = Path(__file__).with_name("test_matrix_actions.py")
 
 
@@ -85,6 +87,8 @@ def system(name: str, *sets: str) -> tuple[System, list, list]:
         ("typing-presence", ('presence_of_user="last_session"',)),
         ("session-expiry-devices", ('txn_scope="session"',)),
         ("session-expiry-order", ('renewal_order="as_answered"',)),
+        ("sync-bot", ("bot_waits=false",)),
+        ("action-ids-gap", ('after_missing_seqnum="wait"',)),
     ],
 )
 def test_a_run_sends_only_declared_messages_with_their_fields(name, sets):
