@@ -25,7 +25,7 @@ from typing import Any
 from mxsim.models import call as C
 from mxsim.models.wire import WIRE
 
-__all__ = ["event_brief", "entry_brief", "outcome"]
+__all__ = ["event_brief", "entry_brief", "listing", "outcome", "session_note"]
 
 Msg = dict[str, Any]
 
@@ -59,7 +59,7 @@ def _text(value: Any) -> str:
     return f'"{text}"'
 
 
-def _session(msg: Msg) -> str:
+def session_note(msg: Msg) -> str:
     """`` [session]`` of a request or answer that names one."""
     return f" [{msg['session']}]" if msg.get("session") is not None else ""
 
@@ -71,7 +71,7 @@ def _aid(msg: Msg) -> str:
     tries = msg.get("try")
     if isinstance(tries, int) and tries > 1:
         out += f" (try {tries})"
-    out += _session(msg)
+    out += session_note(msg)
     return out + " " if out else ""
 
 
@@ -160,7 +160,7 @@ def entry_brief(entry: Any) -> str:
     return text
 
 
-def _listing(items: list[Any], brief) -> str:
+def listing(items: list[Any], brief) -> str:
     """Every item, or how many came before the last and the last (a batch's newest is
     the news: an initial sync ends with the event that brought the device in)."""
     briefs = [brief(i) for i in items]
@@ -289,18 +289,18 @@ def _redact(msg: Msg) -> str:
 
 @WIRE.brief("presence")
 def _presence(msg: Msg) -> str:
-    return f"r{msg.get('rid')} presence {msg['presence']}{_session(msg)}"
+    return f"r{msg.get('rid')} presence {msg['presence']}{session_note(msg)}"
 
 
 @WIRE.brief("typing")
 def _typing(msg: Msg) -> str:
     state = "on" if msg.get("typing") else "off"
-    return f"r{msg.get('rid')} typing {state} in {msg['room']}{_session(msg)}"
+    return f"r{msg.get('rid')} typing {state} in {msg['room']}{session_note(msg)}"
 
 
 @WIRE.brief("offline")
 def _offline(msg: Msg) -> str:
-    return f"r{msg.get('rid')} offline{_session(msg)}"
+    return f"r{msg.get('rid')} offline{session_note(msg)}"
 
 
 @WIRE.brief("filter")
@@ -325,85 +325,9 @@ def _caps_lookup(msg: Msg) -> str:
     return f"r{msg.get('rid')} caps lookup {msg['hash']} of {msg['of']}"
 
 
-# -- server -> client --------------------------------------------------------------
-
-
 def outcome(msg: Msg) -> str:
     return "ok" if msg.get("ok") else f"failed: {msg.get('error', '?')}"
 
 
-@WIRE.brief("answer")
-def _answer(msg: Msg) -> str:
-    return f"r{msg.get('rid')} {outcome(msg)}{_session(msg)}"
-
-
-@WIRE.brief("result")
-def _result(msg: Msg) -> str:
-    made = f" {msg['event_id']}" if msg.get("event_id") else ""
-    if isinstance(msg.get("event"), dict):
-        ev = msg["event"]
-        made = f" prepared {ev.get('event_id')} after {', '.join(ev.get('prev_events') or [])}"
-    aid = f" #{msg['aid']}" if msg.get("aid") is not None else ""
-    return f"result{aid} {outcome(msg)}{made}"
-
-
-@WIRE.brief("joined")
-def _joined(msg: Msg) -> str:
-    text = f"joined #{msg.get('aid')} {msg['room']} at pos {msg.get('pos')}, " + _listing(
-        msg.get("events") or [], entry_brief
-    )
-    members = msg.get("members") or {}
-    listed = [_member(u, members[u]) for u in sorted(members)]
-    more = " (more before)" if msg.get("more") else ""
-    return text + more + (f"; members {', '.join(listed)}" if listed else "")
-
-
-def _member(user: str, m: Msg) -> str:
-    """A member as a join lists it: ``@bob:hs "Bob" 50 offline`` (+ ``typing``)."""
-    name = f' "{m["name"]}"' if m.get("name") else ""
-    typing = " typing" if m.get("typing") else ""
-    return f"{user}{name} {m.get('power')} {m.get('presence')}{typing}"
-
-
-@WIRE.brief("chunk")
-def _chunk(msg: Msg) -> str:
-    return f"chunk #{msg.get('aid')} {_listing(msg.get('chunk') or [], event_brief)}"
-
-
-@WIRE.brief("window")
-def _window(msg: Msg) -> str:
-    return f"window #{msg.get('aid')} around {msg['event_id']}"
-
-
-@WIRE.brief("replies_chunk")
-def _replies_chunk(msg: Msg) -> str:
-    return f"replies #{msg.get('aid')} of {msg['event_id']}: " + _listing(
-        msg.get("chunk") or [], event_brief
-    )
-
-
-@WIRE.brief("stream")
-def _stream(msg: Msg) -> str:
-    text = f"stream pos {msg.get('pos')}: {_listing(msg.get('events') or [], entry_brief)}"
-    if msg.get("limited"):
-        text += " (limited: " + ", ".join(sorted(msg["limited"])) + " has a gap)"
-    for _, events in sorted((msg.get("state_after") or {}).items()):
-        fresh = [ev for ev in events if not str(ev.get("event_id")).startswith("$genesis.")]
-        text += f"; state after: {_listing(fresh, event_brief)}" if fresh else "; state after"
-    return text
-
-
-@WIRE.brief("synced")
-def _synced(msg: Msg) -> str:
-    if msg.get("error"):
-        return f"synced from {msg.get('from')}: {msg['error']}"
-    return f"synced from {msg.get('from')}: {len(msg.get('batches') or [])} batches"
-
-
-@WIRE.brief("invited")
-def _invited(msg: Msg) -> str:
-    return f"invited at pos {msg.get('pos')}: {event_brief(msg.get('event'))}"
-
-
-# The federation messages' briefs, in a module of their own.
-from mxsim.models import wire_brief_fed  # noqa: E402, F401
+# The server-to-client and federation messages' briefs, in modules of their own.
+from mxsim.models import wire_brief_answers, wire_brief_fed  # noqa: E402, F401

@@ -46,6 +46,10 @@ ABOUT: dict[str, tuple[str, ...]] = {
     "voip-expiry": ("call_expiry",),
     "voip-ice": ("hold_out_of_order", "candidate_audience"),
     "rejected-state": ("rejected_state_events",),
+    "join-outputs": ("join_snapshot",),
+    "initial-sync": ("member_count",),
+    "filter-bundles": ("coalesce_limit",),
+    "sync-bot": ("bot_waits",),
     # Its [switches] table names four (16 settings of a search that never
     # completes); the two it was written about keep the full run in bounds.
     "random-clients": ("join_returns_events", "txn_scope"),
