@@ -14,6 +14,12 @@ unknown to its server until its sync names one), so the device tells by
 position which filter an event came under (:func:`api_at`). A device whose
 filters name ``keys`` keeps the keys its events came with (``keys``: API ->
 sorted key names), to judge ``keys_honoured``.
+
+"Omitting the token on APIs results in ALL THE THINGS coming down": with
+``api_filters`` (API -> definition, for ``scrollback``, ``context`` and
+``replies``: "filter to apply") the device uploads those too and names each
+API's token in its requests; the keys of the pages it gets back are kept under
+that API's name (or ``unnamed`` for a request sent before its token was known).
 """
 
 from __future__ import annotations
@@ -23,13 +29,17 @@ from typing import Any
 from mxsim.models.homeserver.filters import KEPT_KEYS, check, matches, normalise
 from mxsim.models.room import SEP
 from mxsim.sim.model import View, always
-from mxsim.sim.node import Context
+from mxsim.sim.node import ConfigError, Context
 from mxsim.sim.parts import Part
 
 __all__ = ["Filters", "api_at", "definition"]
 
 #: The keys every event must come with: a client cannot place or name it without.
 NEEDED_KEYS = ("event_id", "type", "room_id", "sender")
+
+
+#: The APIs besides the stream that take a filter token ("filter to apply").
+APIS = ("scrollback", "context", "replies")
 
 
 def api_at(config: dict, pos: int) -> str:
@@ -41,6 +51,8 @@ def api_at(config: dict, pos: int) -> str:
 def definition(config: dict, api: str) -> dict:
     """The definition the device named for ``api`` (normalised; the initial sync's
     is the stream's unless it has one of its own)."""
+    if api in APIS or api == "unnamed":
+        return normalise(config.get("api_filters", {}).get(api, {}))
     defn = config.get("filter", {})
     if api == "initial_sync":
         defn = config.get("initial_filter", defn)
@@ -51,24 +63,41 @@ class Filters(Part):
     """Config: ``filter`` (a definition, default: everything), ``initial_filter``
     (the initial sync's, default ``filter``). State: ``token`` (the token in
     use, or None while an upload is unanswered), ``initial_token`` (with
-    ``initial_filter``) and ``keys`` (with ``keys`` in a filter)."""
+    ``initial_filter``), ``api_tokens`` and ``unnamed`` (with ``api_filters``: API
+    -> token; action IDs of requests sent before it) and ``keys`` (with ``keys``
+    in a filter)."""
 
     name = "filters"
     needs = ("sessions", "sync")
     section = "Filter API"
-    keys = {"filter": "a filter definition", "initial_filter": "a filter definition"}
+    keys = {
+        "filter": "a filter definition",
+        "initial_filter": "a filter definition",
+        "api_filters": "a table: API (" + ", ".join(APIS) + ") -> a filter definition",
+    }
 
     @classmethod
     def check_config(cls, config, node_config, node_names) -> None:
         super().check_config(config, node_config, node_names)
         check(config.get("filter", {}))
         check(config.get("initial_filter", {}), "initial_filter")
+        apis = config.get("api_filters", {})
+        if not isinstance(apis, dict):
+            raise ConfigError("api_filters", cls.keys["api_filters"], apis)
+        for api, defn in apis.items():
+            if api not in APIS:
+                raise ConfigError(f"api_filters.{api}", "one of: " + ", ".join(APIS), api)
+            check(defn, f"api_filters.{api}")
 
     def initial(self) -> dict[str, Any]:
         out: dict[str, Any] = {"token": None}
         if "initial_filter" in self.config:
             out["initial_token"] = None
-        if any("keys" in self.config.get(k, {}) for k in ("filter", "initial_filter")):
+        apis = self.config.get("api_filters", {})
+        if apis:
+            out.update(api_tokens={}, unnamed=[])
+        defns = [self.config.get(k, {}) for k in ("filter", "initial_filter")]
+        if any("keys" in d for d in [*defns, *apis.values()]):
             out["keys"] = {}
         return out
 
@@ -85,11 +114,29 @@ class Filters(Part):
         ):
             mine["initial_token"] = None
             sessions.request(ctx, state, "filter", filter=self.config["initial_filter"])
+        sent = [self.config.get("filter", {}), self.config.get("initial_filter")]
+        for api in APIS:
+            defn = self.config.get("api_filters", {}).get(api)
+            if defn is not None and defn not in sent:
+                sent.append(defn)
+                sessions.request(ctx, state, "filter", filter=defn)
 
     def token(self, state: dict) -> str | None:
         """The stream's token (None until every token the sync names is known)."""
         mine = self.of(state)
+        if any(api not in mine["api_tokens"] for api in self.config.get("api_filters", {})):
+            return None  # the stream waits for every API's token
         return None if mine.get("initial_token", "") is None else mine["token"]
+
+    def api_token(self, state: dict, api: str) -> str | None:
+        """The token ``api`` names (None without a filter of its own for it)."""
+        mine = self.of(state)
+        return mine.get("api_tokens", {}).get(api)
+
+    def sent(self, state: dict, api: str, aid: int | None) -> None:
+        """A request of ``api`` left without its token (unknown yet)."""
+        if api in self.config.get("api_filters", {}) and aid is not None:
+            self.of(state)["unnamed"].append(aid)
 
     def initial_token(self, state: dict) -> str | None:
         """The initial sync's token, if it has a filter of its own."""
@@ -108,16 +155,29 @@ class Filters(Part):
             mine["token"] = msg["token"]
         if entry["filter"] == self.config.get("initial_filter"):
             mine["initial_token"] = msg["token"]
+        for api, defn in sorted(self.config.get("api_filters", {}).items()):
+            if entry["filter"] == defn:
+                mine["api_tokens"][api] = msg["token"]
         if self.token(state) is not None:
             self.node.part("sync").ask(ctx, state)
 
     def saw(self, state: dict, pos: int, ev: dict) -> None:
         """An event arrived at stream position ``pos``: keep the keys it came with
         (a bundle's children too), or ``lacking`` if it came without a needed one."""
+        self.saw_by(state, api_at(self.config, pos), ev)
+
+    def saw_page(self, state: dict, api: str, msg: dict, evs: list[dict]) -> None:
+        """A page of ``api`` came back (the answer to request ``msg["aid"]``)."""
+        if msg["aid"] in self.of(state).get("unnamed", ()):
+            api = "unnamed"
+        for ev in evs:
+            self.saw_by(state, api, ev)
+
+    def saw_by(self, state: dict, api: str, ev: dict) -> None:
+        """Keep the keys ``ev`` came with by ``api``'s filter."""
         mine = self.of(state)
         if "keys" not in mine:
             return
-        api = api_at(self.config, pos)
         held = set(mine["keys"].get(api, ()))
         for one in [ev, *ev.get("updated_by", ()), *ev.get("replies", {}).get("chunk", ())]:
             held.update(one)
