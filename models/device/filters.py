@@ -20,6 +20,9 @@ sorted key names), to judge ``keys_honoured``.
 ``replies``: "filter to apply") the device uploads those too and names each
 API's token in its requests; the keys of the pages it gets back are kept under
 that API's name (or ``unnamed`` for a request sent before its token was known).
+A join whose (inline) filter names ``keys`` ("Optional filter (which events to
+return ...)") has the events of its answer kept under ``join/<action ID>``,
+judged by those keys (``joins``: action ID -> keys).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from mxsim.sim.model import View, always
 from mxsim.sim.node import ConfigError, Context
 from mxsim.sim.parts import Part
 
-__all__ = ["Filters", "api_at", "definition"]
+__all__ = ["Filters", "api_at", "definition", "wanted"]
 
 #: The keys every event must come with: a client cannot place or name it without.
 NEEDED_KEYS = ("event_id", "type", "room_id", "sender")
@@ -46,6 +49,13 @@ def api_at(config: dict, pos: int) -> str:
     """Which filter a stream response at ``pos`` came under: the initial sync's
     (``initial_sync``, position 1, with ``initial_filter``) or the stream's."""
     return "initial_sync" if pos == 1 and "initial_filter" in config else "stream"
+
+
+def wanted(config: dict, mine: dict, api: str) -> list[str] | None:
+    """The keys (besides :data:`KEPT_KEYS`) the device asked of ``api``; None: all."""
+    if api.startswith("join/"):
+        return mine.get("joins", {}).get(api.split("/", 1)[1])
+    return definition(config, api)["keys"]
 
 
 def definition(config: dict, api: str) -> dict:
@@ -133,10 +143,23 @@ class Filters(Part):
         mine = self.of(state)
         return mine.get("api_tokens", {}).get(api)
 
-    def sent(self, state: dict, api: str, aid: int | None) -> None:
-        """A request of ``api`` left without its token (unknown yet)."""
-        if api in self.config.get("api_filters", {}) and aid is not None:
-            self.of(state)["unnamed"].append(aid)
+    def sent(self, state: dict, msg: dict) -> None:
+        """A request left: one of an API of ``api_filters`` without its token (unknown
+        yet), or a join whose filter names ``keys``."""
+        mine, api, aid = self.of(state), msg["type"], msg.get("aid")
+        if aid is None:
+            return
+        if api in self.config.get("api_filters", {}) and "filter" not in msg:
+            mine["unnamed"].append(aid)
+        keys = msg.get("filter", {}).get("keys") if api == "join" else None
+        if keys is not None:
+            mine.setdefault("keys", {})
+            mine.setdefault("joins", {})[str(aid)] = sorted(keys)
+
+    def joined(self, state: dict, msg: dict) -> str | None:
+        """The label of a join answer's events: ``join/<aid>`` if its filter named keys."""
+        aid = str(msg.get("aid"))
+        return f"join/{aid}" if aid in self.of(state).get("joins", {}) else None
 
     def initial_token(self, state: dict) -> str | None:
         """The initial sync's token, if it has a filter of its own."""
@@ -161,10 +184,11 @@ class Filters(Part):
         if self.token(state) is not None:
             self.node.part("sync").ask(ctx, state)
 
-    def saw(self, state: dict, pos: int, ev: dict) -> None:
-        """An event arrived at stream position ``pos``: keep the keys it came with
-        (a bundle's children too), or ``lacking`` if it came without a needed one."""
-        self.saw_by(state, api_at(self.config, pos), ev)
+    def saw(self, state: dict, pos: int, ev: dict, api: str | None = None) -> None:
+        """An event arrived at stream position ``pos`` (by ``api``, a join's label, or
+        the stream's): keep the keys it came with (a bundle's children too), or
+        ``lacking`` if it came without a needed one."""
+        self.saw_by(state, api or api_at(self.config, pos), ev)
 
     def saw_page(self, state: dict, api: str, msg: dict, evs: list[dict]) -> None:
         """A page of ``api`` came back (the answer to request ``msg["aid"]``)."""
@@ -224,16 +248,18 @@ def filter_honoured(view: View) -> bool:
 def keys_honoured(view: View) -> bool:
     """A device whose filter names ``keys`` gets events with only those keys and the
     ones every client needs (``event_id``, ``type``, ...), never without those
-    ("Which keys to return for events? e.g. no origin_server_ts")."""
+    ("Which keys to return for events? e.g. no origin_server_ts"), each judged by the
+    filter of the API call that returned it (stream, initial sync, scrollback,
+    context, replies, a join's)."""
     for d in view.nodes:
         if view.kind(d) != "device" or "keys" not in view.state(d).get("filters", {}):
             continue
-        config = view.config(d)["filters"]
-        for api, held in view.state(d)["filters"]["keys"].items():
-            wanted = definition(config, api)["keys"]
+        config, mine = view.config(d)["filters"], view.state(d)["filters"]
+        for api, held in mine["keys"].items():
+            keys = wanted(config, mine, api)
             if "lacking" in held:
                 return False
-            if wanted is not None and any(k not in wanted and k not in KEPT_KEYS for k in held):
+            if keys is not None and any(k not in keys and k not in KEPT_KEYS for k in held):
                 return False
     return True
 

@@ -121,8 +121,8 @@ class Requests(Part):
         mine = self.of(state)
         msg[ACTION_ID] = mine["next_aid"]
         mine["next_aid"] += 1
-        if filters is not None and token is None:
-            filters.sent(state, data["op"], msg[ACTION_ID])
+        if filters is not None:
+            filters.sent(state, msg)
         retransmission = self.node.part("retransmission")
         if retransmission is not None:
             msg["try"] = 1
