@@ -5,12 +5,13 @@ for which API"). Bob pages replies and scrolls back naming tokens of their own;
 Carol joins with a filter of her own; every event each gets is judged by the
 filter of the call that returned it.
 
-Mutations tried (each made a test here fail, then was restored): the server
-ignoring the filter on scrollback (``Scrollback._keys`` returns the page as it
-is), and on replies (``Filters.page`` returning every key); the device naming
-no token (``api_token`` always None); the device judging pages by its stream
-filter (``saw_page`` labelling every page ``stream``); the join's keys not
-applied (the swap in ``Stream.join_response`` left out)."""
+Mutations tried (each made tests here fail, then was restored): the server
+ignoring the filter on scrollback (the ``_keys`` line of ``on_scrollback``
+left out: 3 failed); every page sent with every key (``Filters.page`` returning
+the page: 4 failed); the device naming no token (``api_token`` always None: 6
+failed); the device judging every page by its stream filter (``saw_page``
+labelling pages ``stream``: 3 failed); the join's keys not applied (the swap in
+``Stream.join_response`` left out: 3 failed)."""
 
 from __future__ import annotations
 
