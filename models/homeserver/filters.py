@@ -56,8 +56,9 @@ KEYS_SCOPE = Switch(
     "keys_scope",
     "all_apis",
     'Filter API: "Omitting the token on APIs results in ALL THE THINGS coming down" '
-    "(all_apis: a scrollback, context or replies request naming a token gets its keys; "
-    "stream_only: only the stream's events are projected, pages come with every key).",
+    "(all_apis: a scrollback, context or replies request naming a token, and a join whose "
+    "filter names keys, get those keys; stream_only: only the stream's events are projected, "
+    "pages and join answers come with every key).",
     ("all_apis", "stream_only"),
 )
 
