@@ -279,13 +279,10 @@ class Stream(Part):
         keys, own = flt.get("keys"), dev.get("filter")
         if keys is not None and self.node.switches.get("keys_scope", "all_apis") == "all_apis":
             # "Which keys to return for events?": the join's filter's, not the stream's
-            # (the events pass the stream's filter still; it is restored below).
+            # (the events pass the stream's filter still; restored below).
             dev["filter"] = {**(own or normalise({})), "keys": sorted(keys)}
         self.snapshot(state, store, device, ev["room_id"], into=entries, flt=flt)
-        if own is None:
-            dev.pop("filter", None)
-        else:
-            dev["filter"] = own
+        dev.update(filter=own) if own is not None else dev.pop("filter", None)
         extra = outputs(self.node, state, store, ev, flt.get("limit", INITIAL_LIMIT))
         return (self.next_pos(state, device) if positioned else None), entries, extra
 

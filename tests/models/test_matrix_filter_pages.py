@@ -11,7 +11,8 @@ left out: 3 failed); every page sent with every key (``Filters.page`` returning
 the page: 4 failed); the device naming no token (``api_token`` always None: 6
 failed); the device judging every page by its stream filter (``saw_page``
 labelling pages ``stream``: 3 failed); the join's keys not applied (the swap in
-``Stream.join_response`` left out: 3 failed)."""
+``Stream.join_response`` left out: 3 failed); the window's keys not applied
+(``on_context``: the context test failed)."""
 
 from __future__ import annotations
 
@@ -166,3 +167,23 @@ def test_the_timed_run_holds_and_is_the_same_under_any_hash_seed():
         assert done.returncode == 0, done.stderr
         outs.add(done.stdout)
     assert len(outs) == 1
+
+
+def _with_context(raw: dict) -> None:
+    """Bob alone, asking the window around Alice's message with a token of its own."""
+    _no_join(raw)
+    bob = next(n for n in raw["nodes"] if n["name"] == "bob")
+    bob["config"]["filters"]["api_filters"]["context"] = {"keys": []}
+    ask = {"op": "context", "event_id": "$hs.1", "before": 1, "after": 1}
+    raw["workload"] = [w for w in raw["workload"] if w["node"] != "bob"]
+    raw["workload"].append({"at": 300, "node": "bob", "input": ask})
+
+
+def test_a_context_window_gets_its_own_filters_keys_and_every_key_without_it():
+    checked = check(NAME, edit=_with_context)
+    assert checked.report.verdicts["keys_honoured"] == "holds"
+    assert checked.report.verdicts[GUARD] == "reached"
+    steps = records(checked.system, checked.report.witnesses[GUARD])
+    assert steps[-1]["msg"]["type"] == "context" and "filter" in steps[-1]["msg"]
+    found, text = _violation(check(NAME, "keys_scope=stream_only", edit=_with_context))
+    assert "bob" in text and "context filter" in text, text
