@@ -79,14 +79,15 @@ def bundle_limit_honoured(at: Moment) -> str | None:
 
 @explains("keys_honoured")
 def keys_honoured(at: Moment) -> str | None:
-    from mxsim.models.device.filters import definition
+    from mxsim.models.device.filters import wanted as wanted_keys
     from mxsim.models.homeserver.filters import KEPT_KEYS
 
     view = at.after
     for d in devices(view):
         held = view.state(d).get("filters", {}).get("keys", {})
         for api, keys in sorted(held.items()):
-            wanted = definition(view.config(d)["filters"], api)["keys"]
+            mine = view.state(d)["filters"]
+            wanted = wanted_keys(view.config(d)["filters"], mine, api)
             if "lacking" in keys:
                 return f"{d} got an event by its {api} filter without one of the keys it needs"
             extra = [

@@ -135,16 +135,18 @@ _request("reject_invite", "Rejecting an invite", "Reject an invite (by its event
 _request(
     "scrollback",
     SCROLL,
-    "Events older than the device's earliest (`from`), optionally backfilled over federation.",
+    "Events older than the device's earliest (`from`), optionally backfilled over federation "
+    "(`filter`: the token of the device's scrollback filter; its `keys` are returned).",
     ("room",),
-    ("from", "limit", "backfill", "types"),
+    ("from", "limit", "backfill", "types", "filter"),
 )
 _request(
     "context",
     "Contextual windowing",
-    "Messages around an event, pagination tokens, and the state at the end.",
+    "Messages around an event, pagination tokens, and the state at the end (`filter`: a "
+    "token, as for scrollback).",
     ("event_id",),
-    ("before", "after", "types"),
+    ("before", "after", "types", "filter"),
 )
 
 _request(
@@ -160,9 +162,10 @@ _request(
     "replies",
     "Relates to (Events)",
     "The `limit` `relates_to` children of `event_id` before the pagination token `from` "
-    "(a bundle's `replies.start`; without it, the last ones).",
+    "(a bundle's `replies.start`; without it, the last ones; `filter`: a token, as for "
+    "scrollback).",
     ("room", "event_id"),
-    ("from", "limit"),
+    ("from", "limit", "filter"),
 )
 
 _request(

@@ -49,6 +49,7 @@ ABOUT: dict[str, tuple[str, ...]] = {
     "join-outputs": ("join_snapshot",),
     "initial-sync": ("member_count",),
     "filter-bundles": ("coalesce_limit",),
+    "filter-pages": ("keys_scope",),
     "sync-bot": ("bot_waits",),
     # Its [switches] table names four (16 settings of a search that never
     # completes); the two it was written about keep the full run in bounds.

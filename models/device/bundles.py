@@ -148,6 +148,9 @@ class Bundles(Part):
 
     def on_replies_chunk(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         self.node.part("requests").note(state, msg["aid"], msg["ok"], ctx)
+        filters = self.node.part("filters")
+        if filters is not None and msg["ok"]:
+            filters.saw_page(state, "replies", msg, msg["chunk"])  # "Which keys to return"
         entry = self.of(state)["shown"].get(msg.get("event_id"))
         if not msg["ok"] or entry is None or entry["start"] is None:
             return

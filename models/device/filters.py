@@ -14,6 +14,15 @@ unknown to its server until its sync names one), so the device tells by
 position which filter an event came under (:func:`api_at`). A device whose
 filters name ``keys`` keeps the keys its events came with (``keys``: API ->
 sorted key names), to judge ``keys_honoured``.
+
+"Omitting the token on APIs results in ALL THE THINGS coming down": with
+``api_filters`` (API -> definition, for ``scrollback``, ``context`` and
+``replies``: "filter to apply") the device uploads those too and names each
+API's token in its requests; the keys of the pages it gets back are kept under
+that API's name (or ``unnamed`` for a request sent before its token was known).
+A join whose (inline) filter names ``keys`` ("Optional filter (which events to
+return ...)") has the events of its answer kept under ``join/<action ID>``,
+judged by those keys (``joins``: action ID -> keys).
 """
 
 from __future__ import annotations
@@ -23,13 +32,17 @@ from typing import Any
 from mxsim.models.homeserver.filters import KEPT_KEYS, check, matches, normalise
 from mxsim.models.room import SEP
 from mxsim.sim.model import View, always
-from mxsim.sim.node import Context
+from mxsim.sim.node import ConfigError, Context
 from mxsim.sim.parts import Part
 
-__all__ = ["Filters", "api_at", "definition"]
+__all__ = ["Filters", "api_at", "definition", "wanted"]
 
 #: The keys every event must come with: a client cannot place or name it without.
 NEEDED_KEYS = ("event_id", "type", "room_id", "sender")
+
+
+#: The APIs besides the stream that take a filter token ("filter to apply").
+APIS = ("scrollback", "context", "replies")
 
 
 def api_at(config: dict, pos: int) -> str:
@@ -38,9 +51,18 @@ def api_at(config: dict, pos: int) -> str:
     return "initial_sync" if pos == 1 and "initial_filter" in config else "stream"
 
 
+def wanted(config: dict, mine: dict, api: str) -> list[str] | None:
+    """The keys (besides :data:`KEPT_KEYS`) the device asked of ``api``; None: all."""
+    if api.startswith("join/"):
+        return mine.get("joins", {}).get(api.split("/", 1)[1])
+    return definition(config, api)["keys"]
+
+
 def definition(config: dict, api: str) -> dict:
     """The definition the device named for ``api`` (normalised; the initial sync's
     is the stream's unless it has one of its own)."""
+    if api in APIS or api == "unnamed":
+        return normalise(config.get("api_filters", {}).get(api, {}))
     defn = config.get("filter", {})
     if api == "initial_sync":
         defn = config.get("initial_filter", defn)
@@ -51,24 +73,41 @@ class Filters(Part):
     """Config: ``filter`` (a definition, default: everything), ``initial_filter``
     (the initial sync's, default ``filter``). State: ``token`` (the token in
     use, or None while an upload is unanswered), ``initial_token`` (with
-    ``initial_filter``) and ``keys`` (with ``keys`` in a filter)."""
+    ``initial_filter``), ``api_tokens`` and ``unnamed`` (with ``api_filters``: API
+    -> token; action IDs of requests sent before it) and ``keys`` (with ``keys``
+    in a filter)."""
 
     name = "filters"
     needs = ("sessions", "sync")
     section = "Filter API"
-    keys = {"filter": "a filter definition", "initial_filter": "a filter definition"}
+    keys = {
+        "filter": "a filter definition",
+        "initial_filter": "a filter definition",
+        "api_filters": "a table: API (" + ", ".join(APIS) + ") -> a filter definition",
+    }
 
     @classmethod
     def check_config(cls, config, node_config, node_names) -> None:
         super().check_config(config, node_config, node_names)
         check(config.get("filter", {}))
         check(config.get("initial_filter", {}), "initial_filter")
+        apis = config.get("api_filters", {})
+        if not isinstance(apis, dict):
+            raise ConfigError("api_filters", cls.keys["api_filters"], apis)
+        for api, defn in apis.items():
+            if api not in APIS:
+                raise ConfigError(f"api_filters.{api}", "one of: " + ", ".join(APIS), api)
+            check(defn, f"api_filters.{api}")
 
     def initial(self) -> dict[str, Any]:
         out: dict[str, Any] = {"token": None}
         if "initial_filter" in self.config:
             out["initial_token"] = None
-        if any("keys" in self.config.get(k, {}) for k in ("filter", "initial_filter")):
+        apis = self.config.get("api_filters", {})
+        if apis:
+            out.update(api_tokens={}, unnamed=[])
+        defns = [self.config.get(k, {}) for k in ("filter", "initial_filter")]
+        if any("keys" in d for d in [*defns, *apis.values()]):
             out["keys"] = {}
         return out
 
@@ -85,11 +124,42 @@ class Filters(Part):
         ):
             mine["initial_token"] = None
             sessions.request(ctx, state, "filter", filter=self.config["initial_filter"])
+        sent = [self.config.get("filter", {}), self.config.get("initial_filter")]
+        for api in APIS:
+            defn = self.config.get("api_filters", {}).get(api)
+            if defn is not None and defn not in sent:
+                sent.append(defn)
+                sessions.request(ctx, state, "filter", filter=defn)
 
     def token(self, state: dict) -> str | None:
         """The stream's token (None until every token the sync names is known)."""
         mine = self.of(state)
+        if any(api not in mine["api_tokens"] for api in self.config.get("api_filters", {})):
+            return None  # the stream waits for every API's token
         return None if mine.get("initial_token", "") is None else mine["token"]
+
+    def api_token(self, state: dict, api: str) -> str | None:
+        """The token ``api`` names (None without a filter of its own for it)."""
+        mine = self.of(state)
+        return mine.get("api_tokens", {}).get(api)
+
+    def sent(self, state: dict, msg: dict) -> None:
+        """A request left: one of an API of ``api_filters`` without its token (unknown
+        yet), or a join whose filter names ``keys``."""
+        mine, api, aid = self.of(state), msg["type"], msg.get("aid")
+        if aid is None:
+            return
+        if api in self.config.get("api_filters", {}) and "filter" not in msg:
+            mine["unnamed"].append(aid)
+        keys = msg.get("filter", {}).get("keys") if api == "join" else None
+        if keys is not None:
+            mine.setdefault("keys", {})
+            mine.setdefault("joins", {})[str(aid)] = sorted(keys)
+
+    def joined(self, state: dict, msg: dict) -> str | None:
+        """The label of a join answer's events: ``join/<aid>`` if its filter named keys."""
+        aid = str(msg.get("aid"))
+        return f"join/{aid}" if aid in self.of(state).get("joins", {}) else None
 
     def initial_token(self, state: dict) -> str | None:
         """The initial sync's token, if it has a filter of its own."""
@@ -108,16 +178,30 @@ class Filters(Part):
             mine["token"] = msg["token"]
         if entry["filter"] == self.config.get("initial_filter"):
             mine["initial_token"] = msg["token"]
+        for api, defn in sorted(self.config.get("api_filters", {}).items()):
+            if entry["filter"] == defn:
+                mine["api_tokens"][api] = msg["token"]
         if self.token(state) is not None:
             self.node.part("sync").ask(ctx, state)
 
-    def saw(self, state: dict, pos: int, ev: dict) -> None:
-        """An event arrived at stream position ``pos``: keep the keys it came with
-        (a bundle's children too), or ``lacking`` if it came without a needed one."""
+    def saw(self, state: dict, pos: int, ev: dict, api: str | None = None) -> None:
+        """An event arrived at stream position ``pos`` (by ``api``, a join's label, or
+        the stream's): keep the keys it came with (a bundle's children too), or
+        ``lacking`` if it came without a needed one."""
+        self.saw_by(state, api or api_at(self.config, pos), ev)
+
+    def saw_page(self, state: dict, api: str, msg: dict, evs: list[dict]) -> None:
+        """A page of ``api`` came back (the answer to request ``msg["aid"]``)."""
+        if msg["aid"] in self.of(state).get("unnamed", ()):
+            api = "unnamed"
+        for ev in evs:
+            self.saw_by(state, api, ev)
+
+    def saw_by(self, state: dict, api: str, ev: dict) -> None:
+        """Keep the keys ``ev`` came with by ``api``'s filter."""
         mine = self.of(state)
         if "keys" not in mine:
             return
-        api = api_at(self.config, pos)
         held = set(mine["keys"].get(api, ()))
         for one in [ev, *ev.get("updated_by", ()), *ev.get("replies", {}).get("chunk", ())]:
             held.update(one)
@@ -164,16 +248,18 @@ def filter_honoured(view: View) -> bool:
 def keys_honoured(view: View) -> bool:
     """A device whose filter names ``keys`` gets events with only those keys and the
     ones every client needs (``event_id``, ``type``, ...), never without those
-    ("Which keys to return for events? e.g. no origin_server_ts")."""
+    ("Which keys to return for events? e.g. no origin_server_ts"), each judged by the
+    filter of the API call that returned it (stream, initial sync, scrollback,
+    context, replies, a join's)."""
     for d in view.nodes:
         if view.kind(d) != "device" or "keys" not in view.state(d).get("filters", {}):
             continue
-        config = view.config(d)["filters"]
-        for api, held in view.state(d)["filters"]["keys"].items():
-            wanted = definition(config, api)["keys"]
+        config, mine = view.config(d)["filters"], view.state(d)["filters"]
+        for api, held in mine["keys"].items():
+            keys = wanted(config, mine, api)
             if "lacking" in held:
                 return False
-            if wanted is not None and any(k not in wanted and k not in KEPT_KEYS for k in held):
+            if keys is not None and any(k not in keys and k not in KEPT_KEYS for k in held):
                 return False
     return True
 

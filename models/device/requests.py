@@ -66,6 +66,9 @@ class Requests(Part):
         for key in data:
             if key not in ("op", *needed, *optional):
                 raise ConfigError(key, f"a field of op {op}: " + ", ".join(needed + optional), key)
+            if key == "filter" and op != "join":
+                # A token: the filters part names the one it holds for the API.
+                raise ConfigError(key, f"a field of op {op} the filters part names", key)
             want = TYPED.get(key)
             if want is not None and key not in needed:
                 ok = isinstance(data[key], want) and not (
@@ -102,6 +105,11 @@ class Requests(Part):
                 return
             # Proposal, "Scrolling back": "Identifier for the earliest event".
             request["from"] = start
+        filters = self.node.part("filters")
+        token = filters.api_token(state, data["op"]) if filters is not None else None
+        if token is not None:
+            # "Clients should remember which token they need to use for which API."
+            request["filter"] = token
         # "whoami" identifies the user, as an access token would.
         fields = dict(zip(REQUEST, (self.node.config["user"], self.out_of_order()), strict=True))
         msg = {"type": data["op"], **fields, **request}
@@ -113,6 +121,8 @@ class Requests(Part):
         mine = self.of(state)
         msg[ACTION_ID] = mine["next_aid"]
         mine["next_aid"] += 1
+        if filters is not None:
+            filters.sent(state, msg)
         retransmission = self.node.part("retransmission")
         if retransmission is not None:
             msg["try"] = 1

@@ -52,6 +52,7 @@ class Scrollback(Part):
 
     def on_chunk(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         self.requests.note(state, msg["aid"], msg["ok"], ctx)
+        self._keys(state, "scrollback", msg, msg.get("chunk", []))
         mine, room = self.of(state), msg["room"]
         mine["earliest"][room] = msg["token"]
         mine["more"][room] = [msg["more_local"], msg["more_remote"]]
@@ -63,8 +64,15 @@ class Scrollback(Part):
 
     def on_window(self, ctx: Context, state: dict, src: str, msg: dict) -> None:
         self.requests.note(state, msg["aid"], msg["ok"], ctx)
+        self._keys(state, "context", msg, msg.get("chunk", []) + msg.get("state", []))
         chunk = [ev["event_id"] for ev in msg["chunk"]]
         self.of(state)["contexts"][msg["event_id"]] = [chunk, msg["start"], msg["end"]]
+
+    def _keys(self, state: dict, api: str, msg: dict, evs: list[dict]) -> None:
+        """The keys of a page, judged by the filter its request named ("Filter API")."""
+        filters = self.node.part("filters")
+        if filters is not None and msg["ok"]:
+            filters.saw_page(state, api, msg, evs)
 
 
 @sometimes("scrolled_back")

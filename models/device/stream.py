@@ -109,12 +109,18 @@ class Stream(Part):
             members.answered(state, msg)
         # The members the answer lists are the view at its position, after its events.
         listed = {"room": msg["room"], "members": msg["members"]} if "members" in msg else {}
+        events = msg["events"]
+        filters = self.node.part("filters")
+        label = filters.joined(state, msg) if filters is not None else None
+        if label is not None:
+            # Judged by the join's filter (its keys), not the stream's.
+            events = [{**entry, "api": label} for entry in events]
         if msg["pos"] is None:
-            for entry in msg["events"]:
+            for entry in events:
                 self.apply(state, entry)
             self.took(state, listed)
             return
-        answer = {"type": "stream", "pos": msg["pos"], "events": msg["events"], **listed}
+        answer = {"type": "stream", "pos": msg["pos"], "events": events, **listed}
         self.on_stream(ctx, state, src, answer)
 
     def took(self, state: dict, batch: dict) -> None:
@@ -193,7 +199,7 @@ class Stream(Part):
             return
         filters = self.node.part("filters")
         if filters is not None and "event_id" in ev:
-            filters.saw(state, mine["last_pos"], ev)  # the keys it came with
+            filters.saw(state, mine["last_pos"], ev, entry.get("api"))  # the keys it came with
         echo = self.node.part("echo")
         if "state_key" in ev:
             mine["view"].setdefault(room, {})[f"{ev['type']}{SEP}{ev['state_key']}"] = ev[

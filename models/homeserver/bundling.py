@@ -179,10 +179,17 @@ class Bundling(Part):
         if store is None or R.membership(store, user) != "join" or not H.visible(store, eid):
             rooms.answer(ctx, device, result(aid, False, error="unknown event"))
             return
+        filters = self.node.part("filters")
+        known, defn = filters.named(state, msg) if filters is not None else (True, None)
+        if not known:
+            rooms.answer(ctx, device, result(aid, False, error="unknown filter token"))
+            return
         limit = msg.get("limit", self.limit(state, device))
         token = msg.get("from")
         if token is None:
             token = len(children(store, eid, "relates_to"))
         chunk, start = page(store, eid, token, limit)
+        if filters is not None:
+            chunk = filters.page(state, defn, chunk)  # "Which keys to return for events?"
         answer = {"type": "replies_chunk", "aid": aid, "ok": True, "room": room_id}
         rooms.answer(ctx, device, {**answer, "event_id": eid, "chunk": chunk, "start": start})

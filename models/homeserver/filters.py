@@ -52,6 +52,16 @@ KEPT_KEYS = frozenset(
 #: "limit= param?": how many messages a room's start in the stream holds.
 DEFAULT_LIMIT = 10
 
+KEYS_SCOPE = Switch(
+    "keys_scope",
+    "all_apis",
+    'Filter API: "Omitting the token on APIs results in ALL THE THINGS coming down" '
+    "(all_apis: a scrollback, context or replies request naming a token, and a join whose "
+    "filter names keys, get those keys; stream_only: only the stream's events are projected, "
+    "pages and join answers come with every key).",
+    ("all_apis", "stream_only"),
+)
+
 NEGATIVE_FILTERS = Switch(
     "negative_filters",
     False,
@@ -132,7 +142,7 @@ class Filters(Part):
     name = "filters"
     needs = ("sessions",)
     section = "Filter API"
-    switches = (NEGATIVE_FILTERS,)
+    switches = (NEGATIVE_FILTERS, KEYS_SCOPE)
     keys = {"filter_ttl_ms": "a number of milliseconds >= 0 (0: never)"}
 
     @classmethod
@@ -143,7 +153,7 @@ class Filters(Part):
             raise ConfigError("filter_ttl_ms", cls.keys["filter_ttl_ms"], value)
 
     def initial(self) -> dict[str, Any]:
-        return {"tokens": {}, "next": 0, "seen": {"expired": False}}
+        return {"tokens": {}, "next": 0, "seen": {"expired": False, "page_projected": False}}
 
     def apply(self, ctx: Context, state: dict, device: str, rec: dict, msg: dict) -> None:
         """Upload a filter: "get back an opaque token"."""
@@ -166,6 +176,25 @@ class Filters(Part):
             self.of(state)["seen"]["expired"] = True
         return defn
 
+    def named(self, state: dict, msg: dict) -> tuple[bool, dict | None]:
+        """The filter a request (scrollback, context, replies) names by token: (known,
+        definition); no token, no definition ("ALL THE THINGS coming down")."""
+        token = msg.get("filter")
+        if token is None:
+            return True, None
+        defn = self.lookup(state, token)
+        return defn is not None, defn
+
+    def page(self, state: dict, defn: dict | None, evs: list[dict]) -> list[dict]:
+        """A page's events with only the filter's ``keys`` (switch ``keys_scope``);
+        the guard's flag when a key was dropped."""
+        if defn is None or self.node.switches["keys_scope"] == "stream_only":
+            return evs
+        out = [project(defn, ev) for ev in evs]
+        if out != evs:
+            self.of(state)["seen"]["page_projected"] = True
+        return out
+
     def on_timer(self, ctx: Context, state: dict, name: str) -> None:
         self.of(state)["tokens"].pop(name, None)  # "The token may expire"
 
@@ -180,4 +209,15 @@ def filter_expired(view: View) -> bool:
     )
 
 
-Filters.properties = (filter_expired,)
+@sometimes("page_projected")
+def page_projected(view: View) -> bool:
+    """A page (scrollback, context window, replies) lost keys to the filter its
+    request named ("Which keys to return for events?")."""
+    return any(
+        view.state(s)["filters"]["seen"].get("page_projected")
+        for s in view.nodes
+        if view.kind(s) == "homeserver" and "filters" in view.state(s)
+    )
+
+
+Filters.properties = (filter_expired, page_projected)

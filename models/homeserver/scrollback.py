@@ -44,6 +44,10 @@ class Scrollback(Part):
         if store is None or R.membership(store, user) != "join":
             rooms.answer(ctx, device, result(aid, False, error="not in room"))
             return
+        known, defn = self._filter(state, msg)
+        if not known:
+            rooms.answer(ctx, device, result(aid, False, error="unknown filter token"))
+            return
         # An empty token is the room's start: nothing older (not "from the newest").
         frontier = msg.get("from")
         if frontier is None:
@@ -72,6 +76,7 @@ class Scrollback(Part):
         bundling = self.node.part("bundling")
         if bundling is not None and device is not None:
             chunk = bundling.window(state, store, device, chunk)  # parents bundled
+        chunk = self._keys(state, defn, chunk)
         page = {"type": "chunk", "aid": aid, "ok": True, "room": room_id, "chunk": chunk}
         more = {"more_local": bool(token) and not gap, "more_remote": gap}
         rooms.answer(ctx, device, {**page, "token": token, **more})
@@ -105,6 +110,10 @@ class Scrollback(Part):
         if store is None or R.membership(store, user) != "join" or not H.visible(store, eid):
             rooms.answer(ctx, device, result(aid, False, error="unknown event"))
             return
+        known, defn = self._filter(state, msg)
+        if not known:
+            rooms.answer(ctx, device, result(aid, False, error="unknown filter token"))
+            return
         wanted = type_filter(msg.get("types"))
         ev = store["events"][eid]
         start = [
@@ -116,7 +125,18 @@ class Scrollback(Part):
         chunk = list(reversed(before)) + [eid] + after
         last = chunk[-1]
         window = {"type": "window", "aid": aid, "ok": True, "room": room_id, "event_id": eid}
-        window["chunk"] = [store["events"][e] for e in chunk]
+        window["chunk"] = self._keys(state, defn, [store["events"][e] for e in chunk])
         window["start"], window["end"] = start_token, last
-        window["state"] = [store["events"][x] for _, x in sorted(store["after"][last].items())]
+        at_end = [store["events"][x] for _, x in sorted(store["after"][last].items())]
+        window["state"] = self._keys(state, defn, at_end)
         rooms.answer(ctx, device, window)
+
+    def _filter(self, state: dict, msg: dict) -> tuple[bool, dict | None]:
+        """Proposal, "Scrolling back" / "Contextual windowing": "filter to apply" (a
+        token; without one, every key)."""
+        filters = self.node.part("filters")
+        return filters.named(state, msg) if filters is not None else (True, None)
+
+    def _keys(self, state: dict, defn: dict | None, evs: list[dict]) -> list[dict]:
+        filters = self.node.part("filters")
+        return evs if filters is None else filters.page(state, defn, evs)

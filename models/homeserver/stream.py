@@ -24,7 +24,7 @@ from typing import Any
 from mxsim.models import room as R
 from mxsim.models import room_history as H
 from mxsim.models.events import is_state
-from mxsim.models.homeserver.filters import matches, project
+from mxsim.models.homeserver.filters import matches, normalise, project
 from mxsim.models.homeserver.join_outputs import outputs
 from mxsim.models.homeserver.rejected import REJECTED_EVENTS, is_power_event, late_rejections
 from mxsim.models.homeserver.rooms import type_filter
@@ -276,7 +276,13 @@ class Stream(Part):
         dev["shown"].pop(ev["room_id"], None)  # a re-join starts afresh
         dev["sent"].pop(ev["room_id"], None)
         entries: list = []
+        keys, own = flt.get("keys"), dev.get("filter")
+        if keys is not None and self.node.switches.get("keys_scope", "all_apis") == "all_apis":
+            # "Which keys to return for events?": the join's filter's, not the stream's
+            # (the events pass the stream's filter still; restored below).
+            dev["filter"] = {**(own or normalise({})), "keys": sorted(keys)}
         self.snapshot(state, store, device, ev["room_id"], into=entries, flt=flt)
+        dev.update(filter=own) if own is not None else dev.pop("filter", None)
         extra = outputs(self.node, state, store, ev, flt.get("limit", INITIAL_LIMIT))
         return (self.next_pos(state, device) if positioned else None), entries, extra
 
