@@ -24,6 +24,7 @@ __all__ = [
     "redaction_authorised",
     "redaction_before_target",
     "redaction_refused",
+    "redaction_in_history",
 ]
 
 
@@ -165,10 +166,18 @@ def redaction_refused(view: View) -> bool:
     return _seen(view, "refused")
 
 
+@sometimes("redaction_in_history")
+def redaction_in_history(view: View) -> bool:
+    """A redaction entered a server's store with history: backfill (``fed.history``)
+    or a join's answer (``fed.join_state``)."""
+    return _seen(view, "history")
+
+
 PROPERTIES = (
     redactions_applied,
     redacted_content_gone,
     redaction_authorised,
     redaction_before_target,
     redaction_refused,
+    redaction_in_history,
 )
