@@ -85,6 +85,8 @@ class Timeline(Part):
             if ev.get("redacted_because") and ev["event_id"] not in mine["redacted"]:
                 if applies(self.node.switches):
                     mine["redacted"].append(ev["event_id"])  # handed stripped
+            elif self.redactions is not None and ev.get("content"):
+                self.redactions.shown(state, ev)
             if ev["event_id"] in held:
                 mine["duplicates"] += 1
                 continue

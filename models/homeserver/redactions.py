@@ -40,7 +40,7 @@ from typing import Any
 
 from mxsim.models import room as R
 from mxsim.models.events import REDACTION, is_state
-from mxsim.models.homeserver.redactions_history import HISTORY_REDACTIONS, take_history
+from mxsim.models.homeserver.redactions_history import HISTORY_REDACTIONS, catch_up, take_history
 from mxsim.models.homeserver.rooms import result
 from mxsim.models.power_levels import named_level, user_power_level
 from mxsim.models.properties_redactions import PROPERTIES
@@ -148,6 +148,7 @@ class Redactions(Part):
                 # Devices are shown the target stripped when it comes, not this.
                 store.setdefault("early_redactions", {}).setdefault(target, []).append(eid)
             return None
+        catch_up(self, ctx, state, store, ev)
         early = store.get("early_redactions", {}).pop(eid, None)
         if early is None:
             return ev

@@ -12,16 +12,24 @@ goes down the streams of the devices that may have been shown the target
 whole), or waits for it (``early_redactions``); a target placed from history
 takes the redactions already waiting for it. A device takes the stripped
 copy in a scrollback page as redacted (:mod:`mxsim.models.device.timeline`).
+
+The join's window: a resident server answers ``fed.make_join`` with its
+history, but counts the joining server in the room only once its join event
+arrives; a redaction made between the two is sent to no one there. When a
+server's first member joins, :func:`catch_up` sends it the redactions applied
+here that its join does not descend from (as the resident's next event would
+make it fetch them).
 """
 
 from __future__ import annotations
 
 from mxsim.models import room as R
 from mxsim.models.events import REDACTION
+from mxsim.models.homeserver.federation import LINK
 from mxsim.sim.model import Switch
 from mxsim.sim.node import Context
 
-__all__ = ["HISTORY_REDACTIONS", "take_history", "applies"]
+__all__ = ["HISTORY_REDACTIONS", "take_history", "applies", "catch_up"]
 
 HISTORY_REDACTIONS = Switch(
     "history_redactions",
@@ -60,3 +68,34 @@ def take_history(part, ctx: Context, state: dict, store: dict, new: list[str]) -
         if whole and shown is not None and target in store.get("redacted", {}):
             # Devices may have been shown the target whole: the redaction tells them.
             part.node.part("stream").accepted(ctx, state, store, ev, [])
+
+
+def _first_of_its_server(store: dict, ev: dict, server: str) -> bool:
+    """Is ``ev`` the join of a user of ``server`` when none of its users was joined
+    (in the state at every event it follows)?"""
+    events, suffix = store["events"], f":{server}"
+    for p in ev.get("prev_events", ()):
+        for key, eid in store["after"].get(p, {}).items():
+            user = R.split_key(key)[1] if key.startswith("m.room.member") else ""
+            if user.endswith(suffix) and events[eid].get("content", {}).get("membership") == "join":
+                return False
+    return True
+
+
+def catch_up(part, ctx: Context, state: dict, store: dict, ev: dict) -> None:
+    """Accepted event ``ev``: if it is the first join of another server's users,
+    send that server the redactions applied here that ``ev`` does not follow."""
+    if ev["type"] != "m.room.member" or ev.get("content", {}).get("membership") != "join":
+        return
+    server = ev["state_key"].split(":", 1)[1]
+    federation = part.node.part("federation")
+    if server == part.node.name or federation is None or not applies(part.node.switches):
+        return
+    rids = sorted(set(store.get("redacted", {}).values()))
+    if not rids or not _first_of_its_server(store, ev, server):
+        return
+    events = store["events"]
+    older = R.ancestors(store, ev["event_id"], min(events[r]["depth"] for r in rids))
+    for rid in rids:
+        if rid not in older:
+            LINK.send(ctx, federation.of(state)["link"], server, {"event": events[rid]})
