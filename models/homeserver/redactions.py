@@ -132,10 +132,11 @@ class Redactions(Part):
         join's answer): see :func:`~mxsim.models.homeserver.redactions_history.take_history`."""
         take_history(self, ctx, state, store, new)
 
-    def accepted(self, ctx: Context, state: dict, store: dict, ev: dict) -> dict | None:
+    def accepted(self, ctx: Context, state: dict, store: dict, ev: dict, live=True) -> dict | None:
         """An event was accepted: apply it if it is a redaction, or the redactions
         waiting for it. Returns the event as devices are to be shown it (None:
-        not at all, a redaction that takes no effect)."""
+        not at all, a redaction that takes no effect). ``live``: new to the
+        room, not placed from history (a join then catches its server up)."""
         eid = ev["event_id"]
         if ev["type"] == REDACTION and isinstance(ev.get("redacts"), str):
             target = ev["redacts"]
@@ -148,7 +149,8 @@ class Redactions(Part):
                 # Devices are shown the target stripped when it comes, not this.
                 store.setdefault("early_redactions", {}).setdefault(target, []).append(eid)
             return None
-        catch_up(self, ctx, state, store, ev)
+        if live:
+            catch_up(self, ctx, state, store, ev)
         early = store.get("early_redactions", {}).pop(eid, None)
         if early is None:
             return ev

@@ -64,7 +64,7 @@ def take_history(part, ctx: Context, state: dict, store: dict, new: list[str]) -
         whole = isinstance(target, str) and R.placed(store, target)
         whole = whole and bool(events[target].get("content"))
         whole = whole and target not in store.get("redacted", {})
-        shown = part.accepted(ctx, state, store, ev)
+        shown = part.accepted(ctx, state, store, ev, live=False)
         if whole and shown is not None and target in store.get("redacted", {}):
             # Devices may have been shown the target whole: the redaction tells them.
             part.node.part("stream").accepted(ctx, state, store, ev, [])
