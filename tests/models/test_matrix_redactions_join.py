@@ -4,20 +4,20 @@ events"; "Scrolling back": backfill over federation; "Joining a room").
 
 Carol's server joins after Alice redacted the first of four messages: the
 redaction comes in the join's answer, the message later by backfill, and
-Carol's device shows it redacted (``history_redactions = "apply"``); placed
-as it comes (``"ignore"``, as before) Carol shows it whole for good
-(``redactions_applied``, 14 steps). In the race variant Alice's device
-redacts while Carol joins: hs1 may answer the join before the redaction and
-count hs2 in the room only once Carol's join arrives, so the redaction
-reaches hs2 only as hs1 sends it to the room's new server (16 steps to
-``redactions_applied`` without it).
+Carol's device shows it redacted (``history_redactions = "apply"``; complete,
+70 states); placed as it comes (``"ignore"``, as before) Carol shows it whole
+for good (``redactions_applied``, 14 steps). In the race variant Alice's
+device redacts while Carol joins: hs1 may answer the join before the
+redaction and count hs2 in the room only once Carol's join arrives, so the
+redaction reaches hs2 only as hs1 sends it to the room's new server
+(complete, 4,530 states; 16 steps to ``redactions_applied`` without it).
 
 Mutations tried: the history paths skipped (``Redactions.placed`` doing
-nothing: the waiting-redaction and whole-copy tests fail); the device not
-taking a stripped copy of a scrollback page as redacted (the complete check
-of redactions-join fails); ``catch_up`` doing nothing (the race check fails:
-hs2 holds the message whole); the guard counting the redacting user's own
-devices (the witness test fails: Alice, at depth 5).
+nothing: 7 tests fail, the waiting-redaction and whole-copy ones among them);
+the device not taking a stripped copy of a scrollback page as redacted (both
+complete checks and the timed runs fail); ``catch_up`` doing nothing (the
+race check fails: hs2 holds the message whole); the guard counting the
+redacting user's own devices (the witness test fails: Alice, at depth 5).
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ def test_a_redaction_placed_from_history_strips_a_target_held_whole(monkeypatch)
 def test_the_race_check_is_complete_holds_and_reaches_its_guards():
     report = _checked(RACE).report
     assert report.complete and report.verdict == "holds", report.verdicts
-    for guard in ("redaction_in_history", "shown_then_redacted", "backfill"):
+    for guard in ("shown_then_redacted", "backfill"):
         assert report.verdicts[guard] == "reached", guard
 
 
@@ -223,5 +223,5 @@ def test_the_timed_runs_apply_and_ignore():
     for name in (NAME, RACE):
         result = timed(name)
         assert result.quiescent
-        assert set(result.verdicts.values()) <= {"holds", "reached", "vacuous"}, result.verdicts
+        assert set(result.verdicts.values()) <= {"holds", "reached"}, result.verdicts
     assert timed(NAME, "history_redactions=ignore").verdicts["redactions_applied"] == "violated"
