@@ -37,9 +37,10 @@ HISTORY_REDACTIONS = Switch(
     'Event Stream API: "Deleted message events are m.room.redaction events"; Scrolling '
     'back: backfill over federation; Joining a room: the join\'s history. "apply": '
     "redactions that come with history (backfill, a join's answer) strip their targets "
-    "and take effect on targets that come after them, and a device takes a stripped copy "
-    'in a scrollback page as redacted; "ignore": history is placed as it comes, its '
-    "redactions not applied.",
+    "and take effect on targets that come after them, a device takes a stripped copy "
+    "in a scrollback page as redacted, and a server sends one newly in the room the "
+    'redactions made in its join\'s window; "ignore" (as before): history is placed as '
+    "it comes, its redactions not applied.",
     choices=("apply", "ignore"),
 )
 
