@@ -17,7 +17,10 @@ def redactions_applied(at: Moment) -> str | None:
     node, target = found[0]
     rid = owed(view)[target]
     if view.kind(node) == "device":
-        return f"{node} shows {target} whole for good, though {rid} redacted it"
+        server = view.state(view.config(node)["server"])
+        history = server.get("redactions", {}).get("seen", {}).get("history")
+        why = " (it came with history: a scrollback page, the join's answer)" if history else ""
+        return f"{node} shows {target} whole for good, though {rid} redacted it{why}"
     early = view.state(node).get("redactions", {}).get("seen", {}).get("early")
     why = " (its redaction came before it and was not kept)" if early else ""
     return f"{node} holds {target} whole for good, though {rid} redacted it{why}"

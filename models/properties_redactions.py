@@ -24,6 +24,8 @@ __all__ = [
     "redaction_authorised",
     "redaction_before_target",
     "redaction_refused",
+    "redaction_in_history",
+    "shown_then_redacted",
 ]
 
 
@@ -165,10 +167,49 @@ def redaction_refused(view: View) -> bool:
     return _seen(view, "refused")
 
 
+@sometimes("redaction_in_history")
+def redaction_in_history(view: View) -> bool:
+    """A redaction entered a server's store with history: backfill (``fed.history``)
+    or a join's answer (``fed.join_state``)."""
+    return _seen(view, "history")
+
+
+def shown_then_hidden(view: View) -> list[tuple[str, str]]:
+    """(device, event) for each message a device showed whole (its ``redactions``
+    part noted its body) and shows redacted now, by another user's redaction
+    (the redacting user's own devices showed it whole before it was redacted)."""
+    due, out = None, []
+    for d in _devices(view):
+        shown = view.state(d).get("redactions", {}).get("bodies", {}).values()
+        both = set(shown) & set(view.state(d)["timeline"]["redacted"])
+        if not both:
+            continue
+        due = owed(view) if due is None else due
+        user = view.config(d)["user"]
+        out += [(d, e) for e in sorted(both) if e in due and _sender(view, due[e]) != user]
+    return out
+
+
+def _sender(view: View, eid: str) -> str | None:
+    for s in _servers(view):
+        for store in _stores(view, s).values():
+            if eid in store["events"]:
+                return store["events"][eid]["sender"]
+    return None
+
+
+@sometimes("shown_then_redacted")
+def shown_then_redacted(view: View) -> bool:
+    """A device showed a message's content, then its redaction by another user."""
+    return bool(shown_then_hidden(view))
+
+
 PROPERTIES = (
     redactions_applied,
     redacted_content_gone,
     redaction_authorised,
     redaction_before_target,
     redaction_refused,
+    redaction_in_history,
+    shown_then_redacted,
 )

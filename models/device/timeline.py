@@ -8,13 +8,15 @@ events") or the stripped copy of a redacted event (``redacted_because``). On
 a device with the ``redactions`` part, an event handed whole after the device
 showed it redacted sets ``unredacted`` (present only then). A device that
 persists scrollback holds each event once, by ID, and counts an event handed
-to it twice.
+to it twice; it takes a stripped copy in a scrollback page as redacted
+(unless ``history_redactions = "ignore"``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from mxsim.models.homeserver.redactions_history import applies
 from mxsim.sim.parts import Part, check_bool
 
 __all__ = ["Timeline"]
@@ -80,6 +82,11 @@ class Timeline(Part):
         for ev in reversed(chunk):
             if "state_key" in ev:
                 continue
+            if ev.get("redacted_because") and ev["event_id"] not in mine["redacted"]:
+                if applies(self.node.switches):
+                    mine["redacted"].append(ev["event_id"])  # handed stripped
+            elif self.redactions is not None and ev.get("content"):
+                self.redactions.shown(state, ev)
             if ev["event_id"] in held:
                 mine["duplicates"] += 1
                 continue

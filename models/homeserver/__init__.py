@@ -27,8 +27,8 @@ limited        Global /initialSync API (limit=): a limited delta       limited.p
 sync_state     Event Stream API: a delta's timeline and state block    sync_state.py
 extremities    Message Events Ordering Notes (forward extremities      extremities.py
                merged by a dummy event, switch merge_extremities)
-redactions     Event Stream API: deleted message events (redact,       redactions.py
-               switch early_redactions)
+redactions     Event Stream API: deleted message events (redact,       redactions.py,
+               switches early_redactions, history_redactions)          redactions_history.py
 partial_state  Joining a room: partial state, then the rest            partial_state.py
                (switch partial_state_join)
 initial_sync   Global /initialSync API, Outputs (# members, whether    initial_sync_rooms.py

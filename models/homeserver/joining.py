@@ -205,6 +205,7 @@ class Joining(Part):
         room_id = msg["room"]
         pending = self.of(state)["pending_joins"].pop(msg["key"], None)
         store = rooms.stores(state).setdefault(room_id, R.new_store())
+        before = set(store["after"])
         if store["current"]:
             R.insert_history(store, msg)
         else:
@@ -212,6 +213,9 @@ class Joining(Part):
             partial = self.node.part("partial_state")
             if msg.get("partial") and partial is not None:
                 partial.joined(ctx, state, src, room_id, msg)
+        redactions = self.node.part("redactions")
+        if redactions is not None:
+            redactions.placed(ctx, state, store, sorted(set(store["after"]) - before))
         self.node.part("federation").take_early(ctx, state, src, room_id)
         if pending is None:
             return

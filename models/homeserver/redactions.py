@@ -16,7 +16,8 @@ initial sync, scrollback, bundles, federation) hands the stripped copy
 (``content`` empty, ``redacted_because`` the redaction's ID), and in the
 entries it has queued for devices and not sent yet. Only message events are
 stripped (the redaction algorithm's kept keys of state events are not
-modelled); redactions placed by backfill or a join's history are not applied.
+modelled). Redactions placed by backfill or a join's history are applied by
+:mod:`~mxsim.models.homeserver.redactions_history` (``history_redactions``).
 
 The race: over federation a redaction can reach a server before the event
 it redacts. Under ``early_redactions = "keep"`` the server keeps it (waiting,
@@ -29,7 +30,8 @@ whole there for good.
 Room store keys (made only once used): ``redacted`` (target -> the
 redaction applied) and ``early_redactions`` (target -> redactions waiting).
 Part state: ``seen``, flags of the races met (``early``: a redaction came
-before its target; ``refused``: a redaction was refused or not applied).
+before its target; ``refused``: a redaction was refused or not applied;
+``history``, once it happened: a redaction came with backfill or a join's answer).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from typing import Any
 
 from mxsim.models import room as R
 from mxsim.models.events import REDACTION, is_state
+from mxsim.models.homeserver.redactions_history import HISTORY_REDACTIONS, catch_up, take_history
 from mxsim.models.homeserver.rooms import result
 from mxsim.models.power_levels import named_level, user_power_level
 from mxsim.models.properties_redactions import PROPERTIES
@@ -87,7 +90,7 @@ class Redactions(Part):
     name = "redactions"
     section = "Event Stream API (deleted message events); power levels (redact)"
     handles = ("redact",)
-    switches = (EARLY_REDACTIONS,)
+    switches = (EARLY_REDACTIONS, HISTORY_REDACTIONS)
     properties = PROPERTIES
 
     def initial(self) -> dict[str, Any]:
@@ -124,10 +127,16 @@ class Redactions(Part):
         self.saw(state, "early")
         return self.node.switches["early_redactions"] == "keep"
 
-    def accepted(self, ctx: Context, state: dict, store: dict, ev: dict) -> dict | None:
+    def placed(self, ctx: Context, state: dict, store: dict, new: list[str]) -> None:
+        """Events ``new`` were placed from another server's history (backfill, a
+        join's answer): see :func:`~mxsim.models.homeserver.redactions_history.take_history`."""
+        take_history(self, ctx, state, store, new)
+
+    def accepted(self, ctx: Context, state: dict, store: dict, ev: dict, live=True) -> dict | None:
         """An event was accepted: apply it if it is a redaction, or the redactions
         waiting for it. Returns the event as devices are to be shown it (None:
-        not at all, a redaction that takes no effect)."""
+        not at all, a redaction that takes no effect). ``live``: new to the
+        room, not placed from history (a join then catches its server up)."""
         eid = ev["event_id"]
         if ev["type"] == REDACTION and isinstance(ev.get("redacts"), str):
             target = ev["redacts"]
@@ -140,6 +149,8 @@ class Redactions(Part):
                 # Devices are shown the target stripped when it comes, not this.
                 store.setdefault("early_redactions", {}).setdefault(target, []).append(eid)
             return None
+        if live:
+            catch_up(self, ctx, state, store, ev)
         early = store.get("early_redactions", {}).pop(eid, None)
         if early is None:
             return ev

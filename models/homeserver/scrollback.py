@@ -92,7 +92,10 @@ class Scrollback(Part):
         if request is None:
             return
         store = self.rooms.stores(state)[request["room"]]
-        R.insert_history(store, msg)
+        new = R.insert_history(store, msg)
+        redactions = self.node.part("redactions")
+        if redactions is not None:
+            redactions.placed(ctx, state, store, new)
         device = request["device"]
         self.rooms.answer_late(
             ctx, state, device, request.get("aid"),
