@@ -22,7 +22,7 @@ import subprocess
 import sys
 
 import pytest
-from witness import check, drive, holds, initially, records, system
+from witness import check, drive, holds, initially, records, system, view_after
 
 from mxsim.experiments.jobs import load_scenario
 from mxsim.models.explain import Moment, explain
@@ -43,13 +43,6 @@ def _checked(*sets: str):
     return check(NAME, *sets)
 
 
-def _replay(checked, actions):
-    world, _ = checked.system.initial()
-    for action in actions:
-        world, _ = checked.system.apply(world, action)
-    return checked.system.view(world)
-
-
 def test_the_check_is_complete_holds_and_reaches_the_guards():
     report = _checked().report
     assert report.complete and report.verdict == "holds", report.verdicts
@@ -59,7 +52,7 @@ def test_the_check_is_complete_holds_and_reaches_the_guards():
 def test_the_witness_is_two_devices_bundled_by_their_own_filters():
     checked = _checked()
     actions = checked.report.witnesses[GUARD]
-    view = _replay(checked, actions)
+    view = view_after(checked.system, actions)
     one = view.state("bob1")["bundles"]["shown"]["$hs.1"]
     two = view.state("bob2")["bundles"]["shown"]["$hs.1"]
     assert (one["bundled"], one["start"], one["api"]) == (1, 1, "stream")  # cut, with a token
@@ -90,7 +83,7 @@ def test_the_guard_is_false_when_both_devices_open_before_the_comments():
 
 def test_each_device_gets_only_the_keys_its_filter_asked_for():
     checked = _checked()
-    view = _replay(checked, checked.report.witnesses[GUARD])
+    view = view_after(checked.system, checked.report.witnesses[GUARD])
     one = view.state("bob1")["filters"]["keys"]["stream"]
     two = view.state("bob2")["filters"]["keys"]["initial_sync"]
     assert "origin_server_ts" in one and "depth" not in one and "prev_events" not in one
@@ -104,7 +97,9 @@ def test_a_server_bundling_its_own_limit_breaks_the_filter_soon():
     assert report.verdicts["bundle_limit_honoured"] == "violated"
     (found,) = [c for c in report.counterexamples if c.property == "bundle_limit_honoured"]
     assert 5 <= len(found.actions) <= 9
-    text = explain("bundle_limit_honoured", Moment(None, _replay(checked, found.actions), None))
+    text = explain(
+        "bundle_limit_honoured", Moment(None, view_after(checked.system, found.actions), None)
+    )
     assert "bundle_limit 1" in text and "2 replies bundled" in text, text
 
 
@@ -128,7 +123,7 @@ def test_a_server_that_projects_wrongly_is_caught(monkeypatch, project):
     checked = check(NAME)
     assert checked.report.verdicts["keys_honoured"] == "violated"
     found = next(c for c in checked.report.counterexamples if c.property == "keys_honoured")
-    text = explain("keys_honoured", Moment(None, _replay(checked, found.actions), None))
+    text = explain("keys_honoured", Moment(None, view_after(checked.system, found.actions), None))
     assert "bob" in text and "filter" in text, text
 
 

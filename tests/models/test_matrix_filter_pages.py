@@ -22,7 +22,7 @@ import subprocess
 import sys
 
 import pytest
-from witness import check, records, turns_true
+from witness import check, records, turns_true, view_after
 
 from mxsim.models.explain import Moment, explain
 from mxsim.models.homeserver.filters import KEPT_KEYS
@@ -45,16 +45,9 @@ def _checked(*sets: str):
     return check(NAME, *sets)
 
 
-def _replay(checked, actions):
-    world, _ = checked.system.initial()
-    for action in actions:
-        world, _ = checked.system.apply(world, action)
-    return checked.system.view(world)
-
-
 def _violation(checked, prop="keys_honoured"):
     found = next(c for c in checked.report.counterexamples if c.property == prop)
-    return found, explain(prop, Moment(None, _replay(checked, found.actions), None))
+    return found, explain(prop, Moment(None, view_after(checked.system, found.actions), None))
 
 
 def test_the_check_is_complete_holds_and_reaches_the_guard():
@@ -70,7 +63,7 @@ def test_the_witness_is_a_page_asked_with_its_api_token_and_projected():
     k = turns_true(checked.system, GUARD, actions)
     asked = steps[k]["msg"]  # the request the server projected a page for
     assert asked["type"] in ("replies", "scrollback"), asked
-    view = _replay(checked, actions[: k + 1])
+    view = view_after(checked.system, actions[: k + 1])
     tokens = view.state("bob")["filters"]["api_tokens"]
     assert asked["filter"] == tokens[asked["type"]] != view.state("bob")["filters"]["token"]
     (page,) = [m for dst, m in steps[k]["sends"] if dst == "bob"]

@@ -20,7 +20,7 @@ import subprocess
 import sys
 
 import pytest
-from witness import check, drive, holds, initially, records, system, turns_true
+from witness import check, drive, holds, initially, records, system, turns_true, view_after
 
 from mxsim.experiments.jobs import load_scenario
 from mxsim.models.explain import Moment, explain
@@ -38,13 +38,6 @@ def _checked(*sets: str):
     return check(NAME, *sets)
 
 
-def _replay(checked, actions):
-    world, _ = checked.system.initial()
-    for action in actions:
-        world, _ = checked.system.apply(world, action)
-    return checked.system.view(world)
-
-
 def test_the_check_is_complete_holds_and_reaches_the_guard():
     report = _checked().report
     assert report.complete and report.verdict == "holds", report.verdicts
@@ -58,7 +51,7 @@ def test_counting_every_membership_is_a_short_counterexample():
     assert report.complete and report.verdicts["initial_sync_member_count"] == "violated"
     (found,) = [c for c in report.counterexamples if c.property == "initial_sync_member_count"]
     assert 4 <= len(found.actions) <= 8
-    view = _replay(checked, found.actions)
+    view = view_after(checked.system, found.actions)
     rec = view.state("bob1")["initial_sync"]["rooms"]["!r:hs"]
     assert rec["members"] == 3  # Alice, Bob and Carol, who left before the sync
     text = explain("initial_sync_member_count", Moment(None, view, None))
@@ -122,7 +115,7 @@ def test_a_start_that_never_says_limited_is_caught(monkeypatch):
     checked = check(NAME)
     assert checked.report.verdicts["initial_sync_limit"] == "violated"
     found = checked.report.counterexamples[0].actions
-    text = explain("initial_sync_limit", Moment(None, _replay(checked, found), None))
+    text = explain("initial_sync_limit", Moment(None, view_after(checked.system, found), None))
     assert "(limited: False)" in text and "(limited: True)" in text, text
 
 

@@ -24,7 +24,7 @@ import functools
 import json
 
 import pytest
-from witness import check, drive, holds, initially, records, system, turns_true
+from witness import check, drive, holds, initially, records, system, turns_true, view_after
 
 from mxsim.experiments.jobs import load_scenario
 from mxsim.models import room as R
@@ -45,10 +45,7 @@ def _checked(*sets: str):
 
 def _final(checked, prop: str):
     actions = next(c.actions for c in checked.report.counterexamples if c.property == prop)
-    world, _ = checked.system.initial()
-    for action in actions:
-        world, _ = checked.system.apply(world, action)
-    return actions, checked.system.view(world)
+    return actions, view_after(checked.system, actions)
 
 
 def _is(kind: str, etype: str | None = None):

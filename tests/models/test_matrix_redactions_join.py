@@ -25,7 +25,7 @@ from __future__ import annotations
 import copy
 import functools
 
-from witness import check, initially, records, timed, turns_true
+from witness import check, initially, records, timed, turns_true, view_after
 
 from mxsim.models import room as R
 from mxsim.models import room_history as H
@@ -45,10 +45,7 @@ def _checked(name: str, *sets: str):
 
 def _final(checked, prop: str):
     actions = next(c.actions for c in checked.report.counterexamples if c.property == prop)
-    world, _ = checked.system.initial()
-    for action in actions:
-        world, _ = checked.system.apply(world, action)
-    return actions, checked.system.view(world)
+    return actions, view_after(checked.system, actions)
 
 
 def _store(view, server: str) -> dict:

@@ -73,6 +73,14 @@ def timed(name: str, *sets: str):
     return TimedRun(sys_, run.seed, run.until).run()
 
 
+def view_after(sys_: System, actions: list):
+    """The view of the world ``actions`` lead to from the initial one."""
+    world, _ = sys_.initial()
+    for action in actions:
+        world, _ = sys_.apply(world, action)
+    return sys_.view(world)
+
+
 def records(sys_: System, actions: list) -> list[dict[str, Any]]:
     """The steps of ``actions`` (node starts left out), each a dict with
     ``act``, ``node`` and as the act needs ``src``, ``msg``, ``timer``,
