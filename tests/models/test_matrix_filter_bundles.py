@@ -17,12 +17,11 @@ that drops ``sender``; the server's bundle limit ignoring the filter's (in
 from __future__ import annotations
 
 import functools
-import os
 import subprocess
 import sys
 
 import pytest
-from witness import check, drive, holds, initially, records, system, view_after
+from witness import check, cli, drive, holds, initially, records, system, view_after
 
 from mxsim.experiments.jobs import load_scenario
 from mxsim.models.explain import Moment, explain
@@ -156,9 +155,7 @@ def test_the_timed_run_holds_and_is_the_same_under_any_hash_seed():
     assert result.quiescent and set(result.verdicts.values()) <= {"holds", "reached"}
     outs = set()
     for seed in ("0", "7"):
-        env = {**os.environ, "PYTHONHASHSEED": seed}
-        cmd = [sys.executable, "-c", "from mxsim.experiments.cli import main; main()"]
-        done = subprocess.run([*cmd, "run", NAME, "--json"], env=env, capture_output=True)
+        done = cli("run", NAME, "--json", hash_seed=seed)
         assert done.returncode == 0, done.stderr
         outs.add(done.stdout)
     assert len(outs) == 1

@@ -17,12 +17,11 @@ labelling pages ``stream``: 3 failed); the join's keys not applied (the swap in
 from __future__ import annotations
 
 import functools
-import os
 import subprocess
 import sys
 
 import pytest
-from witness import check, records, turns_true, view_after
+from witness import check, cli, records, turns_true, view_after
 
 from mxsim.models.explain import Moment, explain
 from mxsim.models.homeserver.filters import KEPT_KEYS
@@ -154,9 +153,7 @@ def test_a_bad_api_filter_is_one_line_and_exit_2(tmp_path, old, new, field):
 def test_the_timed_run_holds_and_is_the_same_under_any_hash_seed():
     outs = set()
     for seed in ("0", "7"):
-        env = {**os.environ, "PYTHONHASHSEED": seed}
-        cmd = [sys.executable, "-c", "from mxsim.experiments.cli import main; main()"]
-        done = subprocess.run([*cmd, "run", NAME, "--json"], env=env, capture_output=True)
+        done = cli("run", NAME, "--json", hash_seed=seed)
         assert done.returncode == 0, done.stderr
         outs.add(done.stdout)
     assert len(outs) == 1

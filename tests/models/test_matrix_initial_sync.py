@@ -15,12 +15,9 @@ requested state types (initial_sync_state_types violated); the server ignoring
 from __future__ import annotations
 
 import functools
-import os
-import subprocess
-import sys
 
 import pytest
-from witness import check, drive, holds, initially, records, system, turns_true, view_after
+from witness import check, cli, drive, holds, initially, records, system, turns_true, view_after
 
 from mxsim.experiments.jobs import load_scenario
 from mxsim.models.explain import Moment, explain
@@ -126,9 +123,7 @@ def test_the_timed_run_holds_and_is_the_same_under_any_hash_seed():
     assert result.quiescent and set(result.verdicts.values()) <= {"holds", "reached"}
     hashes = set()
     for seed in ("0", "7"):
-        env = {**os.environ, "PYTHONHASHSEED": seed}
-        cmd = [sys.executable, "-c", "from mxsim.experiments.cli import main; main()"]
-        done = subprocess.run([*cmd, "run", NAME, "--json"], env=env, capture_output=True)
+        done = cli("run", NAME, "--json", hash_seed=seed)
         assert done.returncode == 0, done.stderr
         out = done.stdout
         hashes.add(out)

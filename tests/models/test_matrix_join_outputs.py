@@ -18,13 +18,10 @@ turns vacuous, 3 fail)."""
 from __future__ import annotations
 
 import functools
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from witness import check, drive, holds, initially, records, system, turns_true
+from witness import check, cli, drive, holds, initially, records, system, turns_true
 
 from mxsim.experiments.jobs import load_scenario
 from mxsim.models.explain import Moment, explain
@@ -153,11 +150,7 @@ def test_runs_give_the_same_bytes_under_any_hash_seed():
     for sets in ([], ["--set", "join_snapshot=stale"]):
         outputs = set()
         for seed in ("0", "7"):
-            env = {**os.environ, "PYTHONHASHSEED": seed}
-            cmd = [sys.executable, "-c", "from mxsim.experiments.cli import main; main()"]
-            done = subprocess.run(
-                [*cmd, "run", NAME, "--json", *sets], env=env, capture_output=True
-            )
+            done = cli("run", NAME, "--json", *sets, hash_seed=seed)
             assert done.returncode in (0, 1) and b"trace_hash" in done.stdout, done.stderr
             outputs.add(done.stdout)
         assert len(outputs) == 1, sets

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
+import sys
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -79,6 +82,13 @@ def view_after(sys_: System, actions: list):
     for action in actions:
         world, _ = sys_.apply(world, action)
     return sys_.view(world)
+
+
+def cli(*args: str, hash_seed: str, cwd=None) -> subprocess.CompletedProcess:
+    """``mxsim ARGS`` in a fresh interpreter under ``PYTHONHASHSEED=hash_seed``."""
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    cmd = [sys.executable, "-c", "from mxsim.experiments.cli import main; main()", *args]
+    return subprocess.run(cmd, env=env, capture_output=True, cwd=cwd)
 
 
 def records(sys_: System, actions: list) -> list[dict[str, Any]]:
